@@ -1,0 +1,59 @@
+#pragma once
+// ChannelProcessor: what a source hands its events to (Flume's ChannelProcessor). It runs the
+// interceptor chain, then puts the batch into every required channel, one transaction per channel,
+// in the order configured, then into the optional channels (failures there are logged, counted and
+// ignored). As in Flume this is not atomic across channels; unlike Flume, a retry of the same batch
+// does not duplicate it into the channels that already committed: PutProgress remembers them.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "core/channel.h"
+#include "core/event.h"
+#include "core/interceptor.h"
+
+namespace ingestor {
+
+// Replicating selector (Flume's default): every channel is required except those listed in
+// `selector.optional`.
+struct ChannelSelector {
+  std::vector<Channel*> required;
+  std::vector<Channel*> optional;
+};
+
+// Per-batch state kept by a caller that retries a batch after a retryable failure.
+struct PutProgress {
+  bool intercepted = false;
+  size_t required_done = 0;  // required channels (in order) that already committed this batch
+};
+
+class ChannelProcessor {
+ public:
+  ChannelProcessor(std::vector<std::unique_ptr<Interceptor>> interceptors, ChannelSelector selector);
+
+  // Synchronous form: intercepts (once), puts and commits. On a retryable error (kChannelFull)
+  // `events` and `progress` are kept so the same call can be repeated later.
+  [[nodiscard]] Status process(Batch& events, PutProgress& progress);
+
+  // Asynchronous form for event loops: `done` runs once the batch is committed (durably, for a
+  // durable channel) in every required channel, or on the first failure. `done` may run inline or
+  // on another thread. `events` must stay alive and untouched until `done` runs.
+  void process_async(Batch& events, PutProgress& progress, std::function<void(Status)> done);
+
+  const ChannelSelector& selector() const { return selector_; }
+  // The smallest transactionCapacity among the required channels: the largest batch one
+  // transaction can hold. Sources split their batches to this size.
+  size_t max_batch() const { return max_batch_; }
+
+ private:
+  void put_optional(const Batch& events);
+  void commit_next(Batch& events, PutProgress& progress, std::function<void(Status)> done);
+  std::vector<std::unique_ptr<Interceptor>> interceptors_;
+  ChannelSelector selector_;
+  size_t max_batch_;
+};
+
+}  // namespace ingestor

@@ -1,0 +1,56 @@
+#pragma once
+// Java .properties files, read exactly as java.util.Properties.load reads them (Flume loads its
+// configuration that way): `k=v`, `k: v` or `k v`; `#` and `!` comments; `\` line continuations
+// (leading white space of the next line dropped); `\uXXXX`, `\t`, `\n`, `\r`, `\f` escapes and `\x`
+// for any other x; the last duplicate wins. Keys and values are then trimmed, as Flume does.
+// Values (never keys) take `${env:VAR}` and `${key}` substitution (Flume's StringSubstitutor).
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+
+namespace ingestor {
+
+// An ordered map: entries keep the order in which keys were first seen; set() of an existing key
+// replaces the value in place.
+class Properties {
+ public:
+  void set(std::string key, std::string value);
+  const std::string* get(std::string_view key) const;
+  bool erase(std::string_view key);
+  const std::vector<std::pair<std::string, std::string>>& entries() const { return kv_; }
+  size_t size() const { return kv_.size(); }
+  // Copies every entry of `later` over this one (later files override earlier ones).
+  void merge(const Properties& later);
+
+ private:
+  std::vector<std::pair<std::string, std::string>> kv_;
+  // key -> index into kv_, kept sorted for lookups
+  std::vector<std::pair<std::string_view, size_t>> index_;
+  void reindex();
+};
+
+// Parses one file's text. `origin` names it in messages ("agent.conf"). The only syntax error Java
+// knows is a malformed \u escape: "agent.conf:12: malformed \uXXXX escape".
+[[nodiscard]] Result<Properties> parse_properties(std::string_view text, std::string_view origin);
+
+// Reads and parses the files in order; later files override earlier keys.
+// Errors name the file: "cannot read /x/agent.conf: No such file or directory".
+[[nodiscard]] Result<Properties> load_properties_files(const std::vector<std::string>& paths);
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+// The process environment.
+std::optional<std::string> process_env(const std::string& name);
+
+// Replaces, in every value, `${env:NAME}` by the environment variable and `${key}` by the value of
+// another key of `props` (resolved recursively, cycles are an error). `$${...}` escapes to a
+// literal `${...}`. An unresolvable reference is left as it is, as Commons-Text does; each one is
+// reported in `unresolved` as "key: ${env:NAME}" so the caller can warn or fail.
+void substitute_values(Properties& props, const EnvLookup& env, std::vector<std::string>* unresolved);
+
+}  // namespace ingestor

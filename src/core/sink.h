@@ -1,0 +1,40 @@
+#pragma once
+// Sink: drains one channel. The SinkRunner calls process() in a loop on the sink's own thread.
+// A process() call takes a batch in one transaction, delivers it, and commits the take only when
+// the destination has it (rolls back otherwise). It returns kReady to be called again at once,
+// kBackoff when there was nothing to do (the runner waits for events, up to 1 s, 2 s, ... 5 s), or
+// an Error: the runner logs it, counts it and retries after backing off. A sink never sleeps in a
+// loop of its own.
+
+#include <string>
+
+#include "base/result.h"
+#include "core/channel.h"
+#include "core/component.h"
+#include "core/metrics.h"
+
+namespace ingestor {
+
+enum class SinkStatus { kReady, kBackoff };
+
+class Sink : public Component {
+ public:
+  using Component::Component;
+  const char* metrics_group() const override { return "SINK"; }
+  void collect_metrics(MetricList& out) const override { counters_.collect(out); }
+  SinkCounters& counters() { return counters_; }
+
+  void set_channel(Channel* c) { channel_ = c; }
+  Channel* channel() const { return channel_; }
+  // Events taken per transaction (Flume's batchSize); checked against the channel's
+  // transactionCapacity at build time.
+  virtual size_t batch_size() const { return 100; }
+
+  [[nodiscard]] virtual Result<SinkStatus> process() = 0;
+
+ protected:
+  Channel* channel_ = nullptr;
+  SinkCounters counters_;
+};
+
+}  // namespace ingestor

@@ -1,0 +1,32 @@
+#pragma once
+// Source: receives events from the outside and hands them to its ChannelProcessor. A source acks
+// (netcat `OK`, HTTP 200) only after process()/process_async() reported the commit.
+
+#include <memory>
+#include <string>
+
+#include "core/channel_processor.h"
+#include "core/component.h"
+#include "core/metrics.h"
+
+namespace ingestor {
+
+class Source : public Component {
+ public:
+  Source(std::string name, std::string type, std::shared_ptr<ChannelProcessor> processor)
+      : Component(std::move(name), std::move(type)), processor_(std::move(processor)) {}
+  const char* metrics_group() const override { return "SOURCE"; }
+  void collect_metrics(MetricList& out) const override { counters_.collect(out); }
+  SourceCounters& counters() { return counters_; }
+  ChannelProcessor& processor() { return *processor_; }
+
+  // The TCP/UDP port a network source listens on once started (0 for others). Tests start
+  // sources on port 0 and read the real port from here (reported in the agent's status file).
+  virtual int bound_port() const { return 0; }
+
+ protected:
+  std::shared_ptr<ChannelProcessor> processor_;
+  SourceCounters counters_;
+};
+
+}  // namespace ingestor
