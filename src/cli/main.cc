@@ -1,1 +1,22 @@
-int main() { return 0; }
+// ingestor: one binary, one subcommand per role.
+#include <CLI/CLI.hpp>
+
+#include "base/log.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  ingestor::log::init_stderr();
+  CLI::App app{"ingestor: a durable, Flume-compatible data-ingestion pipeline", "ingestor"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ingestor 0.1.0");
+
+  ingestor::cli::AgentArgs agent_args;
+  ingestor::cli::add_agent_command(app, agent_args);
+  ingestor::cli::UpArgs up_args;
+  ingestor::cli::add_up_command(app, up_args);
+
+  CLI11_PARSE(app, argc, argv);
+  if (app.got_subcommand("agent")) return ingestor::cli::run_agent(agent_args);
+  if (app.got_subcommand("up")) return ingestor::cli::run_up(up_args);
+  return 2;
+}

@@ -8,6 +8,8 @@
 //  - put() fails with kChannelFull when the transaction already holds transactionCapacity events.
 //    commit() of puts fails with kChannelFull when the channel has no room (count or bytes); the
 //    transaction then stays open and the caller may retry commit() later or roll back.
+//  - rollback(&batch) of a put transaction hands the uncommitted events back (appended to
+//    `batch`, in order), so a source can retry them without having kept a copy.
 //  - take() never blocks: it returns what is there, up to `max`. Sink runners wait for data with
 //    Channel::wait_for_events().
 //  - Tx is RAII: destroying a Tx that was neither committed nor rolled back rolls it back.
@@ -31,23 +33,30 @@ class Transaction {
   virtual ~Transaction() = default;
   // Moves the events into the transaction. On error none of them was added (`events` unchanged).
   [[nodiscard]] virtual Status put(Batch& events) = 0;
-  // Appends up to `max` events to `out`; returns how many.
-  [[nodiscard]] virtual Result<size_t> take(size_t max, Batch& out) = 0;
+  // Takes up to `max` more events; returns how many. The events stay owned by the transaction
+  // (no copy): read them with taken(), which holds every event taken so far, in order, until
+  // the transaction finishes.
+  [[nodiscard]] virtual Result<size_t> take(size_t max) = 0;
+  virtual const Batch& taken() const = 0;
   [[nodiscard]] virtual Status commit() = 0;
   // Asynchronous commit for callers on an event loop: `done` runs when the commit is durable (it
-  // may run on another thread, or inline). The default commits synchronously.
+  // may run on another thread, or inline). On failure the transaction stays open, as with
+  // commit(). The default commits synchronously.
   virtual void commit_async(std::function<void(Status)> done) { done(commit()); }
-  virtual void rollback() = 0;
+  // Undoes the transaction: taken events return to the head of the queue in order; put events are
+  // discarded, or appended to `puts_out` when it is given.
+  virtual void rollback(Batch* puts_out) = 0;
 };
 
 class Tx {
  public:
   Tx() = default;
   explicit Tx(std::unique_ptr<Transaction> t) : t_(std::move(t)) {}
-  Tx(Tx&&) noexcept = default;
+  Tx(Tx&& o) noexcept : t_(std::move(o.t_)), done_(o.done_) {}
   Tx& operator=(Tx&& o) noexcept {
     finish_rollback();
     t_ = std::move(o.t_);
+    done_ = o.done_;
     return *this;
   }
   ~Tx() { finish_rollback(); }
@@ -58,27 +67,30 @@ class Tx {
     b.push_back(std::move(e));
     return t_->put(b);
   }
-  [[nodiscard]] Result<size_t> take(size_t max, Batch& out) { return t_->take(max, out); }
+  [[nodiscard]] Result<size_t> take(size_t max) { return t_->take(max); }
+  const Batch& taken() const { return t_->taken(); }
   // On success the transaction is finished; on error it stays open (see the contract above).
   [[nodiscard]] Status commit() {
     Status s = t_->commit();
-    if (s) t_.reset();
+    if (s) done_ = true;
     return s;
   }
+  // `done` runs when the commit is durable or failed; the Tx must stay alive and unmoved until
+  // then. On success the Tx is finished; on failure it stays open (retry or roll back).
   void commit_async(std::function<void(Status)> done);
-  void rollback() {
-    if (t_) {
-      t_->rollback();
-      t_.reset();
-    }
+  void rollback(Batch* puts_out = nullptr) {
+    if (t_ && !done_) t_->rollback(puts_out);
+    done_ = true;
   }
-  bool open() const { return t_ != nullptr; }
+  // True while the transaction is neither committed nor rolled back.
+  bool open() const { return t_ != nullptr && !done_; }
 
  private:
   void finish_rollback() {
-    if (t_) t_->rollback();
+    if (t_ && !done_) t_->rollback(nullptr);
   }
   std::unique_ptr<Transaction> t_;
+  bool done_ = false;  // committed or rolled back
 };
 
 class Channel : public Component {
@@ -94,7 +106,11 @@ class Channel : public Component {
   virtual size_t size() const = 0;
   virtual size_t capacity() const = 0;
   virtual size_t transaction_capacity() const = 0;
+  // How long a source keeps retrying a put into this channel while it is full (Flume's
+  // keep-alive) before it reports the failure upstream.
+  virtual std::chrono::milliseconds keep_alive() const { return std::chrono::seconds(3); }
   ChannelCounters& counters() { return counters_; }
+  const char* metrics_group() const override { return "CHANNEL"; }
   void collect_metrics(MetricList& out) const override;
 
  protected:

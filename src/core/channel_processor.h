@@ -25,17 +25,21 @@ struct ChannelSelector {
 };
 
 // Per-batch state kept by a caller that retries a batch after a retryable failure.
+// Start each new batch with a fresh PutProgress; keep it (unmoved) until the batch reports.
 struct PutProgress {
   bool intercepted = false;
+  bool optional_done = false;
   size_t required_done = 0;  // required channels (in order) that already committed this batch
+  Tx tx;                     // the transaction in flight
 };
 
 class ChannelProcessor {
  public:
   ChannelProcessor(std::vector<std::unique_ptr<Interceptor>> interceptors, ChannelSelector selector);
 
-  // Synchronous form: intercepts (once), puts and commits. On a retryable error (kChannelFull)
-  // `events` and `progress` are kept so the same call can be repeated later.
+  // Synchronous form: intercepts (once), puts and commits. On success `events` is left empty (the
+  // events moved into the last channel). On an error `events` holds the batch again and
+  // `progress` what was done, so the same call can be repeated later (kChannelFull is retryable).
   [[nodiscard]] Status process(Batch& events, PutProgress& progress);
 
   // Asynchronous form for event loops: `done` runs once the batch is committed (durably, for a

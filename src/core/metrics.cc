@@ -55,6 +55,7 @@ void SinkCounters::collect(MetricList& out) const {
   put(out, "EventDrainSuccessCount", event_drain_success);
   put(out, "EventWriteFail", event_write_fail);
   put(out, "ChannelReadFail", channel_read_fail);
+  put(out, "ProcessErrorCount", process_error);
   put(out, "StartTime", start_time);
   put(out, "StopTime", stop_time);
 }

@@ -52,6 +52,8 @@ struct SinkCounters : Lifetime {
   Counter connection_created, connection_closed, connection_failed;
   Counter batch_empty, batch_underflow, batch_complete;
   Counter event_drain_attempt, event_drain_success, event_write_fail, channel_read_fail;
+  // Not in Flume: process() calls that failed (the runner logs, counts and retries them).
+  Counter process_error;
   void collect(MetricList& out) const;
 };
 

@@ -6,6 +6,7 @@
 // an Error: the runner logs it, counts it and retries after backing off. A sink never sleeps in a
 // loop of its own.
 
+#include <chrono>
 #include <string>
 
 #include "base/result.h"
@@ -31,6 +32,12 @@ class Sink : public Component {
   virtual size_t batch_size() const { return 100; }
 
   [[nodiscard]] virtual Result<SinkStatus> process() = 0;
+
+  // When the sink has timed work (a roll interval, an idle timeout), the time it is due: the runner
+  // calls process() by then even if no event arrives.
+  virtual std::chrono::steady_clock::time_point next_timer() const {
+    return std::chrono::steady_clock::time_point::max();
+  }
 
  protected:
   Channel* channel_ = nullptr;

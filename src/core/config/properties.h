@@ -20,6 +20,13 @@ namespace ingestor {
 // replaces the value in place.
 class Properties {
  public:
+  Properties() = default;
+  // Copies rebuild the index (its views point into this object's own strings); moves keep it.
+  Properties(const Properties& o);
+  Properties& operator=(const Properties& o);
+  Properties(Properties&&) noexcept = default;
+  Properties& operator=(Properties&&) noexcept = default;
+
   void set(std::string key, std::string value);
   const std::string* get(std::string_view key) const;
   bool erase(std::string_view key);

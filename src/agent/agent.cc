@@ -1,0 +1,230 @@
+#include "agent/agent.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "base/log.h"
+
+namespace ingestor {
+
+namespace {
+std::string prefix_of(const std::string& agent, const char* kinds, const std::string& name) {
+  return agent + "." + kinds + "." + name + ".";
+}
+}  // namespace
+
+Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnostics& diags,
+                                            const AgentOptions& options) {
+  std::unique_ptr<Agent> agent(new Agent());
+  agent->name_ = config.name;
+  agent->pool_ = std::make_unique<net::IoPool>(options.io_threads);
+  BuildEnv env{agent->pool_.get(), options.conf_dir, &diags, options.lenient};
+  const std::string& a = config.name;
+
+  // Channels.
+  std::map<std::string, Channel*> channels;
+  for (const auto& cc : config.channels) {
+    if (diags.has_errors_for("channel", cc.name)) continue;
+    const ChannelType* t = find_channel_type(cc.type);
+    if (!t) {
+      diags.error("channel", cc.name, prefix_of(a, "channels", cc.name) + "type",
+                  "unknown channel type '" + cc.type + "' (known: " + known_aliases("channel") +
+                      ", or a Flume class name)");
+      continue;
+    }
+    Settings s = Settings::validate(t->spec(), cc.context, "channel", cc.name,
+                                    prefix_of(a, "channels", cc.name), diags, options.lenient);
+    if (diags.has_errors_for("channel", cc.name)) continue;
+    auto ch = t->make(cc.name, s, env);
+    if (!ch) {
+      diags.error("channel", cc.name, prefix_of(a, "channels", cc.name), ch.error().message);
+      continue;
+    }
+    channels[cc.name] = ch->get();
+    agent->channels_.push_back(std::move(*ch));
+  }
+
+  // Sinks.
+  std::set<std::string> used_channels;
+  for (const auto& sc : config.sinks) {
+    if (diags.has_errors_for("sink", sc.name)) continue;
+    const std::string pfx = prefix_of(a, "sinks", sc.name);
+    const SinkType* t = find_sink_type(sc.type);
+    if (!t) {
+      std::string msg = "unknown sink type '" + sc.type + "' (known: " + known_aliases("sink") +
+                        ", or a Flume class name)";
+      if (sc.type == "hdfs" || sc.type == "HDFS")
+        msg = "sink type 'hdfs' is not available yet (the S3 sink comes with a later release)";
+      diags.error("sink", sc.name, pfx + "type", msg);
+      continue;
+    }
+    Settings s = Settings::validate(t->spec(), sc.context, "sink", sc.name, pfx, diags,
+                                    options.lenient);
+    if (diags.has_errors_for("sink", sc.name)) continue;
+    auto it = channels.find(sc.channel);
+    if (it == channels.end()) {
+      diags.error("sink", sc.name, pfx + "channel",
+                  "channel '" + sc.channel + "' is not an active channel");
+      continue;
+    }
+    auto sink = t->make(sc.name, s, env);
+    if (!sink) {
+      diags.error("sink", sc.name, pfx, sink.error().message);
+      continue;
+    }
+    Channel* ch = it->second;
+    if ((*sink)->batch_size() > ch->transaction_capacity()) {
+      diags.error("sink", sc.name, pfx + "batchSize",
+                  "batch size " + std::to_string((*sink)->batch_size()) +
+                      " is greater than channel " + ch->name() + "'s transactionCapacity " +
+                      std::to_string(ch->transaction_capacity()));
+      continue;
+    }
+    (*sink)->set_channel(ch);
+    used_channels.insert(ch->name());
+    agent->sinks_.push_back(std::move(*sink));
+  }
+
+  // Sources.
+  for (const auto& sc : config.sources) {
+    if (diags.has_errors_for("source", sc.name)) continue;
+    const std::string pfx = prefix_of(a, "sources", sc.name);
+    const SourceType* t = find_source_type(sc.type);
+    if (!t) {
+      diags.error("source", sc.name, pfx + "type",
+                  "unknown source type '" + sc.type + "' (known: " + known_aliases("source") +
+                      ", or a Flume class name)");
+      continue;
+    }
+    Settings s = Settings::validate(t->spec(), sc.context, "source", sc.name, pfx, diags,
+                                    options.lenient);
+    // Selector: replicating only (the default); `selector.optional` lists optional channels.
+    ChannelSelector selector;
+    std::set<std::string> optional;
+    for (const auto& [k, v] : sc.selector) {
+      if (k == "type") {
+        std::string lv = v;
+        for (auto& c : lv) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lv != "replicating" && v != "org.apache.flume.channel.ReplicatingChannelSelector")
+          diags.error("source", sc.name, pfx + "selector.type",
+                      "selector type '" + v + "' is not supported (supported: replicating)");
+      } else if (k == "optional") {
+        std::istringstream in(v);
+        for (std::string w; in >> w;) optional.insert(w);
+      } else {
+        diags.error("source", sc.name, pfx + "selector." + k,
+                    "unknown selector key '" + k + "' (known: type, optional)");
+      }
+    }
+    for (const auto& cname : sc.channels) {
+      auto it = channels.find(cname);
+      if (it == channels.end()) {
+        if (!diags.has_errors_for("channel", cname))
+          diags.error("source", sc.name, pfx + "channels",
+                      "channel '" + cname + "' is not an active channel");
+        continue;
+      }
+      auto& list = optional.count(cname) ? selector.optional : selector.required;
+      if (std::find(list.begin(), list.end(), it->second) == list.end())
+        list.push_back(it->second);
+      used_channels.insert(cname);
+    }
+    if (selector.required.empty() && selector.optional.empty()) {
+      diags.error("source", sc.name, pfx + "channels", "No Channels configured for " + sc.name);
+      continue;
+    }
+    // Interceptors.
+    std::vector<std::unique_ptr<Interceptor>> interceptors;
+    for (const auto& ic : sc.interceptors) {
+      const std::string ipfx = pfx + "interceptors." + ic.name + ".";
+      const InterceptorType* it = find_interceptor_type(ic.type);
+      if (!it) {
+        diags.error("source", sc.name, ipfx + "type",
+                    "unknown interceptor type '" + ic.type + "' (known: " +
+                        known_aliases("interceptor") + ", or a Flume class name)");
+        continue;
+      }
+      Settings is = Settings::validate(it->spec(), ic.context, "source", sc.name, ipfx, diags,
+                                       options.lenient);
+      auto i = it->make(is);
+      if (!i) {
+        diags.error("source", sc.name, ipfx, i.error().message);
+        continue;
+      }
+      interceptors.push_back(std::move(*i));
+    }
+    if (diags.has_errors_for("source", sc.name)) continue;
+    auto processor = std::make_shared<ChannelProcessor>(std::move(interceptors), selector);
+    auto src = t->make(sc.name, s, processor, env);
+    if (!src) {
+      diags.error("source", sc.name, pfx, src.error().message);
+      continue;
+    }
+    agent->sources_.push_back(std::move(*src));
+  }
+
+  for (const auto& ch : agent->channels_) {
+    if (!used_channels.count(ch->name()))
+      diags.warning("channel", ch->name(), "",
+                    "Channel " + ch->name() + " has no components connected");
+  }
+  if (diags.has_errors() && !options.lenient)
+    return make_error(Errc::kConfig, "the configuration of agent '" + a + "' has errors");
+  if (agent->sources_.empty() && agent->sinks_.empty())
+    return make_error(Errc::kConfig, "agent '" + a + "' has no valid source and no valid sink");
+  return agent;
+}
+
+Agent::~Agent() { stop(); }
+
+Status Agent::start() {
+  pool_->start();
+  for (auto& c : channels_) {
+    if (auto s = c->start(); !s) {
+      stop();
+      return make_error(s.error().code, "channel " + c->name() + ": " + s.error().message);
+    }
+  }
+  for (auto& k : sinks_) {
+    if (auto s = k->start(); !s) {
+      stop();
+      return make_error(s.error().code, "sink " + k->name() + ": " + s.error().message);
+    }
+    runners_.push_back(std::make_unique<SinkRunner>(*k));
+    runners_.back()->start();
+  }
+  started_ = true;
+  for (auto& src : sources_) {
+    if (auto s = src->start(); !s) {
+      stop();
+      return make_error(s.error().code, "source " + src->name() + ": " + s.error().message);
+    }
+  }
+  log::info("agent {} started: {} sources, {} channels, {} sinks", name_, sources_.size(),
+            channels_.size(), sinks_.size());
+  return {};
+}
+
+void Agent::stop() {
+  if (!pool_) return;
+  for (auto& s : sources_) s->stop();
+  for (auto& r : runners_) r->stop();  // drains briefly, then joins
+  runners_.clear();
+  for (auto& k : sinks_) k->stop();
+  for (auto& c : channels_) c->stop();
+  pool_->stop();
+  if (started_) log::info("agent {} stopped", name_);
+  started_ = false;
+}
+
+std::vector<const Component*> Agent::components() const {
+  std::vector<const Component*> out;
+  for (auto& s : sources_) out.push_back(s.get());
+  for (auto& c : channels_) out.push_back(c.get());
+  for (auto& k : sinks_) out.push_back(k.get());
+  return out;
+}
+
+}  // namespace ingestor

@@ -1,0 +1,161 @@
+#include "agent/builtin_components.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "agent/channels/memory_channel.h"
+#include "agent/interceptors/host_interceptor.h"
+#include "agent/interceptors/remove_header_interceptor.h"
+#include "agent/interceptors/static_interceptor.h"
+#include "agent/interceptors/timestamp_interceptor.h"
+#include "agent/sinks/logger_sink.h"
+#include "agent/sinks/null_sink.h"
+#include "agent/sinks/rolling_file_sink.h"
+#include "agent/sources/http_source.h"
+#include "agent/sources/netcat_source.h"
+
+namespace ingestor {
+
+namespace {
+
+std::chrono::milliseconds keep_alive_of(const ChannelProcessor& p) {
+  const auto& req = p.selector().required;
+  return req.empty() ? std::chrono::seconds(3) : req.front()->keep_alive();
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+template <class T>
+const T* find_in(const std::vector<T>& types, std::string_view type) {
+  for (const auto& t : types) {
+    const ComponentSpec& s = t.spec();
+    if (iequals(s.alias, type) || (!s.class_name.empty() && s.class_name == type)) return &t;
+  }
+  return nullptr;
+}
+
+template <class T>
+Result<std::unique_ptr<T>> upcast(auto r) {
+  if (!r) return r.error();
+  return std::unique_ptr<T>(std::move(*r));
+}
+
+}  // namespace
+
+const std::vector<SourceType>& source_types() {
+  static const std::vector<SourceType> types{
+      {netcat_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv& env) -> Result<std::unique_ptr<Source>> {
+         auto o = netcat_source_options(s);
+         if (!o) return o.error();
+         o->keep_alive = keep_alive_of(*p);
+         return std::unique_ptr<Source>(
+             std::make_unique<NetcatSource>(name, std::move(p), *env.pool, std::move(*o)));
+       }},
+      {http_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv& env) -> Result<std::unique_ptr<Source>> {
+         auto o = HttpSource::options_from(s);
+         if (!o) return o.error();
+         o->keep_alive = keep_alive_of(*p);
+         return std::unique_ptr<Source>(
+             std::make_unique<HttpSource>(name, std::move(p), *env.pool, std::move(*o)));
+       }},
+  };
+  return types;
+}
+
+const std::vector<ChannelType>& channel_types() {
+  static const std::vector<ChannelType> types{
+      {memory_channel_spec,
+       [](const std::string& name, const Settings& s,
+          BuildEnv& env) -> Result<std::unique_ptr<Channel>> {
+         auto o = memory_channel_options(s, *env.diags, name);
+         if (!o) return o.error();
+         return std::unique_ptr<Channel>(std::make_unique<MemoryChannel>(name, *o));
+       }},
+  };
+  return types;
+}
+
+const std::vector<SinkType>& sink_types() {
+  static const std::vector<SinkType> types{
+      {null_sink_spec,
+       [](const std::string& name, const Settings& s, BuildEnv&) -> Result<std::unique_ptr<Sink>> {
+         return std::unique_ptr<Sink>(std::make_unique<NullSink>(name, s));
+       }},
+      {logger_sink_spec,
+       [](const std::string& name, const Settings& s, BuildEnv&) -> Result<std::unique_ptr<Sink>> {
+         return std::unique_ptr<Sink>(std::make_unique<LoggerSink>(name, s));
+       }},
+      {rolling_file_sink_spec,
+       [](const std::string& name, const Settings& s, BuildEnv&) -> Result<std::unique_ptr<Sink>> {
+         auto o = rolling_file_sink_options(s);
+         if (!o) return o.error();
+         return std::unique_ptr<Sink>(std::make_unique<RollingFileSink>(name, std::move(*o)));
+       }},
+  };
+  return types;
+}
+
+const std::vector<InterceptorType>& interceptor_types() {
+  static const std::vector<InterceptorType> types{
+      {timestamp_interceptor_spec,
+       [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
+         return std::unique_ptr<Interceptor>(std::make_unique<TimestampInterceptor>(s));
+       }},
+      {host_interceptor_spec,
+       [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
+         return std::unique_ptr<Interceptor>(std::make_unique<HostInterceptor>(s));
+       }},
+      {static_interceptor_spec,
+       [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
+         return std::unique_ptr<Interceptor>(std::make_unique<StaticInterceptor>(s));
+       }},
+      {remove_header_interceptor_spec,
+       [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
+         return upcast<Interceptor>(RemoveHeaderInterceptor::create(s));
+       }},
+  };
+  return types;
+}
+
+const SourceType* find_source_type(std::string_view t) { return find_in(source_types(), t); }
+const ChannelType* find_channel_type(std::string_view t) { return find_in(channel_types(), t); }
+const SinkType* find_sink_type(std::string_view t) { return find_in(sink_types(), t); }
+const InterceptorType* find_interceptor_type(std::string_view t) {
+  return find_in(interceptor_types(), t);
+}
+
+const ComponentSpec* find_spec(std::string_view type) {
+  if (auto* t = find_source_type(type)) return &t->spec();
+  if (auto* t = find_channel_type(type)) return &t->spec();
+  if (auto* t = find_sink_type(type)) return &t->spec();
+  if (auto* t = find_interceptor_type(type)) return &t->spec();
+  return nullptr;
+}
+
+std::string known_aliases(std::string_view kind) {
+  std::string out;
+  auto add = [&](const ComponentSpec& s) {
+    if (!out.empty()) out += ", ";
+    out += s.alias;
+  };
+  if (kind == "source")
+    for (auto& t : source_types()) add(t.spec());
+  if (kind == "channel")
+    for (auto& t : channel_types()) add(t.spec());
+  if (kind == "sink")
+    for (auto& t : sink_types()) add(t.spec());
+  if (kind == "interceptor")
+    for (auto& t : interceptor_types()) add(t.spec());
+  return out;
+}
+
+}  // namespace ingestor

@@ -1,0 +1,360 @@
+#include "agent/sources/netcat_source.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <boost/asio.hpp>
+
+#include "base/log.h"
+
+namespace ingestor {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+const ComponentSpec& netcat_source_spec() {
+  static const ComponentSpec spec{
+      "source",
+      "netcat",
+      "org.apache.flume.source.NetcatSource",
+      "Line-oriented TCP source: one event per line, acknowledged with OK.",
+      {
+          {"bind", KeyType::kString, std::nullopt, true, "Host name or IP address to listen on"},
+          {"port", KeyType::kInt, std::nullopt, true, "TCP port (0: any free port)", 0, 65535},
+          {"max-line-length", KeyType::kInt, "512", false,
+           "Maximum line length in characters, including the newline", 1},
+          {"ack-every-event", KeyType::kBool, "true", false,
+           "Answer OK after each event is committed; off: push back on a full channel"},
+          {"encoding", KeyType::kString, "utf-8", false,
+           "Charset of the input (and of the replies); bodies are stored as UTF-8"},
+      }};
+  return spec;
+}
+
+Result<NetcatSourceOptions> netcat_source_options(const Settings& s) {
+  NetcatSourceOptions o;
+  o.bind = s.str("bind");
+  o.port = static_cast<uint16_t>(s.i64("port"));
+  o.max_line_length = static_cast<size_t>(s.i64("max-line-length"));
+  o.ack_every_event = s.boolean("ack-every-event");
+  auto cs = charset_from_name(s.str("encoding"));
+  if (!cs) return make_error(Errc::kConfig, "encoding: unsupported charset '" + s.str("encoding") + "'");
+  o.encoding = *cs;
+  return o;
+}
+
+struct NetcatSource::Impl : std::enable_shared_from_this<NetcatSource::Impl> {
+  Impl(NetcatSource& src, net::IoPool& p, NetcatSourceOptions o)
+      : source(src), pool(p), opts(std::move(o)), acceptor(p.at(0)) {}
+  NetcatSource& source;
+  net::IoPool& pool;
+  NetcatSourceOptions opts;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::set<std::shared_ptr<Connection>> conns;
+
+  void accept();
+};
+
+struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Connection> {
+  Connection(std::shared_ptr<Impl> i, tcp::socket s)
+      : impl(std::move(i)), socket(std::move(s)), timer(socket.get_executor()) {
+    const auto& o = impl->opts;
+    buf_cap = std::max<size_t>(64 * 1024, 4 * o.max_line_length + 16);
+    new_chunk(0);
+    ok_reply = encode_from_utf8("OK\n", o.encoding == Charset::kUtf16 ? Charset::kUtf16Be : o.encoding);
+  }
+
+  std::shared_ptr<Impl> impl;
+  tcp::socket socket;
+  asio::steady_timer timer;
+  size_t buf_cap;
+  ChunkRef chunk;
+  size_t start = 0;   // first byte of the unparsed line
+  size_t len = 0;     // bytes of data in the chunk
+  std::string raw_tail;  // undecoded bytes (non-UTF-8 encodings)
+  std::string decode_in;
+  char read_buf[16 * 1024];
+
+  Batch pending;           // parsed events not yet committed
+  size_t next = 0;         // index of the first uncommitted event in `pending`
+  Batch batch;             // the slice being committed
+  PutProgress progress;
+  std::chrono::steady_clock::time_point first_try;
+  std::chrono::milliseconds retry_delay{1};
+  bool too_long = false;   // an over-long line was found: reply FAILED and close after `pending`
+  bool eof = false;
+  std::string out;         // replies to write
+  std::string ok_reply;
+
+  Charset cs() const { return impl->opts.encoding; }
+
+  void new_chunk(size_t keep_from) {
+    // Start a new read buffer holding the unparsed tail [keep_from, len).
+    size_t tail = len - keep_from;
+    Chunk* c = Chunk::make(buf_cap);
+    if (tail) std::memcpy(c->data(), chunk->data() + keep_from, tail);
+    chunk = ChunkRef::adopt(c);
+    start = 0;
+    len = tail;
+  }
+
+  void start_reading() {
+    impl->source.counters().open_connection.add(1);
+    read();
+  }
+
+  void read() {
+    if (impl->stopping) return close();
+    // Keep reading into the same chunk while it has room; the parsed part may still be
+    // referenced by events in the channel, so it is never overwritten.
+    size_t room = buf_cap - len;
+    if (room < std::min<size_t>(buf_cap / 4, 8192) || (start == len && room < buf_cap / 2)) {
+      if (chunk->refs() == 1 && start > 0) {
+        std::memmove(chunk->data(), chunk->data() + start, len - start);
+        len -= start;
+        start = 0;
+      } else {
+        new_chunk(start);
+      }
+    }
+    auto self = shared_from_this();
+    if (cs() == Charset::kUtf8) {
+      socket.async_read_some(asio::buffer(chunk->data() + len, buf_cap - len),
+                             [self](boost::system::error_code ec, size_t n) {
+                               self->on_read(ec, n, false);
+                             });
+    } else {
+      // Decoded text can be up to 3x the input bytes (Latin-1 -> UTF-8 is at most 2x, UTF-16 3x).
+      size_t max_in = std::min(sizeof read_buf, (buf_cap - len) / 3);
+      socket.async_read_some(asio::buffer(read_buf, std::max<size_t>(max_in, 4)),
+                             [self](boost::system::error_code ec, size_t n) {
+                               self->on_read(ec, n, true);
+                             });
+    }
+  }
+
+  void on_read(boost::system::error_code ec, size_t n, bool decode) {
+    if (ec) {
+      // EOF or error: a final line without a newline is discarded (as Flume).
+      eof = true;
+      return flush_then_close();
+    }
+    if (decode) {
+      decode_in.assign(raw_tail);
+      decode_in.append(read_buf, n);
+      size_t usable = decode_in.size();
+      size_t unit = (cs() == Charset::kUtf16 || cs() == Charset::kUtf16Be || cs() == Charset::kUtf16Le) ? 2
+                    : (cs() == Charset::kUtf32 || cs() == Charset::kUtf32Be || cs() == Charset::kUtf32Le) ? 4
+                                                                                                      : 1;
+      usable -= usable % unit;
+      std::string text = decode_to_utf8(std::string_view(decode_in).substr(0, usable), cs());
+      raw_tail = decode_in.substr(usable);
+      if (text.size() > buf_cap - len) text.resize(buf_cap - len);  // cannot happen: sized above
+      std::memcpy(chunk->data() + len, text.data(), text.size());
+      n = text.size();
+    }
+    size_t scan = len;
+    len += n;
+    parse(scan);
+    commit_pending();
+  }
+
+  void parse(size_t scan) {
+    const size_t max = impl->opts.max_line_length;
+    char* base = chunk->data();
+    size_t received = 0;
+    while (scan < len) {
+      char* nl = static_cast<char*>(std::memchr(base + scan, '\n', len - scan));
+      if (!nl) break;
+      size_t end = static_cast<size_t>(nl - base);
+      size_t bytes = end - start;
+      if (bytes + 1 > max && utf16_length(std::string_view(base + start, bytes)) + 1 > max) {
+        too_long = true;
+        break;
+      }
+      pending.emplace_back(Slice(chunk, base + start, bytes));
+      ++received;
+      start = end + 1;
+      scan = start;
+    }
+    if (!too_long && len - start >= max &&
+        utf16_length(std::string_view(base + start, len - start)) >= max) {
+      too_long = true;  // the buffer holds max chars and no newline yet
+    }
+    if (received) impl->source.counters().event_received.add(static_cast<int64_t>(received));
+  }
+
+  // Commits `pending` slice by slice, then writes the replies and reads on.
+  void commit_pending() {
+    if (next >= pending.size()) {
+      pending.clear();
+      next = 0;
+      return after_commit();
+    }
+    size_t max_batch = impl->source.processor().max_batch();
+    size_t k = std::min(max_batch, pending.size() - next);
+    batch.clear();
+    for (size_t i = 0; i < k; ++i) batch.push_back(std::move(pending[next + i]));
+    progress = PutProgress{};
+    first_try = std::chrono::steady_clock::now();
+    retry_delay = std::chrono::milliseconds(1);
+    try_commit(k);
+  }
+
+  void try_commit(size_t k) {
+    auto self = shared_from_this();
+    impl->source.processor().process_async(batch, progress, [self, k](Status s) {
+      asio::dispatch(self->socket.get_executor(), [self, k, s = std::move(s)]() mutable {
+        self->on_committed(k, std::move(s));
+      });
+    });
+  }
+
+  void on_committed(size_t k, Status s) {
+    auto& counters = impl->source.counters();
+    const bool ack = impl->opts.ack_every_event;
+    if (s) {
+      counters.event_accepted.add(static_cast<int64_t>(k));
+      counters.append_batch_accepted.add();
+      if (ack)
+        for (size_t i = 0; i < k; ++i) out += ok_reply;
+      next += k;
+      return commit_pending();
+    }
+    bool full = s.error().code == Errc::kChannelFull;
+    auto waited = std::chrono::steady_clock::now() - first_try;
+    if (full && !impl->stopping && (!ack || waited < impl->opts.keep_alive)) {
+      // Back off and retry the same batch; with acks off this is TCP backpressure: nothing is
+      // read from the socket meanwhile.
+      timer.expires_after(retry_delay);
+      retry_delay = std::min(retry_delay * 2, std::chrono::milliseconds(100));
+      auto self = shared_from_this();
+      timer.async_wait([self, k](boost::system::error_code ec) {
+        if (ec || self->impl->stopping) return self->close();
+        self->try_commit(k);
+      });
+      return;
+    }
+    counters.channel_write_fail.add();
+    if (ack) {
+      std::string failed = encode_from_utf8("FAILED: " + s.error().message + "\n",
+                                            cs() == Charset::kUtf16 ? Charset::kUtf16Be : cs());
+      for (size_t i = 0; i < k; ++i) out += failed;
+    } else {
+      log::warn("netcat source {}: dropped {} events: {}", impl->source.name(), k,
+                s.error().message);
+    }
+    next += k;
+    commit_pending();
+  }
+
+  void after_commit() {
+    if (too_long) {
+      impl->source.counters().event_read_fail.add();
+      out += encode_from_utf8("FAILED: Event exceeds the maximum length (" +
+                                  std::to_string(impl->opts.max_line_length) +
+                                  " chars, including newline)\n",
+                              cs() == Charset::kUtf16 ? Charset::kUtf16Be : cs());
+      eof = true;
+    }
+    if (out.empty()) return eof ? close() : read();
+    auto self = shared_from_this();
+    asio::async_write(socket, asio::buffer(out), [self](boost::system::error_code ec, size_t) {
+      self->out.clear();
+      if (ec || self->eof) return self->close();
+      self->read();
+    });
+  }
+
+  void flush_then_close() {
+    if (!out.empty()) return after_commit();
+    close();
+  }
+
+  void close() {
+    if (!socket.is_open()) return;
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    timer.cancel();
+    impl->source.counters().open_connection.add(-1);
+    std::lock_guard<std::mutex> lk(impl->mu);
+    impl->conns.erase(shared_from_this());
+  }
+};
+
+void NetcatSource::Impl::accept() {
+  auto self = shared_from_this();
+  acceptor.async_accept(pool.next(), [self](boost::system::error_code ec, tcp::socket s) {
+    if (self->stopping) return;
+    if (!ec) {
+      s.set_option(tcp::no_delay(true), ec);
+      auto conn = std::make_shared<Connection>(self, std::move(s));
+      {
+        std::lock_guard<std::mutex> lk(self->mu);
+        self->conns.insert(conn);
+      }
+      asio::dispatch(conn->socket.get_executor(), [conn] { conn->start_reading(); });
+    } else if (ec == asio::error::operation_aborted) {
+      return;
+    } else {
+      log::warn("netcat source {}: accept failed: {}", self->source.name(), ec.message());
+    }
+    self->accept();
+  });
+}
+
+NetcatSource::NetcatSource(std::string name, std::shared_ptr<ChannelProcessor> processor,
+                           net::IoPool& pool, NetcatSourceOptions options)
+    : Source(std::move(name), "netcat", std::move(processor)),
+      impl_(std::make_shared<Impl>(*this, pool, std::move(options))) {}
+
+NetcatSource::~NetcatSource() { stop(); }
+
+Status NetcatSource::start() {
+  boost::system::error_code ec;
+  const auto& o = impl_->opts;
+  std::string where = o.bind + ":" + std::to_string(o.port);
+  tcp::resolver resolver(impl_->pool.at(0));
+  auto results = resolver.resolve(o.bind, std::to_string(o.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty())
+    return make_error(Errc::kConfig, "cannot resolve bind address '" + o.bind + "': " + ec.message());
+  tcp::endpoint ep = results.begin()->endpoint();
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    acc.close(ignored);
+    return make_error(Errc::kIo, "cannot listen on " + where + ": " + ec.message());
+  }
+  bound_port_ = acc.local_endpoint().port();
+  impl_->stopping = false;
+  counters_.started();
+  asio::post(acc.get_executor(), [impl = impl_] { impl->accept(); });
+  log::info("netcat source {} listening on {}:{}", name(), o.bind, bound_port_);
+  return {};
+}
+
+void NetcatSource::stop() {
+  if (impl_->stopping.exchange(true)) return;
+  auto impl = impl_;
+  asio::post(impl->acceptor.get_executor(), [impl] {
+    boost::system::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  std::set<std::shared_ptr<Connection>> conns;
+  {
+    std::lock_guard<std::mutex> lk(impl->mu);
+    conns = impl->conns;
+  }
+  for (auto& c : conns) asio::post(c->socket.get_executor(), [c] { c->close(); });
+  counters_.stopped();
+}
+
+}  // namespace ingestor

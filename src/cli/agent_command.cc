@@ -1,0 +1,190 @@
+// `ingestor agent`: runs one Flume agent from Flume's own properties files and flags.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/builtin_components.h"
+#include "agent/monitoring.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "core/config/agent_config.h"
+#include "core/config/properties.h"
+#include "core/config/spec.h"
+
+namespace ingestor::cli {
+
+void add_agent_command(CLI::App& app, AgentArgs& a) {
+  CLI::App* sub = app.add_subcommand(
+      "agent", "Run a Flume-compatible agent from a Flume properties file (-n NAME -f FILE)");
+  sub->add_option("-n,--name", a.name, "Name of the agent section to run (required)");
+  sub->add_option("-f,--conf-file", a.conf_files,
+                  "Configuration file; may be repeated, later files override earlier ones");
+  sub->add_option("-c,--conf", a.conf_dir,
+                  "Configuration directory (where core-site.xml is looked for)");
+  sub->add_flag("--no-reload-conf", a.no_reload_conf,
+                "Accepted for Flume compatibility: the configuration is read once at start");
+  sub->add_option("-D", a.defines,
+                  "Flume system property key=value: flume.monitoring.type=http, "
+                  "flume.monitoring.port=N, flume.root.logger=LEVEL[,console]")
+      ->allow_extra_args(false);
+  sub->add_flag("--lenient", a.lenient,
+                "Flume's behaviour: drop components with errors, warn, and run the rest");
+  sub->add_option("--metrics-port", a.metrics_port,
+                  "Serve /metrics (Flume JSON) and /prometheus on this port (0: any free port)");
+  sub->add_option("--metrics-bind", a.metrics_bind, "Address for the metrics server")
+      ->capture_default_str();
+  sub->add_option("--status-file", a.status_file,
+                  "Write a JSON file with the bound ports once the agent has started");
+  sub->add_option("--describe", a.describe,
+                  "Print the configuration keys of a component type (netcat, memory, ...) and exit");
+  sub->add_option("--io-threads", a.io_threads, "Network threads (default: one per core)");
+}
+
+namespace {
+
+std::string json_escape(const std::string& s) {
+  std::string r;
+  for (char c : s) {
+    if (c == '"' || c == '\\') r += '\\';
+    r += c;
+  }
+  return r;
+}
+
+}  // namespace
+
+int run_agent(const AgentArgs& a) {
+  if (!a.describe.empty()) {
+    const ComponentSpec* spec = find_spec(a.describe);
+    if (!spec) {
+      std::fprintf(stderr,
+                   "ingestor agent: unknown component type '%s'\n  sources: %s\n  channels: %s\n"
+                   "  sinks: %s\n  interceptors: %s\n",
+                   a.describe.c_str(), known_aliases("source").c_str(),
+                   known_aliases("channel").c_str(), known_aliases("sink").c_str(),
+                   known_aliases("interceptor").c_str());
+      return 2;
+    }
+    std::fputs(describe(*spec).c_str(), stdout);
+    return 0;
+  }
+  if (a.name.empty()) {
+    std::fprintf(stderr, "ingestor agent: -n/--name is required (the agent section to run)\n");
+    return 2;
+  }
+  if (a.conf_files.empty()) {
+    std::fprintf(stderr, "ingestor agent: -f/--conf-file is required\n");
+    return 2;
+  }
+
+  // -D flags, as Flume's JVM system properties.
+  std::string monitoring_type;
+  int metrics_port = a.metrics_port;
+  for (const auto& d : a.defines) {
+    auto eq = d.find('=');
+    std::string k = d.substr(0, eq);
+    std::string v = eq == std::string::npos ? "" : d.substr(eq + 1);
+    if (k == "flume.monitoring.type") {
+      monitoring_type = v;
+    } else if (k == "flume.monitoring.port") {
+      try {
+        metrics_port = std::stoi(v);
+      } catch (...) {
+        std::fprintf(stderr, "ingestor agent: -Dflume.monitoring.port: expected a port, got '%s'\n",
+                     v.c_str());
+        return 2;
+      }
+    } else if (k == "flume.root.logger") {
+      if (!log::set_level(v)) log::warn("-Dflume.root.logger: unknown level '{}' ignored", v);
+    } else {
+      log::info("-D{} accepted and ignored", d);
+    }
+  }
+  if (!monitoring_type.empty()) {
+    std::string t = monitoring_type;
+    for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (t != "http") {
+      std::fprintf(stderr,
+                   "ingestor agent: -Dflume.monitoring.type=%s is not supported (supported: "
+                   "http)\n",
+                   monitoring_type.c_str());
+      return 2;
+    }
+    if (metrics_port < 0) metrics_port = 41414;  // Flume's default port
+  }
+
+  auto props = load_properties_files(a.conf_files);
+  if (!props) {
+    std::fprintf(stderr, "ingestor agent: %s\n", props.error().message.c_str());
+    return 2;
+  }
+  std::vector<std::string> unresolved;
+  substitute_values(*props, process_env, &unresolved);
+  for (const auto& u : unresolved) log::warn("unresolved substitution left as it is: {}", u);
+
+  Diagnostics diags;
+  AgentConfig config = parse_agent_config(*props, a.name, diags);
+  AgentOptions options{a.lenient, a.conf_dir, a.io_threads};
+  auto agent = Agent::build(config, diags, options);
+  for (const auto& d : diags.all()) {
+    if (d.severity == Diagnostic::Severity::kError && !a.lenient) {
+      std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    } else {
+      log::warn("{}", d.to_string());
+    }
+  }
+  if (!agent) {
+    std::fprintf(stderr, "ingestor agent: %s; not starting (use --lenient to drop the failing "
+                         "components and run the rest, as Flume does)\n",
+                 agent.error().message.c_str());
+    return 1;
+  }
+
+  block_stop_signals();
+  if (auto s = (*agent)->start(); !s) {
+    std::fprintf(stderr, "ingestor agent: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  std::unique_ptr<MonitoringServer> monitoring;
+  if (metrics_port >= 0) {
+    Agent* ag = agent->get();
+    monitoring = std::make_unique<MonitoringServer>(
+        ag->io_pool(), a.metrics_bind, static_cast<uint16_t>(metrics_port),
+        [ag] { return ag->components(); });
+    if (auto s = monitoring->start(); !s) {
+      std::fprintf(stderr, "ingestor agent: monitoring: %s\n", s.error().message.c_str());
+      (*agent)->stop();
+      return 1;
+    }
+    log::info("metrics on http://{}:{}/metrics and /prometheus", a.metrics_bind,
+              monitoring->port());
+  }
+  if (!a.status_file.empty()) {
+    std::string js = "{\"agent\":\"" + json_escape(a.name) + "\",\"pid\":" +
+                     std::to_string(::getpid()) + ",\"metrics_port\":" +
+                     std::to_string(monitoring ? monitoring->port() : -1) + ",\"sources\":{";
+    bool first = true;
+    for (const auto& s : (*agent)->sources()) {
+      if (!first) js += ",";
+      first = false;
+      js += "\"" + json_escape(s->name()) + "\":{\"type\":\"" + json_escape(s->type()) +
+            "\",\"port\":" + std::to_string(s->bound_port()) + "}";
+    }
+    js += "}}\n";
+    if (!write_file_atomic(a.status_file, js))
+      log::warn("cannot write status file {}", a.status_file);
+  }
+
+  int sig = wait_for_stop_signal();
+  log::info("signal {} received, stopping", sig);
+  if (monitoring) monitoring->stop();
+  (*agent)->stop();
+  return 0;
+}
+
+}  // namespace ingestor::cli

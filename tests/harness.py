@@ -1,0 +1,173 @@
+"""Helpers for integration tests: start the real build/ingestor on loopback, port 0, temp dirs.
+
+Every wait has a deadline (wait_for); nothing sleeps blindly.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.environ.get("INGESTOR_BIN") or os.path.join(HERE, "..", "build", "ingestor")
+
+
+def wait_for(cond, timeout=20.0, interval=0.02, what="condition"):
+    """Polls cond() until it returns a truthy value or the deadline passes (then fails)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Agent:
+    """An `ingestor agent` process built from an inline Flume config."""
+
+    def __init__(self, config, name="a1", args=(), tmp=None, env=None):
+        self.tmp = tmp or tempfile.mkdtemp(prefix="ingestor-it-")
+        self.conf = os.path.join(self.tmp, "agent.conf")
+        with open(self.conf, "w") as f:
+            f.write(config)
+        self.status_file = os.path.join(self.tmp, "status.json")
+        self.log_path = os.path.join(self.tmp, "agent.log")
+        self.name = name
+        self.args = list(args)
+        self.env = env
+        self.proc = None
+        self.status = None
+
+    def start(self, wait=True):
+        if os.path.exists(self.status_file):
+            os.unlink(self.status_file)
+        self.log = open(self.log_path, "ab")
+        cmd = [BIN, "agent", "-n", self.name, "-f", self.conf,
+               "--status-file", self.status_file] + self.args
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        if wait:
+            self.wait_started()
+        return self
+
+    def wait_started(self, timeout=20.0):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"agent exited with {self.proc.returncode}:\n{self.output()}")
+            if os.path.exists(self.status_file):
+                with open(self.status_file) as f:
+                    return json.load(f)
+            return None
+        self.status = wait_for(ready, timeout, what="agent start")
+        return self.status
+
+    def port(self, source):
+        return self.status["sources"][source]["port"]
+
+    @property
+    def metrics_port(self):
+        return self.status["metrics_port"]
+
+    def output(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout=30.0):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("agent did not stop on SIGTERM within %ss" % timeout)
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+
+def run_agent_once(config, name="a1", args=(), timeout=20.0):
+    """Runs `ingestor agent` expecting it to exit (config errors); returns (code, output)."""
+    with tempfile.TemporaryDirectory(prefix="ingestor-it-") as tmp:
+        conf = os.path.join(tmp, "agent.conf")
+        with open(conf, "w") as f:
+            f.write(config)
+        p = subprocess.run([BIN, "agent", "-n", name, "-f", conf] + list(args),
+                           capture_output=True, timeout=timeout)
+        return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+
+def connect(port, timeout=10.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return s
+
+
+def recv_lines(sock, n, timeout=10.0):
+    """Reads until n newline-terminated lines arrived; returns them without the newline."""
+    sock.settimeout(timeout)
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while buf.count(b"\n") < n:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"expected {n} lines, got {buf!r}")
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.split(b"\n")[:n] if buf.count(b"\n") >= n else buf.split(b"\n")
+
+
+def http(port, method, path="/", body=b"", headers=None, timeout=10.0):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    hdrs = dict((k.lower(), v) for k, v in r.getheaders())
+    c.close()
+    return r.status, hdrs, data
+
+
+def metrics(agent):
+    st, _, body = http(agent.metrics_port, "GET", "/metrics")
+    assert st == 200, st
+    return json.loads(body)
+
+
+class AgentTestCase(unittest.TestCase):
+    """Stops every agent a test started, and prints its log when the test failed."""
+
+    def setUp(self):
+        self.agents = []
+        self.tmp = tempfile.mkdtemp(prefix="ingestor-it-")
+
+    def start_agent(self, config, **kw):
+        a = Agent(config, tmp=tempfile.mkdtemp(dir=self.tmp), **kw)
+        self.agents.append(a)
+        return a.start()
+
+    def tearDown(self):
+        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) or \
+            (hasattr(self._outcome, "result") and (self._outcome.result.failures or self._outcome.result.errors))
+        for a in self.agents:
+            try:
+                a.stop()
+            except AssertionError:
+                a.kill()
+            if failed:
+                print(f"--- agent log ({a.tmp}) ---\n{a.output()[-4000:]}")
+        import shutil
+        shutil.rmtree(self.tmp, ignore_errors=True)
