@@ -91,12 +91,16 @@ class Agent:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("agent did not stop on SIGTERM within %ss" % timeout)
+        if getattr(self, "log", None):
+            self.log.close()
         return self.proc.returncode if self.proc else None
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
 
 
 def run_agent_once(config, name="a1", args=(), timeout=20.0):
