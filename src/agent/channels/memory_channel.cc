@@ -77,11 +77,9 @@ class MemoryChannel::MemoryTransaction final : public Transaction {
                             " full, consider committing more frequently, increasing capacity or "
                             "increasing thread count");
     }
-    if (puts_.empty()) {
-      puts_ = std::move(events);
-    } else {
-      for (auto& e : events) puts_.push_back(std::move(e));
-    }
+    // Move the events, not the vector: the caller keeps its capacity for the next batch.
+    puts_.reserve(puts_.size() + events.size());
+    for (auto& e : events) puts_.push_back(std::move(e));
     events.clear();
     return {};
   }
@@ -106,6 +104,7 @@ class MemoryChannel::MemoryTransaction final : public Transaction {
     {
       std::lock_guard<std::mutex> lk(ch_.mu_);
       n = std::min(max, ch_.queue_.size());
+      takes_.reserve(takes_.size() + n);
       for (size_t i = 0; i < n; ++i) {
         takes_.push_back(std::move(ch_.queue_.front()));
         ch_.queue_.pop_front();
@@ -136,6 +135,7 @@ class MemoryChannel::MemoryTransaction final : public Transaction {
                   "reached. Please increase heap space/byte capacity allocated to the channel as "
                   "the sinks may not be keeping up with the sources");
         }
+        ch_.queue_.reserve_more(puts_.size());
         for (auto& e : puts_) ch_.queue_.push_back(std::move(e));
         ch_.slots_used_ += slots;
         wake = ch_.waiters_ > 0;

@@ -17,11 +17,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 
 #include "core/channel.h"
 #include "core/config/spec.h"
+#include "core/ring_queue.h"
 
 namespace ingestor {
 
@@ -70,7 +70,7 @@ class MemoryChannel final : public Channel {
   const int64_t slot_limit_;  // 0: unlimited
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Event> queue_;
+  RingQueue<Event> queue_;
   int64_t slots_used_ = 0;
   int waiters_ = 0;
   uint64_t wake_gen_ = 0;

@@ -196,7 +196,14 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
     size_t max_batch = impl->source.processor().max_batch();
     size_t k = std::min(max_batch, pending.size() - next);
     batch.clear();
-    for (size_t i = 0; i < k; ++i) batch.push_back(std::move(pending[next + i]));
+    if (next == 0 && k == pending.size()) {
+      // The common case, one read in one transaction: hand the vector over. `pending` is left
+      // empty, so `next += k` below ends the loop.
+      batch.swap(pending);
+    } else {
+      batch.reserve(k);
+      for (size_t i = 0; i < k; ++i) batch.push_back(std::move(pending[next + i]));
+    }
     progress = PutProgress{};
     first_try = std::chrono::steady_clock::now();
     retry_delay = std::chrono::milliseconds(1);
