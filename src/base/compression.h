@@ -1,0 +1,40 @@
+#pragma once
+// Streaming compressors for the S3 sink's CompressedStream output: gzip (zlib, a standard .gz
+// member readable by `gzip -d`) and zstd (a standard frame readable by `zstd -d`).
+// A Compressor appends compressed bytes to a caller's buffer; memory is bounded by the codec's
+// window (zlib ~256 KiB, zstd level 3 ~1-2 MiB), not by the input.
+// Not thread-safe: one writer per object.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace ingestor {
+
+enum class Codec { kNone, kGzip, kZstd };
+
+// Flume's hdfs.codeC names: "gzip", "GzipCodec", "org.apache.hadoop.io.compress.GzipCodec",
+// "zstd", "ZStandardCodec"... matched ignoring case and a "Codec" suffix. nullopt when unknown.
+std::optional<Codec> codec_from_name(std::string_view name);
+// ".gz", ".zst", "".
+const char* codec_extension(Codec c);
+
+class Compressor {
+ public:
+  virtual ~Compressor() = default;
+  // Compresses `in`, appending output to `out`.
+  [[nodiscard]] virtual Status write(std::string_view in, std::string& out) = 0;
+  // Ends the stream (trailer), appending to `out`. The compressor cannot be used afterwards.
+  [[nodiscard]] virtual Status finish(std::string& out) = 0;
+};
+
+// kNone gives a pass-through.
+[[nodiscard]] Result<std::unique_ptr<Compressor>> make_compressor(Codec codec, int level = -1);
+
+// One-shot decompression (tests, verification): gzip (possibly several members) or zstd.
+[[nodiscard]] Result<std::string> decompress(Codec codec, std::string_view in);
+
+}  // namespace ingestor
