@@ -1,0 +1,241 @@
+// S3Client: reads, listings, deletes and bucket operations (writes are in s3_client.cc).
+
+#include <fcntl.h>
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "base/file.h"
+#include "s3/s3_call.h"
+#include "s3/s3_client.h"
+
+namespace ingestor::s3 {
+
+namespace {
+
+std::string header_or(const net::ClientResponse& r, std::string_view name) {
+  const std::string* v = r.header(name);
+  return v ? *v : std::string();
+}
+
+uint64_t to_u64(const std::string& s) {
+  uint64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+bool iequals_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+ObjectInfo object_info(const net::ClientResponse& r) {
+  ObjectInfo o;
+  o.etag = header_or(r, "ETag");
+  o.content_length = to_u64(header_or(r, "Content-Length"));
+  o.size = o.content_length;
+  o.content_type = header_or(r, "Content-Type");
+  o.last_modified = header_or(r, "Last-Modified");
+  for (const auto& [name, value] : r.headers) {
+    if (name.size() > 11 && iequals_prefix(name, "x-amz-meta-")) {
+      std::string n = name.substr(11);
+      for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      o.metadata.emplace_back(std::move(n), value);
+    }
+  }
+  return o;
+}
+
+// "bytes 0-99/1234" -> {0, 99, 1234}.
+bool parse_content_range(std::string_view v, uint64_t& a, uint64_t& b, uint64_t& total) {
+  if (v.substr(0, 6) != "bytes ") return false;
+  v.remove_prefix(6);
+  const char* end = v.data() + v.size();
+  auto r1 = std::from_chars(v.data(), end, a);
+  if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != '-') return false;
+  auto r2 = std::from_chars(r1.ptr + 1, end, b);
+  if (r2.ec != std::errc() || r2.ptr == end || *r2.ptr != '/') return false;
+  auto r3 = std::from_chars(r2.ptr + 1, end, total);
+  return r3.ec == std::errc() && r3.ptr == end;
+}
+
+ClientError local_error(const char* op, const std::string& resource, Errc errc, std::string message,
+                        int status = 0) {
+  ClientError e;
+  e.errc = errc;
+  e.operation = op;
+  e.resource = resource;
+  e.http_status = status;
+  e.message = std::move(message);
+  return e;
+}
+
+}  // namespace
+
+ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
+  Call call;
+  call.operation = "GetObject";
+  call.bucket = req.bucket;
+  call.key = req.key;
+  const std::string resource = req.bucket + "/" + req.key;
+  if (req.range) {
+    if (req.range->second < req.range->first)
+      return local_error(call.operation, resource, Errc::kInvalidArgument, "empty range");
+    call.headers.push_back(
+        {"Range", fmt::format("bytes={}-{}", req.range->first, req.range->second)});
+  }
+  if (!req.if_match.empty()) call.headers.push_back({"If-Match", req.if_match});
+  std::optional<File> out;
+  call.before_attempt = [&]() -> Status {
+    out.reset();
+    auto f = File::open(req.path, O_WRONLY | O_CREAT | O_TRUNC);
+    if (!f) return f.error();
+    out = std::move(*f);
+    return {};
+  };
+  call.sink = [&](std::string_view piece) { return out->write_all(piece); };
+  auto r = execute(call);
+  if (!r) return r.error();
+
+  ObjectInfo info = object_info(*r);
+  auto bad = [&](std::string msg) {
+    return local_error(call.operation, resource, Errc::kCorrupt, std::move(msg), r->status);
+  };
+  if (r->body_bytes != info.content_length)
+    return bad(
+        fmt::format("received {} bytes, Content-Length {}", r->body_bytes, info.content_length));
+  if (req.range) {
+    const uint64_t want = req.range->second - req.range->first + 1;
+    uint64_t a = 0, b = 0, total = 0;
+    if (r->status == 206) {
+      if (!parse_content_range(header_or(*r, "Content-Range"), a, b, total))
+        return bad("206 without a valid Content-Range");
+      // The server clips a range past the end of the object.
+      if (a != req.range->first || (b != req.range->second && b + 1 != total) || b - a + 1 > want)
+        return bad(fmt::format("asked bytes {}-{}, got {}", req.range->first, req.range->second,
+                               header_or(*r, "Content-Range")));
+      info.size = total;
+    } else if (req.range->first != 0 || info.content_length > want) {
+      return bad(fmt::format("asked bytes {}-{}, got status {} with {} bytes", req.range->first,
+                             req.range->second, r->status, info.content_length));
+    }
+  }
+  if (!req.if_match.empty() && etag_unquoted(info.etag) != etag_unquoted(req.if_match))
+    return bad(fmt::format("ETag {} is not the expected {}", info.etag, req.if_match));
+  if (req.expected_size && info.size != *req.expected_size)
+    return bad(fmt::format("object size {} is not the expected {}", info.size, *req.expected_size));
+  if (req.fsync) {
+    auto st = out->fsync();
+    if (!st) return local_error(call.operation, resource, st.error().code, st.error().message);
+  }
+  auto st = out->close();
+  if (!st) return local_error(call.operation, resource, st.error().code, st.error().message);
+  return info;
+}
+
+ClientResult<std::string> S3Client::get_object_bytes(const std::string& bucket,
+                                                     const std::string& key) {
+  Call call;
+  call.operation = "GetObject";
+  call.bucket = bucket;
+  call.key = key;
+  auto r = execute(call);
+  if (!r) return r.error();
+  return std::move(r->body);
+}
+
+ClientResult<ObjectInfo> S3Client::head_object(const std::string& bucket, const std::string& key) {
+  Call call;
+  call.operation = "HeadObject";
+  call.method = "HEAD";
+  call.bucket = bucket;
+  call.key = key;
+  auto r = execute(call);
+  if (!r) return r.error();
+  return object_info(*r);
+}
+
+ClientResult<ListObjectsV2Result> S3Client::list_objects_v2(const ListObjectsV2Request& req) {
+  Call call;
+  call.operation = "ListObjectsV2";
+  call.bucket = req.bucket;
+  call.query.push_back({"list-type", "2"});
+  call.query.push_back({"encoding-type", "url"});
+  if (!req.prefix.empty()) call.query.push_back({"prefix", req.prefix});
+  if (!req.delimiter.empty()) call.query.push_back({"delimiter", req.delimiter});
+  if (!req.continuation_token.empty())
+    call.query.push_back({"continuation-token", req.continuation_token});
+  if (!req.start_after.empty()) call.query.push_back({"start-after", req.start_after});
+  if (req.max_keys > 0) call.query.push_back({"max-keys", std::to_string(req.max_keys)});
+  auto r = execute(call);
+  if (!r) return r.error();
+  auto res = parse_list_objects_v2(r->body);
+  if (!res)
+    return local_error(call.operation, req.bucket, Errc::kUnavailable,
+                       "bad response: " + res.error().message, r->status);
+  return std::move(*res);
+}
+
+ClientResult<ListMultipartUploadsResult> S3Client::list_multipart_uploads(
+    const ListMultipartUploadsRequest& req) {
+  Call call;
+  call.operation = "ListMultipartUploads";
+  call.bucket = req.bucket;
+  call.query.push_back({"uploads", "", false});
+  call.query.push_back({"encoding-type", "url"});
+  if (!req.prefix.empty()) call.query.push_back({"prefix", req.prefix});
+  if (!req.key_marker.empty()) call.query.push_back({"key-marker", req.key_marker});
+  if (!req.upload_id_marker.empty())
+    call.query.push_back({"upload-id-marker", req.upload_id_marker});
+  if (req.max_uploads > 0) call.query.push_back({"max-uploads", std::to_string(req.max_uploads)});
+  auto r = execute(call);
+  if (!r) return r.error();
+  auto res = parse_list_multipart_uploads(r->body);
+  if (!res)
+    return local_error(call.operation, req.bucket, Errc::kUnavailable,
+                       "bad response: " + res.error().message, r->status);
+  return std::move(*res);
+}
+
+ClientStatus S3Client::delete_object(const std::string& bucket, const std::string& key) {
+  Call call;
+  call.operation = "DeleteObject";
+  call.method = "DELETE";
+  call.bucket = bucket;
+  call.key = key;
+  auto r = execute(call);
+  if (!r) return r.error();
+  return {};
+}
+
+ClientStatus S3Client::create_bucket(const std::string& bucket) {
+  Call call;
+  call.operation = "CreateBucket";
+  call.method = "PUT";
+  call.bucket = bucket;
+  std::string body;
+  if (options_.region != "us-east-1") {
+    body = fmt::format(
+        "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
+        options_.region);
+    call.body = body;
+  }
+  auto r = execute(call);
+  if (!r && r.error().code != "BucketAlreadyOwnedByYou") return r.error();
+  return {};
+}
+
+ClientStatus S3Client::head_bucket(const std::string& bucket) {
+  Call call;
+  call.operation = "HeadBucket";
+  call.method = "HEAD";
+  call.bucket = bucket;
+  auto r = execute(call);
+  if (!r) return r.error();
+  return {};
+}
+
+}  // namespace ingestor::s3
