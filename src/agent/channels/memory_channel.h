@@ -37,7 +37,7 @@ const ComponentSpec& memory_channel_spec();
 // Reads the options, applying Flume's fallbacks (capacity <= 0 -> 100 with a warning, ...).
 // transactionCapacity > capacity is an error, as in Flume.
 Result<MemoryChannelOptions> memory_channel_options(const Settings& s, Diagnostics& diags,
-                                                   const std::string& name);
+                                                    const std::string& name);
 
 class MemoryChannel final : public Channel {
  public:

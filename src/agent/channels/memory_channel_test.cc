@@ -245,7 +245,8 @@ TEST(MemoryChannel, ConcurrentProducersAndConsumerLoseNothing) {
 TEST(MemoryChannelOptions, FlumeFallbacksAndErrors) {
   Diagnostics d;
   Context ctx{{"capacity", "-5"}, {"transactionCapacity", "-1"}};
-  Settings s = Settings::validate(memory_channel_spec(), ctx, "channel", "c1", "a1.channels.c1.", d);
+  Settings s =
+      Settings::validate(memory_channel_spec(), ctx, "channel", "c1", "a1.channels.c1.", d);
   auto o = memory_channel_options(s, d, "c1");
   ASSERT_TRUE(o);
   EXPECT_EQ(o->capacity, 100);
@@ -255,7 +256,8 @@ TEST(MemoryChannelOptions, FlumeFallbacksAndErrors) {
 
   Diagnostics d2;
   Context bad{{"capacity", "10"}, {"transactionCapacity", "20"}};
-  Settings s2 = Settings::validate(memory_channel_spec(), bad, "channel", "c1", "a1.channels.c1.", d2);
+  Settings s2 =
+      Settings::validate(memory_channel_spec(), bad, "channel", "c1", "a1.channels.c1.", d2);
   auto o2 = memory_channel_options(s2, d2, "c1");
   ASSERT_FALSE(o2);
   EXPECT_NE(o2.error().message.find("transactionCapacity (20) must be smaller than or equal to "

@@ -1,0 +1,364 @@
+#include "agent/channels/wal.h"
+
+#include <limits.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "base/hash.h"
+#include "base/log.h"
+
+namespace ingestor::fc {
+
+namespace {
+constexpr size_t kScanBuffer = 1 << 20;
+constexpr int kMaxIov = IOV_MAX;
+// How long the writer waits for the other recent committers before it writes a group.
+constexpr auto kGroupWait = std::chrono::microseconds(300);
+}  // namespace
+
+std::string segment_name(uint32_t id) { return "log-" + std::to_string(id); }
+
+Result<std::vector<SegmentFile>> list_segments(Fs& fs, const std::vector<std::string>& dirs) {
+  std::vector<SegmentFile> out;
+  for (const auto& d : dirs) {
+    auto names = fs.list_dir(d);
+    if (!names) return names.error();
+    for (const auto& n : *names) {
+      if (n.size() <= 4 || n.compare(0, 4, "log-") != 0) continue;
+      uint32_t id = 0;
+      auto [p, ec] = std::from_chars(n.data() + 4, n.data() + n.size(), id);
+      if (ec != std::errc() || p != n.data() + n.size()) continue;
+      out.push_back({id, d + "/" + n});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.id < b.id; });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Wal::Wal(Fs& fs, WalOptions options) : fs_(fs), opts_(std::move(options)) {}
+
+Wal::~Wal() { stop(true); }
+
+std::string Wal::segment_path(uint32_t id) const {
+  return opts_.dirs[id % opts_.dirs.size()] + "/" + segment_name(id);
+}
+
+Status Wal::open_segment(uint32_t id) {
+  const std::string path = segment_path(id);
+  auto f = fs_.open(path, OpenMode::kCreateTrunc);
+  if (!f) return f.error();
+  std::string h = encode_segment_header(id);
+  std::vector<struct iovec> iov{{h.data(), h.size()}};
+  std::unique_ptr<FsFile> old = std::move(cur_);
+  cur_ = std::move(*f);
+  Status s = write_all(iov);
+  if (s) s = cur_->sync();
+  if (s) s = fs_.sync_dir(opts_.dirs[id % opts_.dirs.size()]);
+  if (!s) {
+    cur_ = std::move(old);
+    (void)fs_.remove(path);
+    return s;
+  }
+  cur_size_ = synced_size_ = kSegmentHeaderSize;
+  written_end_.store(kSegmentHeaderSize);
+  cur_id_.store(id);
+  last_sync_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+Status Wal::roll() {
+  if (cur_ && cur_size_ > synced_size_ && !need_roll_) {
+    if (auto s = cur_->sync(); !s) return s;
+    synced_size_ = cur_size_;
+  }
+  if (auto s = open_segment(cur_id_.load() + 1); !s) return s;
+  need_roll_ = false;
+  return {};
+}
+
+Status Wal::write_all(std::vector<struct iovec>& iov) {
+  size_t idx = 0;
+  while (idx < iov.size()) {
+    int cnt = static_cast<int>(std::min<size_t>(iov.size() - idx, kMaxIov));
+    auto n = cur_->writev(iov.data() + idx, cnt);
+    if (!n) return n.error();
+    if (*n == 0) return make_error(Errc::kIo, "write " + cur_->path() + ": no progress");
+    size_t left = *n;
+    while (left > 0 && idx < iov.size()) {
+      if (left >= iov[idx].iov_len) {
+        left -= iov[idx].iov_len;
+        ++idx;
+      } else {
+        iov[idx].iov_base = static_cast<char*>(iov[idx].iov_base) + left;
+        iov[idx].iov_len -= left;
+        left = 0;
+      }
+    }
+  }
+  return {};
+}
+
+Status Wal::start(uint32_t first_id, std::function<void()> maintenance) {
+  if (auto s = open_segment(first_id); !s) return s;
+  maintenance_ = std::move(maintenance);
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void Wal::poke() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    poked_ = true;
+  }
+  cv_.notify_one();
+}
+
+size_t Wal::recent_group_max() const {
+  size_t m = 0;
+  for (size_t n : recent_groups_) m = std::max(m, n);
+  return m;
+}
+
+void Wal::submit(std::string record, Done done) {
+  bool closed = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopping_ || !thread_.joinable()) {
+      closed = true;
+    } else {
+      pending_.push_back({std::move(record), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  if (closed) done(make_error(Errc::kChannelClosed, "the file channel is stopped"), 0, 0);
+}
+
+void Wal::stop(bool drain) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    drain_ = drain;
+  }
+  cv_.notify_one();
+  thread_.join();
+  if (drain && cur_ && cur_size_ > synced_size_ && !need_roll_) {
+    if (cur_->sync()) synced_size_ = cur_size_;
+  }
+  if (!drain) cur_.reset();
+}
+
+uint64_t Wal::safe_read_end(uint32_t seg) const {
+  uint32_t cur = cur_id_.load();
+  uint64_t end = written_end_.load();
+  if (seg < cur) return UINT64_MAX;
+  if (seg == cur) return end;
+  return 0;
+}
+
+Status Wal::sync_now() {
+  if (!cur_ || cur_size_ <= synced_size_ || need_roll_) return {};
+  if (auto s = cur_->sync(); !s) {
+    need_roll_ = true;
+    return s;
+  }
+  synced_size_ = cur_size_;
+  last_sync_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+void Wal::run() {
+  std::vector<Request> batch;
+  for (;;) {
+    bool stop = false, drain = true;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait_for(lk, std::chrono::milliseconds(100),
+                   [&] { return !pending_.empty() || stopping_ || poked_; });
+      poked_ = false;
+      // Group commit with more than one committer: when recent groups were larger than what is
+      // waiting, the other committers are most likely about to submit (they were woken by the
+      // last group's completions); wait briefly for them instead of fsyncing for one alone.
+      if (opts_.fsync_per_transaction && !stopping_ && !pending_.empty() &&
+          pending_.size() < recent_group_max()) {
+        const size_t want = recent_group_max();
+        cv_.wait_for(lk, kGroupWait, [&] { return pending_.size() >= want || stopping_; });
+      }
+      batch.swap(pending_);
+      stop = stopping_;
+      drain = drain_;
+    }
+    if (!batch.empty()) {
+      recent_groups_[recent_idx_++ % recent_groups_.size()] = batch.size();
+    }
+    if (stop && !drain) {
+      for (auto& r : batch)
+        r.done(make_error(Errc::kChannelClosed, "the file channel is stopped"), 0, 0);
+      batch.clear();
+      break;
+    }
+    if (!batch.empty()) {
+      write_group(batch);
+      batch.clear();
+    }
+    if (!opts_.fsync_per_transaction && cur_size_ > synced_size_ &&
+        std::chrono::steady_clock::now() - last_sync_ >= opts_.fsync_interval) {
+      if (auto s = sync_now(); !s) log::error("file channel: {}", s.error().message);
+    }
+    if (stop) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (pending_.empty()) break;
+      continue;
+    }
+    if (maintenance_) maintenance_();
+  }
+}
+
+void Wal::write_group(std::vector<Request>& batch) {
+  struct Placed {
+    uint32_t seg = 0;
+    uint64_t off = 0;
+  };
+  std::vector<Placed> placed(batch.size());
+  std::vector<struct iovec> iov;
+  iov.reserve(std::min<size_t>(batch.size(), 4096));
+  Status err;
+  size_t failed_from = batch.size();
+  size_t seg_first = 0;  // first record of this group in the current segment
+  uint64_t seg_start = cur_size_;
+  size_t i = 0;
+  while (i < batch.size()) {
+    if (need_roll_ || !cur_ ||
+        (cur_size_ > kSegmentHeaderSize &&
+         cur_size_ + batch[i].bytes.size() > opts_.max_file_size)) {
+      if (auto s = roll(); !s) {
+        err = s;
+        failed_from = i;
+        break;
+      }
+      seg_first = i;
+      seg_start = cur_size_;
+    }
+    iov.clear();
+    uint64_t off = cur_size_;
+    size_t j = i;
+    while (j < batch.size() && (j == i || off + batch[j].bytes.size() <= opts_.max_file_size)) {
+      iov.push_back({batch[j].bytes.data(), batch[j].bytes.size()});
+      placed[j] = {cur_id_.load(), off};
+      off += batch[j].bytes.size();
+      ++j;
+    }
+    if (auto s = write_all(iov); !s) {
+      err = s;
+      failed_from = seg_first;
+      break;
+    }
+    cur_size_ = off;
+    if (j < batch.size()) {
+      // The rest goes to the next segment: this one is sealed by roll() (which syncs it).
+      i = j;
+      continue;
+    }
+    i = j;
+  }
+  if (err.has_value() && opts_.fsync_per_transaction && cur_size_ > synced_size_) {
+    if (auto s = cur_->sync(); !s) {
+      err = s;
+      failed_from = seg_first;
+    } else {
+      synced_size_ = cur_size_;
+      last_sync_ = std::chrono::steady_clock::now();
+    }
+  }
+  if (!err.has_value()) {
+    log::error(
+        "file channel: write to {} failed: {}; records of this group fail, the log moves "
+        "to a new segment",
+        segment_path(cur_id_.load()), err.error().message);
+    if (cur_ && cur_->truncate(seg_start)) cur_size_ = seg_start;
+    need_roll_ = true;
+  } else {
+    written_end_.store(cur_size_);
+  }
+  groups_.fetch_add(1);
+  for (size_t k = 0; k < batch.size(); ++k) {
+    if (k < failed_from)
+      batch[k].done({}, placed[k].seg, placed[k].off);
+    else
+      batch[k].done(err, 0, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<SegmentScanner>> SegmentScanner::open(Fs& fs, const std::string& path,
+                                                             uint32_t id) {
+  auto f = fs.open(path, OpenMode::kRead);
+  if (!f) return f.error();
+  auto sz = (*f)->size();
+  if (!sz) return sz.error();
+  std::unique_ptr<SegmentScanner> s(new SegmentScanner(std::move(*f), *sz));
+  auto h = s->get(0, kSegmentHeaderSize);
+  if (!h || !check_segment_header(h, id))
+    return make_error(Errc::kCorrupt,
+                      path + ": not a valid segment header for log-" + std::to_string(id));
+  return s;
+}
+
+const char* SegmentScanner::get(uint64_t off, size_t n) {
+  if (off >= buf_off_ && off + n <= buf_off_ + buf_len_) return buf_.data() + (off - buf_off_);
+  if (off + n > size_) return nullptr;
+  if (buf_.size() < kScanBuffer) buf_.resize(kScanBuffer);
+  size_t want = static_cast<size_t>(std::min<uint64_t>(kScanBuffer, size_ - off));
+  auto r = f_->pread(buf_.data(), want, off);
+  buf_off_ = off;
+  buf_len_ = r ? *r : 0;
+  if (buf_len_ < n) return nullptr;
+  return buf_.data();
+}
+
+Result<SegmentScanner::Outcome> SegmentScanner::next() {
+  off_ = next_;
+  header_sane_ = false;
+  takes_.clear();
+  if (off_ >= size_) return Outcome::kEnd;
+  const char* p = get(off_, kRecordHeaderSize);
+  if (!p || !parse_record_header(p, &h_)) return Outcome::kCorrupt;
+  char hdr[kRecordHeaderSize];
+  std::copy(p, p + kRecordHeaderSize, hdr);
+  if (off_ + kRecordHeaderSize + h_.payload_len > size_) return Outcome::kCorrupt;
+  header_sane_ = true;
+  uint64_t pos = off_ + kRecordHeaderSize;
+  uint64_t left = h_.payload_len;
+  uint32_t crc = 0;
+  const size_t step = kScanBuffer - kScanBuffer % 12;
+  while (left > 0) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(left, step));
+    const char* q = get(pos, n);
+    if (!q) return make_error(Errc::kIo, "read " + f_->path() + " failed during replay");
+    crc = crc32c(std::string_view(q, n), crc);
+    if (h_.type == RecordType::kTake) {
+      for (size_t k = 0; k + 12 <= n; k += 12)
+        takes_.push_back({get_u64(q + k), get_u32(q + k + 8)});
+    }
+    pos += n;
+    left -= n;
+  }
+  if (record_crc(crc, hdr) != h_.crc) return Outcome::kCorrupt;
+  next_ = off_ + kRecordHeaderSize + h_.payload_len;
+  return Outcome::kRecord;
+}
+
+bool SegmentScanner::skip_corrupt() {
+  if (!header_sane_) return false;
+  next_ = off_ + kRecordHeaderSize + h_.payload_len;
+  return true;
+}
+
+}  // namespace ingestor::fc
