@@ -55,8 +55,6 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     if (!t) {
       std::string msg = "unknown sink type '" + sc.type + "' (known: " + known_aliases("sink") +
                         ", or a Flume class name)";
-      if (sc.type == "hdfs" || sc.type == "HDFS")
-        msg = "sink type 'hdfs' is not available yet (the S3 sink comes with a later release)";
       diags.error("sink", sc.name, pfx + "type", msg);
       continue;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "agent/channels/file_channel.h"
 #include "agent/channels/memory_channel.h"
 #include "agent/interceptors/host_interceptor.h"
 #include "agent/interceptors/remove_header_interceptor.h"
@@ -11,6 +12,7 @@
 #include "agent/sinks/logger_sink.h"
 #include "agent/sinks/null_sink.h"
 #include "agent/sinks/rolling_file_sink.h"
+#include "agent/sinks/s3_sink.h"
 #include "agent/sources/http_source.h"
 #include "agent/sources/netcat_source.h"
 
@@ -37,6 +39,17 @@ const T* find_in(const std::vector<T>& types, std::string_view type) {
     if (iequals(s.alias, type) || (!s.class_name.empty() && s.class_name == type)) return &t;
   }
   return nullptr;
+}
+
+Result<std::unique_ptr<Sink>> make_s3_sink(const std::string& type, const std::string& name,
+                                           const Settings& s, BuildEnv& env) {
+  std::vector<std::string> warnings;
+  auto o = s3_sink_options(type, name, s, env.conf_dir, &warnings);
+  if (!o) return o.error();
+  for (auto& w : warnings) env.diags->warning("sink", name, "", w);
+  auto sink = S3Sink::create(name, type, std::move(*o));
+  if (!sink) return sink.error();
+  return std::unique_ptr<Sink>(std::move(*sink));
 }
 
 template <class T>
@@ -80,6 +93,13 @@ const std::vector<ChannelType>& channel_types() {
          if (!o) return o.error();
          return std::unique_ptr<Channel>(std::make_unique<MemoryChannel>(name, *o));
        }},
+      {file_channel_spec,
+       [](const std::string& name, const Settings& s,
+          BuildEnv& env) -> Result<std::unique_ptr<Channel>> {
+         auto o = file_channel_options(s, *env.diags, name);
+         if (!o) return o.error();
+         return std::unique_ptr<Channel>(std::make_unique<FileChannel>(name, std::move(*o)));
+       }},
   };
   return types;
 }
@@ -99,6 +119,14 @@ const std::vector<SinkType>& sink_types() {
          auto o = rolling_file_sink_options(s);
          if (!o) return o.error();
          return std::unique_ptr<Sink>(std::make_unique<RollingFileSink>(name, std::move(*o)));
+       }},
+      {s3_sink_spec,
+       [](const std::string& name, const Settings& s, BuildEnv& env) -> Result<std::unique_ptr<Sink>> {
+         return make_s3_sink("s3", name, s, env);
+       }},
+      {hdfs_sink_spec,
+       [](const std::string& name, const Settings& s, BuildEnv& env) -> Result<std::unique_ptr<Sink>> {
+         return make_s3_sink("hdfs", name, s, env);
        }},
   };
   return types;

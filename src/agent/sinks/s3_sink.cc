@@ -1,0 +1,464 @@
+#include "agent/sinks/s3_sink.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "base/hash.h"
+#include "base/log.h"
+#include "s3/credentials.h"
+#include "s3/s3_client.h"
+
+namespace ingestor {
+
+using Clock = std::chrono::steady_clock;
+
+S3Sink::S3Sink(std::string name, std::string type, S3SinkOptions options, BucketPath path,
+               BucketPath prefix)
+    : Sink(std::move(name), std::move(type)),
+      opts_(std::move(options)),
+      path_pattern_(std::move(path)),
+      prefix_pattern_(std::move(prefix)) {}
+
+Result<std::unique_ptr<S3Sink>> S3Sink::create(std::string name, std::string type,
+                                               S3SinkOptions options) {
+  auto path = BucketPath::compile(options.key_path);
+  if (!path) return path.error();
+  auto prefix = BucketPath::compile(options.file_prefix);
+  if (!prefix) return prefix.error();
+  return std::unique_ptr<S3Sink>(new S3Sink(std::move(name), std::move(type), std::move(options),
+                                            std::move(*path), std::move(*prefix)));
+}
+
+S3Sink::~S3Sink() { stop(); }
+
+std::string S3Sink::object_key(const std::string& path, const std::string& prefix, uint64_t n,
+                               const std::string& suffix) {
+  std::string key = path;
+  while (!key.empty() && key.back() == '/') key.pop_back();
+  while (!key.empty() && key.front() == '/') key.erase(0, 1);
+  if (!key.empty()) key += '/';
+  return key + prefix + "." + std::to_string(n) + suffix;
+}
+
+Status S3Sink::start() {
+  s3::S3ClientOptions co;
+  co.endpoint = opts_.endpoint;
+  co.region = opts_.region;
+  if (opts_.path_style) co.addressing = *opts_.path_style ? s3::Addressing::kPath : s3::Addressing::kVirtual;
+  s3::CredentialsChainOptions cc;
+  if (!opts_.access_key.empty())
+    cc.explicit_credentials = s3::Credentials{opts_.access_key, opts_.secret_key, opts_.session_token};
+  co.credentials = s3::CredentialsChain::make_default(cc);
+  co.http.timeout = opts_.call_timeout;
+  auto client = s3::S3Client::create(co);
+  if (!client) return make_error(Errc::kConfig, "S3 client: " + client.error().message);
+  client_ = std::move(*client);
+
+  std::vector<StagedObject> recovered;
+  auto st = S3Staging::open(opts_.staging_dir, &recovered);
+  if (!st) return st.error();
+  staging_ = std::move(*st);
+  if (!recovered.empty()) {
+    log::info("sink {}: {} staged objects from a previous run will be uploaded under their keys",
+              name(), recovered.size());
+  }
+  abort_orphans(recovered);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = false;
+    for (auto& o : recovered) uploads_.push_back(Upload{o, 0, Clock::now()});
+  }
+  uploader_ = std::thread([this] { uploader_loop(); });
+  counters_.started();
+  return {};
+}
+
+void S3Sink::abort_orphans(const std::vector<StagedObject>& objs) {
+  // Multipart uploads a previous run started for keys it staged: abort them; the objects are
+  // uploaded again from staging. Best effort: a failure here is retried by S3's lifecycle rule.
+  std::map<std::string, std::set<std::string>> keys;  // bucket -> keys
+  for (const auto& o : objs) keys[o.bucket].insert(o.key);
+  for (const auto& [bucket, ks] : keys) {
+    s3::ListMultipartUploadsRequest req;
+    req.bucket = bucket;
+    for (int page = 0; page < 100; ++page) {
+      auto r = client_->list_multipart_uploads(req);
+      if (!r) {
+        log::warn("sink {}: cannot list multipart uploads in {}: {}", name(), bucket,
+                  r.error().describe());
+        break;
+      }
+      for (const auto& u : r->uploads) {
+        if (!ks.count(u.key)) continue;
+        if (auto a = client_->abort_multipart_upload(bucket, u.key, u.upload_id); !a)
+          log::warn("sink {}: cannot abort upload {} of {}: {}", name(), u.upload_id, u.key,
+                    a.error().describe());
+        else
+          log::info("sink {}: aborted orphaned multipart upload of {}", name(), u.key);
+      }
+      if (!r->is_truncated) break;
+      req.key_marker = r->next_key_marker;
+      req.upload_id_marker = r->next_upload_id_marker;
+    }
+  }
+}
+
+void S3Sink::stop() {
+  if (!staging_) return;
+  // Close every open object: flush, commit, seal, queue.
+  std::vector<std::string> open;
+  for (auto& [bp, w] : writers_) open.push_back(bp);
+  for (auto& bp : open) {
+    if (auto s = close_writer(bp); !s) log::error("sink {}: {}", name(), s.error().message);
+  }
+  // Give the uploader a bounded time to drain; what is left stays staged for the next start.
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait_for(lk, opts_.call_timeout, [&] { return uploads_.empty(); });
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (uploader_.joinable()) uploader_.join();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!uploads_.empty())
+      log::warn("sink {}: {} objects still staged in {}; they are uploaded at the next start",
+                name(), uploads_.size(), opts_.staging_dir);
+  }
+  staging_.reset();
+  client_.reset();
+  counters_.stopped();
+}
+
+Status S3Sink::open_writer(Writer& w) {
+  uint64_t& n = next_n_[w.bucket_path];
+  if (n == 0) n = static_cast<uint64_t>(now_epoch_ms()) + 1;  // Flume: creation ms + 1
+  std::string key = object_key(w.path, w.prefix, n++, opts_.effective_suffix());
+  Result<StagedObject> obj = make_error(Errc::kInternal, "");
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    obj = staging_->create(opts_.bucket, key);
+  }
+  if (!obj) {
+    counters_.connection_failed.add();
+    return obj.error();
+  }
+  auto comp = make_compressor(opts_.codec);
+  if (!comp) return comp.error();
+  w.id = obj->id;
+  w.compressor = std::move(*comp);
+  w.count = 0;
+  w.bytes = 0;
+  w.opened = Clock::now();
+  w.roll = false;
+  counters_.connection_created.add();
+  return {};
+}
+
+Status S3Sink::flush_writers() {
+  for (auto& [bp, w] : writers_) {
+    if (w.pending.empty()) continue;
+    batch_buf_.clear();
+    if (opts_.codec == Codec::kNone) {
+      batch_buf_.swap(w.pending);
+    } else {
+      // One member/frame per batch: the committed prefix of the object is always decodable.
+      auto comp = make_compressor(opts_.codec);
+      if (!comp) return comp.error();
+      if (auto s = (*comp)->write(w.pending, batch_buf_); !s) return s;
+      if (auto s = (*comp)->finish(batch_buf_); !s) return s;
+      w.pending.clear();
+    }
+    Status s;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      s = staging_->append(w.id, batch_buf_);
+    }
+    if (!s) return s;
+    w.bytes += static_cast<int64_t>(batch_buf_.size());
+    if (opts_.roll_size > 0 && w.bytes >= opts_.roll_size) w.roll = true;
+  }
+  return {};
+}
+
+Status S3Sink::close_writer(const std::string& bucket_path) {
+  auto it = writers_.find(bucket_path);
+  if (it == writers_.end()) return {};
+  Writer& w = it->second;
+  Result<StagedObject> sealed = make_error(Errc::kInternal, "");
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (auto s = staging_->commit(); !s) return s;
+    sealed = staging_->seal(w.id);
+    if (sealed) {
+      if (sealed->size == 0) {
+        staging_->remove(w.id);  // never upload an empty object
+      } else {
+        uploads_.push_back(Upload{*sealed, 0, Clock::now()});
+      }
+    }
+  }
+  if (!sealed) return sealed.error();
+  cv_.notify_all();
+  writers_.erase(it);
+  return {};
+}
+
+Status S3Sink::dead_letter(const Event& e, const std::string& reason) {
+  if (!dead_letter_file_.is_open()) {
+    if (auto s = make_dirs(opts_.dead_letter_dir); !s) return s;
+    auto f = File::open(opts_.dead_letter_dir + "/" + name() + "-" +
+                            std::to_string(now_epoch_ms()) + ".log",
+                        O_WRONLY | O_CREAT | O_APPEND);
+    if (!f) return f.error();
+    dead_letter_file_ = std::move(*f);
+  }
+  std::string line = "reason=" + reason + " headers=" + java_map_string(e.headers) + " body=";
+  line.append(e.body.data(), e.body.size());
+  line += '\n';
+  dead_letters_.add();
+  log::warn("sink {}: event sent to the dead-letter file: {}", name(), reason);
+  return dead_letter_file_.write_all(line);
+}
+
+std::chrono::steady_clock::time_point S3Sink::next_timer() const {
+  auto t = Clock::time_point::max();
+  for (const auto& [bp, w] : writers_) {
+    if (opts_.roll_interval_s > 0) t = std::min(t, w.opened + std::chrono::seconds(opts_.roll_interval_s));
+    if (opts_.idle_timeout_s > 0)
+      t = std::min(t, w.last_event + std::chrono::seconds(opts_.idle_timeout_s));
+  }
+  return t;
+}
+
+Result<SinkStatus> S3Sink::process() {
+  // Timed rolls: interval and idle. A timed close ends Flume's BucketWriter (a fresh N next time).
+  auto now = Clock::now();
+  std::vector<std::string> due;
+  for (const auto& [bp, w] : writers_) {
+    if ((opts_.roll_interval_s > 0 && now >= w.opened + std::chrono::seconds(opts_.roll_interval_s)) ||
+        (opts_.idle_timeout_s > 0 && now >= w.last_event + std::chrono::seconds(opts_.idle_timeout_s)))
+      due.push_back(bp);
+  }
+  for (const auto& bp : due) {
+    if (auto s = close_writer(bp); !s) return s.error();
+    next_n_.erase(bp);
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (staging_->staged_bytes() > static_cast<uint64_t>(opts_.max_staged_bytes)) {
+      return make_error(Errc::kUnavailable,
+                        "staging holds " + std::to_string(staging_->staged_bytes()) +
+                            " bytes awaiting upload (s3.maxStagedBytes " +
+                            std::to_string(opts_.max_staged_bytes) +
+                            "): S3 is not keeping up; last upload error: " +
+                            (last_upload_error_.empty() ? "none" : last_upload_error_));
+    }
+  }
+
+  Tx tx = channel_->begin();
+  auto n = tx.take(opts_.batch_size);
+  if (!n) {
+    counters_.channel_read_fail.add();
+    return n.error();
+  }
+  if (*n == 0) {
+    counters_.batch_empty.add();
+    return SinkStatus::kBackoff;
+  }
+  (*n < opts_.batch_size ? counters_.batch_underflow : counters_.batch_complete).add();
+  counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
+  int64_t now_ms = now_epoch_ms();
+  for (const Event& e : tx.taken()) {
+    // Where does the event go? Flume's bucket: expanded path + "/" + expanded prefix.
+    auto p = path_pattern_.expand(e.headers, now_ms, opts_.time);
+    auto f = p ? prefix_pattern_.expand(e.headers, now_ms, opts_.time) : p;
+    if (!p || !f) {
+      if (auto s = dead_letter(e, (!p ? p : f).error().message); !s) return s.error();
+      continue;
+    }
+    std::string bp = *p + "/" + *f;
+    auto it = writers_.find(bp);
+    if (it != writers_.end() && it->second.roll) {
+      // Count/size roll inside the batch: flush it, close it; the same BucketWriter goes on
+      // with N+1 (Flume reuses the writer after a count or size roll).
+      if (auto s = flush_writers(); !s) return s.error();
+      if (auto s = close_writer(bp); !s) return s.error();
+      it = writers_.end();
+    }
+    if (it == writers_.end()) {
+      if (static_cast<int64_t>(writers_.size()) >= opts_.max_open_files) {
+        // LRU: close the writer idle the longest.
+        auto eldest = std::min_element(writers_.begin(), writers_.end(), [](auto& a, auto& b) {
+          return a.second.last_event < b.second.last_event;
+        });
+        if (auto s = flush_writers(); !s) return s.error();
+        if (auto s = close_writer(eldest->first); !s) return s.error();
+      }
+      Writer w;
+      w.bucket_path = bp;
+      w.path = *p;
+      w.prefix = *f;
+      if (auto s = open_writer(w); !s) return s.error();
+      it = writers_.emplace(bp, std::move(w)).first;
+    }
+    Writer& w = it->second;
+    serialize_event(opts_.serializer, e, w.pending);
+    ++w.count;
+    w.last_event = Clock::now();
+    if (opts_.codec == Codec::kNone) {
+      int64_t encoded = w.bytes + static_cast<int64_t>(w.pending.size());
+      if (opts_.roll_size > 0 && encoded >= opts_.roll_size) w.roll = true;
+    }
+    if (opts_.roll_count > 0 && w.count >= opts_.roll_count) w.roll = true;
+  }
+  if (auto s = flush_writers(); !s) {
+    counters_.event_write_fail.add();
+    return s.error();
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (auto s = staging_->commit(); !s) {
+      counters_.event_write_fail.add();
+      return s.error();
+    }
+  }
+  if (dead_letter_file_.is_open()) {
+    if (auto s = dead_letter_file_.fsync(); !s) return s.error();
+  }
+  if (auto s = tx.commit(); !s) return s.error();
+  counters_.event_drain_success.add(static_cast<int64_t>(*n));
+  // Count and size rolls close now: the object's data is committed.
+  std::vector<std::string> rolled;
+  for (const auto& [bp, w] : writers_)
+    if (w.roll) rolled.push_back(bp);
+  for (const auto& bp : rolled)
+    if (auto s = close_writer(bp); !s) return s.error();
+  return SinkStatus::kReady;
+}
+
+// ---- uploads -----------------------------------------------------------------------------------
+
+void S3Sink::uploader_loop() {
+  std::mt19937 rng(std::random_device{}());
+  for (;;) {
+    Upload u;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      for (;;) {
+        if (stopping_) return;
+        if (!uploads_.empty()) {
+          auto wake = uploads_.front().not_before;
+          if (wake <= Clock::now()) break;
+          cv_.wait_until(lk, wake);
+        } else {
+          cv_.wait(lk);
+        }
+      }
+      u = uploads_.front();
+      uploads_.pop_front();
+    }
+    Status s = upload_one(u);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (s) {
+      staging_->remove(u.obj.id);
+      objects_uploaded_.add();
+      counters_.connection_closed.add();
+      last_upload_error_.clear();
+    } else {
+      ++u.attempts;
+      upload_failures_.add();
+      counters_.connection_failed.add();
+      last_upload_error_ = s.error().message;
+      int64_t base = std::min<int64_t>(60000, 1000LL << std::min(u.attempts - 1, 6));
+      auto delay = std::chrono::milliseconds(base / 2 + rng() % (base / 2 + 1));
+      log::warn("sink {}: upload of s3://{}/{} failed (attempt {}), retrying in {} ms: {}", name(),
+                u.obj.bucket, u.obj.key, u.attempts, delay.count(), s.error().message);
+      u.not_before = Clock::now() + delay;
+      uploads_.push_front(u);  // keep order: objects of one path go up in sequence
+    }
+    cv_.notify_all();
+  }
+}
+
+Status S3Sink::upload_one(Upload& u) {
+  const StagedObject& o = u.obj;
+  std::string expected_etag;
+  s3::ClientResult<std::string> etag = std::string();
+  if (static_cast<int64_t>(o.size) <= opts_.part_size) {
+    s3::PutObjectRequest req;
+    req.bucket = o.bucket;
+    req.key = o.key;
+    req.body = s3::Body::file_range(o.data_path, 0, o.size);
+    req.if_none_match = true;
+    expected_etag = o.md5_hex;
+    etag = client_->put_object(req);
+  } else {
+    auto id = client_->create_multipart_upload(o.bucket, o.key);
+    if (!id) return id.error().to_error();
+    std::vector<s3::CompletedPart> parts;
+    std::string md5s;
+    for (uint64_t off = 0, part = 1; off < o.size; off += opts_.part_size, ++part) {
+      uint64_t len = std::min<uint64_t>(opts_.part_size, o.size - off);
+      s3::UploadPartRequest pr;
+      pr.bucket = o.bucket;
+      pr.key = o.key;
+      pr.upload_id = *id;
+      pr.part_number = static_cast<int>(part);
+      pr.body = s3::Body::file_range(o.data_path, off, len);
+      auto pe = client_->upload_part(pr);
+      if (!pe) {
+        (void)client_->abort_multipart_upload(o.bucket, o.key, *id);
+        return pe.error().to_error();
+      }
+      std::string bare = *pe;
+      if (bare.size() >= 2 && bare.front() == '"') bare = bare.substr(1, bare.size() - 2);
+      auto raw = from_hex(bare);
+      if (raw) md5s += *raw;
+      parts.push_back({static_cast<int>(part), *pe});
+    }
+    expected_etag = to_hex(md5(md5s)) + "-" + std::to_string(parts.size());
+    etag = client_->complete_multipart_upload(o.bucket, o.key, *id, parts, true);
+    if (!etag) (void)client_->abort_multipart_upload(o.bucket, o.key, *id);
+  }
+  auto bare = [](std::string e) {
+    if (e.size() >= 2 && e.front() == '"') e = e.substr(1, e.size() - 2);
+    return e;
+  };
+  if (etag) return {};
+  if (!etag.error().precondition_failed()) return etag.error().to_error();
+  // The key exists: a replay of an upload that succeeded before a crash, or somebody else's.
+  auto head = client_->head_object(o.bucket, o.key);
+  if (!head) return head.error().to_error();
+  if (bare(head->etag) == expected_etag && head->size == o.size) {
+    duplicates_avoided_.add();
+    log::info("sink {}: s3://{}/{} is already there with the same content (a replay)", name(),
+              o.bucket, o.key);
+    return {};
+  }
+  std::string renamed = o.key + "-" + std::to_string(now_epoch_ms());
+  log::error("sink {}: s3://{}/{} exists with other content; uploading as {}", name(), o.bucket,
+             o.key, renamed);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (auto s = staging_->rekey(o.id, renamed); !s) return s;
+  }
+  u.obj.key = renamed;
+  return make_error(Errc::kConflict, "key taken; renamed to " + renamed);
+}
+
+void S3Sink::collect_metrics(MetricList& out) const {
+  counters_.collect(out);
+  out.emplace_back("ObjectsUploaded", std::to_string(objects_uploaded_.get()));
+  out.emplace_back("UploadFailures", std::to_string(upload_failures_.get()));
+  out.emplace_back("DeadLetterCount", std::to_string(dead_letters_.get()));
+  out.emplace_back("ReplaysDetected", std::to_string(duplicates_avoided_.get()));
+  std::lock_guard<std::mutex> lk(mu_);
+  out.emplace_back("StagedBytes", std::to_string(staging_ ? staging_->staged_bytes() : 0));
+  out.emplace_back("UploadsPending", std::to_string(uploads_.size()));
+}
+
+}  // namespace ingestor

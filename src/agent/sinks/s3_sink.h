@@ -1,0 +1,106 @@
+#pragma once
+// S3Sink: Flume's hdfs sink on s3a:// paths (and `type = s3`), rewritten for S3 (flume.md 3.7, 6):
+//  - objects are named as Flume names files, `<path>/<prefix>.<N><suffix>`, and rolled by
+//    interval, size (encoded bytes), count and idle timeout; nothing in-use, no `.tmp`, no COPY;
+//  - each batch is serialized (and compressed: one gzip member / zstd frame per batch and object,
+//    so a committed prefix is always decodable) into local staging files that are fsynced, with a
+//    commit record, before the channel take commits (S3Staging);
+//  - a sealed object is uploaded by the uploader thread with one PutObject, or one multipart
+//    upload above `s3.partSize`, under its final key with `If-None-Match: *`; a 412 whose ETag
+//    matches the staged MD5 counts as done (a replay after a crash), another ETag means somebody
+//    else owns the key and the object is renamed;
+//  - at start, staged objects from a previous run are uploaded under their manifested keys and
+//    orphaned multipart uploads of those keys are aborted;
+//  - when S3 is slow or down, uploads back off and the staged bytes grow up to
+//    `s3.maxStagedBytes`; then process() fails (the runner backs off), the channel fills and the
+//    sources push back: memory never grows;
+//  - an event that cannot be placed (a time escape and no timestamp) goes to a dead-letter file
+//    in `s3.deadLetterDir` with its reason, and is counted, instead of blocking the sink.
+// Memory: one serialization buffer per batch, one compressor per open object (bounded by
+// maxOpenFiles), and the uploader's 1 MiB read buffer.
+// Threads: process() on the runner thread; uploads on the sink's own uploader thread.
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "agent/sinks/s3_sink_options.h"
+#include "agent/sinks/s3_staging.h"
+#include "core/sink.h"
+
+namespace ingestor {
+
+namespace s3 {
+class S3Client;
+}
+
+class S3Sink final : public Sink {
+ public:
+  // Fails on a bad escape in the path or prefix.
+  [[nodiscard]] static Result<std::unique_ptr<S3Sink>> create(std::string name, std::string type,
+                                                              S3SinkOptions options);
+  ~S3Sink() override;
+  Status start() override;
+  void stop() override;
+  size_t batch_size() const override { return opts_.batch_size; }
+  Result<SinkStatus> process() override;
+  std::chrono::steady_clock::time_point next_timer() const override;
+  void collect_metrics(MetricList& out) const override;
+
+  // The key an object gets: "<path>/<prefix>.<n><suffix>" (no leading '/').
+  static std::string object_key(const std::string& path, const std::string& prefix, uint64_t n,
+                                const std::string& suffix);
+
+ private:
+  struct Writer {
+    std::string bucket_path;  // identity: expanded path + "/" + expanded prefix
+    std::string path, prefix;
+    uint64_t id = 0;
+    int64_t count = 0;
+    int64_t bytes = 0;  // encoded
+    std::chrono::steady_clock::time_point opened, last_event;
+    std::unique_ptr<Compressor> compressor;
+    std::string pending;  // serialized, not yet compressed (this batch)
+    bool roll = false;
+  };
+  struct Upload {
+    StagedObject obj;
+    int attempts = 0;
+    std::chrono::steady_clock::time_point not_before;
+  };
+
+  Status open_writer(Writer& w);
+  Status close_writer(const std::string& bucket_path);  // seal + queue the upload
+  Status flush_writers();                              // compress pending, append
+  Status dead_letter(const Event& e, const std::string& reason);
+  void uploader_loop();
+  Status upload_one(Upload& u);
+  void abort_orphans(const std::vector<StagedObject>& objs);
+
+  S3Sink(std::string name, std::string type, S3SinkOptions options, BucketPath path,
+         BucketPath prefix);
+
+  S3SinkOptions opts_;
+  BucketPath path_pattern_, prefix_pattern_;
+  std::unique_ptr<s3::S3Client> client_;
+  std::unique_ptr<S3Staging> staging_;  // guarded by mu_
+
+  std::map<std::string, Writer> writers_;        // runner thread only
+  std::map<std::string, uint64_t> next_n_;        // bucket_path -> next N (Flume's counter)
+  std::string batch_buf_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Upload> uploads_;  // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  std::thread uploader_;
+  std::string last_upload_error_;  // guarded by mu_
+
+  Counter objects_uploaded_, upload_failures_, dead_letters_, duplicates_avoided_;
+  File dead_letter_file_;
+};
+
+}  // namespace ingestor

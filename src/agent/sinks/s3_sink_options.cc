@@ -1,0 +1,260 @@
+#include "agent/sinks/s3_sink_options.h"
+
+#include <deque>
+
+#include <pugixml.hpp>
+
+#include "base/file.h"
+
+namespace ingestor {
+
+namespace {
+
+// Keys shared by both types; rolling keys take the "hdfs." prefix for type = hdfs.
+std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names) {
+  auto k = [&](const char* key) -> std::string_view {
+    names.push_back(std::string(p) + key);
+    return names.back();
+  };
+  std::vector<KeySpec> keys{
+      {k("path"), KeyType::kString, std::nullopt, true,
+       "s3a://bucket/prefix or s3://bucket/prefix; Flume's escapes allowed after the bucket"},
+      {k("filePrefix"), KeyType::kString, "FlumeData", false, "Object name prefix (escapes allowed)"},
+      {k("fileSuffix"), KeyType::kString, "", false,
+       "Object name suffix, with its dot (.log); empty with a codec: the codec's extension"},
+      {k("inUsePrefix"), KeyType::kString, "", false,
+       "Accepted for Flume compatibility; nothing in-use is ever written to the bucket"},
+      {k("inUseSuffix"), KeyType::kString, ".tmp", false,
+       "Accepted for Flume compatibility; nothing in-use is ever written to the bucket"},
+      {k("emptyInUseSuffix"), KeyType::kBool, "false", false, "Accepted; no effect"},
+      {k("rollInterval"), KeyType::kLong, "30", false, "Seconds before an object is closed; 0: off",
+       0},
+      {k("rollSize"), KeyType::kLong, "1024", false,
+       "Encoded (compressed) bytes before an object is closed; 0: off", 0},
+      {k("rollCount"), KeyType::kLong, "10", false, "Events before an object is closed; 0: off",
+       0},
+      {k("idleTimeout"), KeyType::kLong, "0", false,
+       "Seconds without events before an object is closed; 0: off", 0},
+      {k("batchSize"), KeyType::kInt, "100", false, "Events taken per transaction", 1},
+      {k("codeC"), KeyType::kString, "", false, "gzip or zstd (with fileType CompressedStream)"},
+      {k("fileType"), KeyType::kString, "SequenceFile", false,
+       "DataStream or CompressedStream (SequenceFile is not supported)"},
+      {k("writeFormat"), KeyType::kString, "Writable", false,
+       "Accepted (applies to SequenceFile only)"},
+      {k("maxOpenFiles"), KeyType::kLong, "5000", false, "Open objects kept; the eldest is closed",
+       1},
+      {k("round"), KeyType::kBool, "false", false, "Round the timestamp down"},
+      {k("roundValue"), KeyType::kInt, "1", false, "Round down to a multiple of this", 1, 60},
+      {k("roundUnit"), KeyType::kString, "second", false, "second, minute or hour"},
+      {k("timeZone"), KeyType::kString, "", false,
+       "Time zone of the escapes (America/Los_Angeles); default: the local zone"},
+      {k("useLocalTimeStamp"), KeyType::kBool, "false", false,
+       "Use the clock instead of the timestamp header"},
+      {k("callTimeout"), KeyType::kLong, "30000", false, "Milliseconds allowed per S3 call", 1},
+      {k("threadsPoolSize"), KeyType::kInt, "10", false, "Accepted for Flume compatibility"},
+      {k("rollTimerPoolSize"), KeyType::kInt, "1", false, "Accepted for Flume compatibility"},
+      {k("closeTries"), KeyType::kInt, "0", false, "Accepted; uploads retry until they succeed"},
+      {k("retryInterval"), KeyType::kLong, "180", false,
+       "Accepted; uploads back off between 1 s and 60 s"},
+      {"serializer", KeyType::kString, "TEXT", false, "text or header_and_text"},
+      {"serializer.*", KeyType::kPrefix, std::nullopt, false,
+       "Serializer options: appendNewline (true)"},
+      {"s3.endpoint", KeyType::kString, "", false,
+       "S3 endpoint URL (http://127.0.0.1:9000); default: AWS for the region, or fs.s3a.endpoint"},
+      {"s3.region", KeyType::kString, "us-east-1", false, "S3 region"},
+      {"s3.pathStyleAccess", KeyType::kString, "", false,
+       "true: http://host/bucket/key; false: http://bucket.host/key; default: auto"},
+      {"s3.accessKey", KeyType::kString, "", false,
+       "Access key id (better: the environment, ~/.aws or an instance role)"},
+      {"s3.secretKey", KeyType::kString, "", false, "Secret access key"},
+      {"s3.stagingDir", KeyType::kString, "", false,
+       "Local directory where objects are staged (fsynced) before upload; default "
+       "ingestor-data/staging/<sink>"},
+      {"s3.maxStagedBytes", KeyType::kLong, "1073741824", false,
+       "Staged bytes awaiting upload above which the sink stops taking events", 1},
+      {"s3.partSize", KeyType::kLong, "16777216", false,
+       "Multipart part size; larger objects upload in parts", 5 * 1024 * 1024},
+      {"s3.deadLetterDir", KeyType::kString, "", false,
+       "Where events that cannot be placed go (missing timestamp...); default <stagingDir>/"
+       "dead-letter"},
+  };
+  return keys;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+const ComponentSpec& s3_sink_spec() {
+  static std::deque<std::string> names;
+  static const ComponentSpec spec{"sink", "s3", "",
+                                  "Writes events into S3 objects, exactly once per object, "
+                                  "staged on local disk first.",
+                                  sink_keys("", names)};
+  return spec;
+}
+
+const ComponentSpec& hdfs_sink_spec() {
+  static std::deque<std::string> names;
+  static const ComponentSpec spec{
+      "sink", "hdfs", "org.apache.flume.sink.hdfs.HDFSEventSink",
+      "Flume's hdfs sink for s3a:// and s3:// paths (written as the s3 sink: no .tmp objects).",
+      sink_keys("hdfs.", names)};
+  return spec;
+}
+
+Result<std::pair<std::string, std::string>> split_s3_url(const std::string& url) {
+  std::string rest;
+  for (const char* scheme : {"s3a://", "s3n://", "s3://"}) {
+    if (url.rfind(scheme, 0) == 0) rest = url.substr(std::string_view(scheme).size());
+  }
+  if (rest.empty()) {
+    return make_error(Errc::kConfig, "'" + url +
+                                         "' is not an S3 path: expected s3a://bucket/prefix "
+                                         "(hdfs:// and file:// are not supported)");
+  }
+  size_t slash = rest.find('/');
+  std::string bucket = rest.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  while (!path.empty() && path.front() == '/') path.erase(0, 1);
+  if (bucket.empty() || bucket.find('%') != std::string::npos)
+    return make_error(Errc::kConfig, "'" + url + "': the bucket name must be given literally");
+  return std::make_pair(bucket, path);
+}
+
+Result<CoreSite> parse_core_site(const std::string& xml) {
+  pugi::xml_document doc;
+  auto r = doc.load_string(xml.c_str());
+  if (!r) return make_error(Errc::kConfig, std::string("core-site.xml: ") + r.description());
+  CoreSite cs;
+  for (auto prop : doc.child("configuration").children("property")) {
+    std::string n = prop.child_value("name");
+    std::string v = prop.child_value("value");
+    if (n == "fs.s3a.access.key") cs.access_key = v;
+    if (n == "fs.s3a.secret.key") cs.secret_key = v;
+    if (n == "fs.s3a.session.token") cs.session_token = v;
+    if (n == "fs.s3a.endpoint") cs.endpoint = v;
+    if (n == "fs.s3a.path.style.access") cs.path_style = lower(v) == "true";
+  }
+  return cs;
+}
+
+Result<S3SinkOptions> s3_sink_options(const std::string& type_alias, const std::string& name,
+                                      const Settings& s, const std::string& conf_dir,
+                                      std::vector<std::string>* warnings) {
+  const std::string p = type_alias == "hdfs" ? "hdfs." : "";
+  auto key = [&](const char* k) { return p + k; };
+  S3SinkOptions o;
+  auto where = split_s3_url(s.str(key("path")));
+  if (!where) return make_error(Errc::kConfig, key("path") + ": " + where.error().message);
+  o.bucket = where->first;
+  o.key_path = where->second;
+  o.file_prefix = s.str(key("filePrefix"));
+  o.file_suffix = s.str(key("fileSuffix"));
+  o.roll_interval_s = s.i64(key("rollInterval"));
+  o.roll_size = s.i64(key("rollSize"));
+  o.roll_count = s.i64(key("rollCount"));
+  o.idle_timeout_s = s.i64(key("idleTimeout"));
+  o.batch_size = static_cast<size_t>(s.i64(key("batchSize")));
+  o.max_open_files = s.i64(key("maxOpenFiles"));
+  o.call_timeout = std::chrono::milliseconds(s.i64(key("callTimeout")));
+
+  std::string file_type = lower(s.str(key("fileType")));
+  std::string codec = s.str(key("codeC"));
+  if (file_type == "sequencefile") {
+    return make_error(Errc::kConfig,
+                      key("fileType") +
+                          ": SequenceFile (Flume's default) is not supported; set it to "
+                          "DataStream (plain text) or CompressedStream with " +
+                          key("codeC") + " = gzip or zstd");
+  }
+  if (file_type == "datastream") {
+    if (!codec.empty())
+      return make_error(Errc::kConfig, key("codeC") + " is set but " + key("fileType") +
+                                           " is DataStream; use CompressedStream");
+  } else if (file_type == "compressedstream") {
+    auto c = codec_from_name(codec);
+    if (codec.empty() || !c || *c == Codec::kNone)
+      return make_error(Errc::kConfig, key("codeC") + ": '" + codec +
+                                           "' is not supported with CompressedStream (use gzip "
+                                           "or zstd)");
+    o.codec = *c;
+  } else {
+    return make_error(Errc::kConfig, key("fileType") + ": expected DataStream or "
+                                                       "CompressedStream, got '" +
+                                         s.str(key("fileType")) + "'");
+  }
+
+  o.time.use_local_timestamp = s.boolean(key("useLocalTimeStamp"));
+  o.time.round = s.boolean(key("round"));
+  o.time.round_value = static_cast<int>(s.i64(key("roundValue")));
+  std::string unit = lower(s.str(key("roundUnit")));
+  if (unit == "second") {
+    o.time.round_unit = RoundUnit::kSecond;
+  } else if (unit == "minute") {
+    o.time.round_unit = RoundUnit::kMinute;
+  } else if (unit == "hour") {
+    o.time.round_unit = RoundUnit::kHour;
+    if (o.time.round_value > 24)
+      return make_error(Errc::kConfig, key("roundValue") + ": must be at most 24 for hours");
+  } else {
+    return make_error(Errc::kConfig,
+                      key("roundUnit") + ": expected second, minute or hour, got '" + unit + "'");
+  }
+  std::string tz = s.str(key("timeZone"));
+  if (!tz.empty()) {
+    auto z = TimeZone::load(tz);
+    if (!z) return make_error(Errc::kConfig, key("timeZone") + ": " + z.error().message);
+    o.time.time_zone = *z;
+  } else {
+    o.time.time_zone = TimeZone::local();
+  }
+  if (auto err = serializer_options(s.str("serializer"), s.sub("serializer."), o.serializer))
+    return make_error(Errc::kConfig, "serializer: " + *err);
+
+  // S3 settings: sink keys, then core-site.xml, then the credentials chain (at start).
+  o.endpoint = s.str("s3.endpoint");
+  o.region = s.str("s3.region");
+  std::string ps = lower(s.str("s3.pathStyleAccess"));
+  if (ps == "true") o.path_style = true;
+  if (ps == "false") o.path_style = false;
+  o.access_key = s.str("s3.accessKey");
+  o.secret_key = s.str("s3.secretKey");
+  if (!conf_dir.empty()) {
+    std::string path = conf_dir + "/core-site.xml";
+    if (auto xml = read_file(path)) {
+      auto cs = parse_core_site(*xml);
+      if (!cs) return make_error(Errc::kConfig, path + ": " + cs.error().message);
+      if (o.endpoint.empty() && !cs->endpoint.empty()) {
+        o.endpoint = cs->endpoint;
+        if (o.endpoint.find("://") == std::string::npos) o.endpoint = "https://" + o.endpoint;
+      }
+      if (!o.path_style && cs->path_style) o.path_style = cs->path_style;
+      if (o.access_key.empty() && !cs->access_key.empty()) {
+        o.access_key = cs->access_key;
+        o.secret_key = cs->secret_key;
+        o.session_token = cs->session_token;
+        if (warnings)
+          warnings->push_back(path +
+                              ": S3 keys read from fs.s3a.access.key/secret.key; keys in files "
+                              "belong in a secrets store (use the environment, ~/.aws or an "
+                              "instance role)");
+      }
+    }
+  }
+  if (!o.access_key.empty() && o.secret_key.empty())
+    return make_error(Errc::kConfig, "s3.accessKey is set but s3.secretKey is not");
+  o.staging_dir = s.str("s3.stagingDir");
+  if (o.staging_dir.empty()) o.staging_dir = "ingestor-data/staging/" + name;
+  o.max_staged_bytes = s.i64("s3.maxStagedBytes");
+  o.part_size = s.i64("s3.partSize");
+  o.dead_letter_dir = s.str("s3.deadLetterDir");
+  if (o.dead_letter_dir.empty()) o.dead_letter_dir = o.staging_dir + "/dead-letter";
+  return o;
+}
+
+}  // namespace ingestor

@@ -1,0 +1,210 @@
+// S3 sink: options (Flume's hdfs keys on s3a:// paths), naming, staging recovery decisions.
+// The delivery path against a real store is covered by tests/test_s3_sink.py.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/sinks/s3_sink.h"
+#include "agent/sinks/s3_sink_options.h"
+#include "agent/sinks/s3_staging.h"
+#include "base/file.h"
+
+namespace ingestor {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/ingestor-s3sink-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+Result<S3SinkOptions> hdfs_options(Context ctx, const std::string& conf_dir = "",
+                                   std::vector<std::string>* warnings = nullptr) {
+  Diagnostics d;
+  Settings s = Settings::validate(hdfs_sink_spec(), ctx, "sink", "k1", "a1.sinks.k1.", d);
+  EXPECT_FALSE(d.has_errors()) << (d.all().empty() ? "" : d.all()[0].to_string());
+  return s3_sink_options("hdfs", "k1", s, conf_dir, warnings);
+}
+
+TEST(S3SinkOptions, FlumeHdfsKeysAndDefaults) {
+  auto o = hdfs_options({{"hdfs.path", "s3a://my-bucket/flume/events/%Y-%m-%d"},
+                         {"hdfs.fileType", "DataStream"}});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->bucket, "my-bucket");
+  EXPECT_EQ(o->key_path, "flume/events/%Y-%m-%d");
+  EXPECT_EQ(o->file_prefix, "FlumeData");
+  EXPECT_EQ(o->roll_interval_s, 30);
+  EXPECT_EQ(o->roll_size, 1024);
+  EXPECT_EQ(o->roll_count, 10);
+  EXPECT_EQ(o->batch_size, 100u);
+  EXPECT_EQ(o->codec, Codec::kNone);
+  EXPECT_EQ(o->effective_suffix(), "");
+}
+
+TEST(S3SinkOptions, CompressedStreamTakesTheCodecExtension) {
+  auto o = hdfs_options({{"hdfs.path", "s3://b/p"},
+                         {"hdfs.fileType", "CompressedStream"},
+                         {"hdfs.codeC", "gzip"}});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->codec, Codec::kGzip);
+  EXPECT_EQ(o->effective_suffix(), ".gz");
+  o = hdfs_options({{"hdfs.path", "s3://b/p"},
+                    {"hdfs.fileType", "CompressedStream"},
+                    {"hdfs.codeC", "zstd"},
+                    {"hdfs.fileSuffix", ".log.zst"}});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->effective_suffix(), ".log.zst");
+}
+
+TEST(S3SinkOptions, ClearErrors) {
+  auto seq = hdfs_options({{"hdfs.path", "s3a://b/p"}});  // Flume's default SequenceFile
+  ASSERT_FALSE(seq);
+  EXPECT_NE(seq.error().message.find("SequenceFile"), std::string::npos);
+  auto hdfs = hdfs_options({{"hdfs.path", "hdfs://nn/p"}, {"hdfs.fileType", "DataStream"}});
+  ASSERT_FALSE(hdfs);
+  EXPECT_NE(hdfs.error().message.find("hdfs.path"), std::string::npos);
+  auto codec = hdfs_options({{"hdfs.path", "s3a://b/p"},
+                             {"hdfs.fileType", "CompressedStream"},
+                             {"hdfs.codeC", "snappy"}});
+  ASSERT_FALSE(codec);
+  EXPECT_NE(codec.error().message.find("snappy"), std::string::npos);
+  auto tz = hdfs_options({{"hdfs.path", "s3a://b/p"},
+                          {"hdfs.fileType", "DataStream"},
+                          {"hdfs.timeZone", "Nowhere/Land"}});
+  ASSERT_FALSE(tz);
+  EXPECT_NE(tz.error().message.find("hdfs.timeZone"), std::string::npos);
+  auto unit = hdfs_options({{"hdfs.path", "s3a://b/p"},
+                            {"hdfs.fileType", "DataStream"},
+                            {"hdfs.roundUnit", "day"}});
+  ASSERT_FALSE(unit);
+}
+
+TEST(S3SinkOptions, CoreSiteXmlGivesKeysEndpointAndAWarning) {
+  TempDir dir;
+  std::ofstream(dir.path + "/core-site.xml") << R"(<?xml version="1.0"?>
+<configuration>
+  <property><name>fs.s3a.access.key</name><value>AKID</value></property>
+  <property><name>fs.s3a.secret.key</name><value>SECRET</value></property>
+  <property><name>fs.s3a.endpoint</name><value>127.0.0.1:9000</value></property>
+  <property><name>fs.s3a.path.style.access</name><value>true</value></property>
+</configuration>)";
+  std::vector<std::string> warnings;
+  auto o = hdfs_options({{"hdfs.path", "s3a://b/p"}, {"hdfs.fileType", "DataStream"}}, dir.path,
+                        &warnings);
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->access_key, "AKID");
+  EXPECT_EQ(o->secret_key, "SECRET");
+  EXPECT_EQ(o->endpoint, "https://127.0.0.1:9000");
+  EXPECT_EQ(o->path_style, true);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("secrets store"), std::string::npos);
+  EXPECT_FALSE(parse_core_site("<configuration><property>"));
+}
+
+TEST(S3Sink, ObjectNamesAsFlume) {
+  EXPECT_EQ(S3Sink::object_key("flume/events/2024-01-01", "events", 1700000000001, ".log"),
+            "flume/events/2024-01-01/events.1700000000001.log");
+  EXPECT_EQ(S3Sink::object_key("", "FlumeData", 5, ""), "FlumeData.5");
+  EXPECT_EQ(S3Sink::object_key("/a/b/", "p", 7, ".gz"), "a/b/p.7.gz");
+}
+
+TEST(S3Staging, RecoveryKeepsCommittedBytesUnderTheManifestedKey) {
+  TempDir dir;
+  uint64_t a, b, c;
+  {
+    auto st = S3Staging::open(dir.path, nullptr);
+    ASSERT_TRUE(st);
+    auto oa = (*st)->create("bkt", "p/a.1");
+    auto ob = (*st)->create("bkt", "p/b.1");
+    auto oc = (*st)->create("bkt", "p/c.1");
+    ASSERT_TRUE(oa && ob && oc);
+    a = oa->id, b = ob->id, c = oc->id;
+    ASSERT_TRUE((*st)->append(a, "line1\n"));
+    ASSERT_TRUE((*st)->append(b, "x\n"));
+    ASSERT_TRUE((*st)->commit());
+    EXPECT_EQ((*st)->staged_bytes(), 8u);
+    // A batch written but not committed when the process dies: torn.
+    ASSERT_TRUE((*st)->append(a, "torn-batch\n"));
+    (void)c;  // c: nothing ever committed
+  }
+  std::vector<StagedObject> rec;
+  auto st = S3Staging::open(dir.path, &rec);
+  ASSERT_TRUE(st) << st.error().message;
+  ASSERT_EQ(rec.size(), 2u);
+  std::map<std::string, StagedObject> by_key;
+  for (auto& o : rec) by_key[o.key] = o;
+  ASSERT_TRUE(by_key.count("p/a.1"));
+  EXPECT_EQ(by_key["p/a.1"].size, 6u);  // the torn batch is gone
+  EXPECT_EQ(*read_file(by_key["p/a.1"].data_path), "line1\n");
+  EXPECT_TRUE(by_key["p/a.1"].sealed);
+  EXPECT_EQ(by_key["p/a.1"].md5_hex.size(), 32u);
+  EXPECT_EQ(by_key["p/b.1"].size, 2u);
+  EXPECT_FALSE(fs::exists(dir.path + "/" + std::to_string(c) + ".meta"));  // nothing committed
+  // Uploaded objects disappear from staging.
+  (*st)->remove(a);
+  EXPECT_FALSE(fs::exists(dir.path + "/" + std::to_string(a) + ".data"));
+  EXPECT_EQ((*st)->staged_bytes(), 2u);
+}
+
+TEST(S3Staging, SealComputesMd5AndRekeyPersists) {
+  TempDir dir;
+  uint64_t id;
+  {
+    auto st = S3Staging::open(dir.path, nullptr);
+    ASSERT_TRUE(st);
+    auto o = (*st)->create("bkt", "k");
+    ASSERT_TRUE(o);
+    id = o->id;
+    ASSERT_TRUE((*st)->append(id, "hello"));
+    ASSERT_TRUE((*st)->commit());
+    auto s = (*st)->seal(id);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->md5_hex, "5d41402abc4b2a76b9719d911017c592");  // md5("hello")
+    ASSERT_TRUE((*st)->rekey(id, "k-renamed"));
+  }
+  std::vector<StagedObject> rec;
+  auto st = S3Staging::open(dir.path, &rec);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].key, "k-renamed");
+  EXPECT_EQ(rec[0].md5_hex, "5d41402abc4b2a76b9719d911017c592");
+}
+
+TEST(S3Staging, TornCommitLogRecordIsIgnored) {
+  std::string log = encode_commit_record(1, 10) + encode_commit_record(2, 20) +
+                    encode_commit_record(1, 15);
+  uint64_t valid = 0;
+  auto m = parse_commit_log(log, &valid);
+  EXPECT_EQ(m[1], 15u);
+  EXPECT_EQ(m[2], 20u);
+  EXPECT_EQ(valid, log.size());
+  std::string torn = log.substr(0, log.size() - 3);
+  m = parse_commit_log(torn, &valid);
+  EXPECT_EQ(m[1], 10u);  // the last record is incomplete
+  std::string flipped = log;
+  flipped[25] ^= 1;
+  m = parse_commit_log(flipped, &valid);
+  EXPECT_EQ(m.size(), 1u);
+}
+
+TEST(S3Staging, DirectoryIsLockedAgainstASecondUser) {
+  TempDir dir;
+  auto first = S3Staging::open(dir.path, nullptr);
+  ASSERT_TRUE(first);
+  // flock locks are per open file description: a second open in this process conflicts too.
+  auto second = S3Staging::open(dir.path, nullptr);
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ingestor

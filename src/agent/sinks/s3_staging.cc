@@ -1,0 +1,311 @@
+#include "agent/sinks/s3_staging.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/hash.h"
+#include "base/log.h"
+
+namespace ingestor {
+
+namespace {
+
+constexpr size_t kRecord = 8 + 8 + 4;
+
+void put_u64(std::string& s, uint64_t v) {
+  for (int i = 0; i < 8; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint64_t get_u64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+// Manifest text: "bucket=<b>\nkey=<hex of key>\n[sealed=<size> <md5>\n]". The key is hex-encoded
+// so any byte is safe.
+std::string manifest_text(const StagedObject& o) {
+  std::string s = "bucket=" + o.bucket + "\nkey=" + to_hex(o.key) + "\n";
+  if (o.sealed) s += "sealed=" + std::to_string(o.size) + " " + o.md5_hex + "\n";
+  return s;
+}
+
+bool parse_manifest(const std::string& text, StagedObject& o) {
+  size_t pos = 0;
+  bool have_bucket = false, have_key = false;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) return false;  // torn
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.rfind("bucket=", 0) == 0) {
+      o.bucket = line.substr(7);
+      have_bucket = true;
+    } else if (line.rfind("key=", 0) == 0) {
+      auto k = from_hex(line.substr(4));
+      if (!k) return false;
+      o.key = *k;
+      have_key = true;
+    } else if (line.rfind("sealed=", 0) == 0) {
+      auto sp = line.find(' ');
+      if (sp == std::string::npos) return false;
+      o.sealed = true;
+      o.size = std::stoull(line.substr(7, sp - 7));
+      o.md5_hex = line.substr(sp + 1);
+    }
+  }
+  return have_bucket && have_key;
+}
+
+Result<std::string> md5_of_file(const std::string& path, uint64_t size) {
+  auto f = File::open(path, O_RDONLY);
+  if (!f) return f.error();
+  Md5 md5;
+  std::string buf(1 << 20, '\0');
+  uint64_t left = size;
+  while (left > 0) {
+    ssize_t n = ::read(f->fd(), buf.data(), std::min<uint64_t>(buf.size(), left));
+    if (n <= 0) return make_error(Errc::kIo, "read " + path + ": short file");
+    md5.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    left -= static_cast<uint64_t>(n);
+  }
+  return to_hex(md5.finish());
+}
+
+}  // namespace
+
+std::string encode_commit_record(uint64_t id, uint64_t length) {
+  std::string r;
+  put_u64(r, id);
+  put_u64(r, length);
+  uint32_t crc = crc32c(r);
+  for (int i = 0; i < 4; ++i) r += static_cast<char>((crc >> (8 * i)) & 0xff);
+  return r;
+}
+
+std::map<uint64_t, uint64_t> parse_commit_log(std::string_view log, uint64_t* valid_bytes) {
+  std::map<uint64_t, uint64_t> out;
+  size_t off = 0;
+  while (off + kRecord <= log.size()) {
+    const char* p = log.data() + off;
+    uint32_t crc = 0;
+    for (int i = 3; i >= 0; --i) crc = (crc << 8) | static_cast<unsigned char>(p[16 + i]);
+    if (crc32c(std::string_view(p, 16)) != crc) break;
+    out[get_u64(p)] = get_u64(p + 8);
+    off += kRecord;
+  }
+  if (valid_bytes) *valid_bytes = off;
+  return out;
+}
+
+std::string S3Staging::path(uint64_t id, const char* ext) const {
+  return dir_ + "/" + std::to_string(id) + ext;
+}
+
+Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
+                                                   std::vector<StagedObject>* recovered) {
+  if (auto s = make_dirs(dir); !s) return s.error();
+  std::unique_ptr<S3Staging> st(new S3Staging(dir));
+  st->lock_fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (st->lock_fd_ < 0) return errno_error("open " + dir + "/lock", errno);
+  if (::flock(st->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return make_error(Errc::kConfig, "staging directory " + dir +
+                                         " is in use by another process (another agent or sink "
+                                         "with the same stagingDir)");
+  }
+  // Read the commit log (a torn tail is ignored and cut off).
+  std::string log_path = dir + "/commits.log";
+  std::string log_text;
+  if (auto t = read_file(log_path)) log_text = *t;
+  uint64_t valid = 0;
+  auto committed = parse_commit_log(log_text, &valid);
+
+  // Read the manifests.
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errno_error("opendir " + dir, errno);
+  std::vector<uint64_t> ids;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() > 5 && n.ends_with(".meta") &&
+        n.find_first_not_of("0123456789") == n.size() - 5) {
+      ids.push_back(std::stoull(n.substr(0, n.size() - 5)));
+    }
+  }
+  ::closedir(d);
+  for (uint64_t id : ids) {
+    st->next_id_ = std::max(st->next_id_, id + 1);
+    StagedObject o;
+    o.id = id;
+    o.data_path = st->path(id, ".data");
+    auto text = read_file(st->path(id, ".meta"));
+    if (!text || !parse_manifest(*text, o)) {
+      log::error("staging {}: unreadable manifest {}.meta; its data is kept aside", dir, id);
+      ::rename(st->path(id, ".meta").c_str(), st->path(id, ".meta.bad").c_str());
+      continue;
+    }
+    struct stat sb {};
+    uint64_t on_disk = ::stat(o.data_path.c_str(), &sb) == 0 ? static_cast<uint64_t>(sb.st_size) : 0;
+    if (!o.sealed) {
+      uint64_t len = committed.count(id) ? committed[id] : 0;
+      if (len == 0) {  // nothing was committed: nothing to keep
+        ::unlink(o.data_path.c_str());
+        ::unlink(st->path(id, ".meta").c_str());
+        continue;
+      }
+      if (on_disk < len) {
+        log::error("staging {}: object {} has {} bytes but {} were committed (data lost by the "
+                   "file system); uploading what is there",
+                   dir, id, on_disk, len);
+        len = on_disk;
+      }
+      if (on_disk > len && ::truncate(o.data_path.c_str(), static_cast<off_t>(len)) != 0)
+        return errno_error("truncate " + o.data_path, errno);
+      o.size = len;
+      auto md5 = md5_of_file(o.data_path, len);
+      if (!md5) return md5.error();
+      o.md5_hex = *md5;
+      o.sealed = true;
+      if (auto s = st->write_manifest(o); !s) return s.error();
+    }
+    st->staged_bytes_ += o.size;
+    Entry ent;
+    ent.obj = o;
+    ent.written = o.size;
+    st->objects_.emplace(id, std::move(ent));
+    if (recovered) recovered->push_back(o);
+  }
+  // A fresh log holding nothing open (every recovered object is sealed).
+  auto log = File::open(log_path + ".new", O_WRONLY | O_CREAT | O_TRUNC);
+  if (!log) return log.error();
+  if (auto s = log->fsync(); !s) return s.error();
+  if (::rename((log_path + ".new").c_str(), log_path.c_str()) != 0)
+    return errno_error("rename " + log_path, errno);
+  if (auto s = fsync_dir(dir); !s) return s.error();
+  auto reopened = File::open(log_path, O_WRONLY | O_APPEND);
+  if (!reopened) return reopened.error();
+  st->log_ = std::move(*reopened);
+  (void)valid;
+  return st;
+}
+
+S3Staging::~S3Staging() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status S3Staging::write_manifest(const StagedObject& o) {
+  std::string tmp = path(o.id, ".meta.tmp");
+  auto f = File::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+  if (!f) return f.error();
+  if (auto s = f->write_all(manifest_text(o)); !s) return s;
+  if (auto s = f->fsync(); !s) return s;
+  if (::rename(tmp.c_str(), path(o.id, ".meta").c_str()) != 0)
+    return errno_error("rename " + tmp, errno);
+  return fsync_dir(dir_);
+}
+
+Result<StagedObject> S3Staging::create(const std::string& bucket, const std::string& key) {
+  StagedObject o;
+  o.id = next_id_++;
+  o.bucket = bucket;
+  o.key = key;
+  o.data_path = path(o.id, ".data");
+  auto data = File::open(o.data_path, O_WRONLY | O_CREAT | O_TRUNC);
+  if (!data) return data.error();
+  if (auto s = write_manifest(o); !s) return s.error();
+  Entry e;
+  e.obj = o;
+  e.data = std::move(*data);
+  objects_.emplace(o.id, std::move(e));
+  return o;
+}
+
+Status S3Staging::append(uint64_t id, std::string_view bytes) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.data.is_open())
+    return make_error(Errc::kInternal, "staging: object " + std::to_string(id) + " is not open");
+  if (auto s = it->second.data.write_all(bytes); !s) return s;
+  it->second.written += bytes.size();
+  it->second.dirty = true;
+  return {};
+}
+
+Status S3Staging::commit() {
+  std::string records;
+  for (auto& [id, e] : objects_) {
+    if (!e.dirty) continue;
+    if (auto s = e.data.fsync(); !s) return s;
+    records += encode_commit_record(id, e.written);
+  }
+  if (records.empty()) return {};
+  if (auto s = log_.write_all(records); !s) return s;
+  if (auto s = log_.fsync(); !s) return s;
+  log_bytes_ += records.size();
+  for (auto& [id, e] : objects_) {
+    if (!e.dirty) continue;
+    staged_bytes_ += e.written - e.obj.size;
+    e.obj.size = e.written;
+    e.dirty = false;
+  }
+  if (log_bytes_ > (4u << 20)) return compact_log();
+  return {};
+}
+
+Status S3Staging::compact_log() {
+  // Every open object's latest length, in a new log swapped in atomically.
+  std::string records;
+  for (auto& [id, e] : objects_)
+    if (!e.obj.sealed) records += encode_commit_record(id, e.obj.size);
+  std::string log_path = dir_ + "/commits.log";
+  auto f = File::open(log_path + ".new", O_WRONLY | O_CREAT | O_TRUNC);
+  if (!f) return f.error();
+  if (auto s = f->write_all(records); !s) return s;
+  if (auto s = f->fsync(); !s) return s;
+  if (::rename((log_path + ".new").c_str(), log_path.c_str()) != 0)
+    return errno_error("rename " + log_path, errno);
+  if (auto s = fsync_dir(dir_); !s) return s;
+  auto reopened = File::open(log_path, O_WRONLY | O_APPEND);
+  if (!reopened) return reopened.error();
+  log_ = std::move(*reopened);
+  log_bytes_ = records.size();
+  return {};
+}
+
+Result<StagedObject> S3Staging::seal(uint64_t id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return make_error(Errc::kInternal, "staging: unknown object");
+  Entry& e = it->second;
+  if (e.dirty) return make_error(Errc::kInternal, "staging: seal before commit");
+  if (e.obj.sealed) return e.obj;
+  (void)e.data.close();
+  auto md5 = md5_of_file(e.obj.data_path, e.obj.size);
+  if (!md5) return md5.error();
+  e.obj.md5_hex = *md5;
+  e.obj.sealed = true;
+  if (auto s = write_manifest(e.obj); !s) {
+    e.obj.sealed = false;
+    return s.error();
+  }
+  return e.obj;
+}
+
+Status S3Staging::rekey(uint64_t id, const std::string& key) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return make_error(Errc::kInternal, "staging: unknown object");
+  it->second.obj.key = key;
+  return write_manifest(it->second.obj);
+}
+
+void S3Staging::remove(uint64_t id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  staged_bytes_ -= std::min(staged_bytes_, it->second.obj.size);
+  ::unlink(it->second.obj.data_path.c_str());
+  ::unlink(path(id, ".meta").c_str());
+  objects_.erase(it);
+}
+
+}  // namespace ingestor

@@ -1,0 +1,91 @@
+#pragma once
+// S3Staging: the S3 sink's local durability (docs/formats/s3_staging.md).
+//
+// Every object the sink writes is first staged in a directory of its own:
+//   <id>.meta   the object's bucket and final key, fixed when the object is opened (and, once
+//               sealed, its size and MD5), written with write-temp + fsync + rename;
+//   <id>.data   the object's bytes as they will be uploaded (serialized, compressed);
+//   commits.log append-only records (id, committed length, CRC32C): after each batch the sink
+//               fsyncs the data files it touched, appends one record per file and fsyncs the log,
+//               and only then commits its channel take.
+// After a crash, recover() truncates each data file to its last committed length (dropping a torn
+// batch), seals the objects that were open, and returns every sealed object for upload under the
+// key fixed in its manifest; objects with nothing committed are deleted. So what the channel
+// released is never lost, and a key never changes.
+// Thread-safety: all methods are called under the owner's lock (the sink thread and the uploader
+// share one S3Staging through S3Sink's mutex); the directory is locked against other processes.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/file.h"
+#include "base/result.h"
+
+namespace ingestor {
+
+struct StagedObject {
+  uint64_t id = 0;
+  std::string bucket;
+  std::string key;
+  bool sealed = false;
+  uint64_t size = 0;        // committed bytes (sealed: final size)
+  std::string md5_hex;      // sealed only
+  std::string data_path;
+};
+
+class S3Staging {
+ public:
+  // Creates the directory, takes its lock (fails with a clear message when another process holds
+  // it), and recovers what a previous run left. `recovered` receives the sealed objects to upload.
+  [[nodiscard]] static Result<std::unique_ptr<S3Staging>> open(const std::string& dir,
+                                                               std::vector<StagedObject>* recovered);
+  ~S3Staging();
+
+  // Fixes a new object's bucket and key (manifest fsynced) and creates its empty data file.
+  [[nodiscard]] Result<StagedObject> create(const std::string& bucket, const std::string& key);
+  // Appends bytes to an object's data file (not yet durable).
+  [[nodiscard]] Status append(uint64_t id, std::string_view bytes);
+  // Makes everything appended so far durable: fsyncs the touched data files, then appends a
+  // commit record per file to the log and fsyncs it.
+  [[nodiscard]] Status commit();
+  // Seals an object: its size and MD5 go into its manifest. Returns the sealed description.
+  [[nodiscard]] Result<StagedObject> seal(uint64_t id);
+  // Renames an object's key (a 412 with a different ETag: somebody else has that key).
+  [[nodiscard]] Status rekey(uint64_t id, const std::string& key);
+  // Deletes an uploaded object's files.
+  void remove(uint64_t id);
+
+  // Committed bytes of every staged object (open or sealed): what the sink may not exceed.
+  uint64_t staged_bytes() const { return staged_bytes_; }
+  size_t objects() const { return objects_.size(); }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Entry {
+    StagedObject obj;
+    File data;          // open while the object is open
+    uint64_t written = 0;
+    bool dirty = false;
+  };
+  explicit S3Staging(std::string dir) : dir_(std::move(dir)) {}
+  Status write_manifest(const StagedObject& o);
+  Status compact_log();
+  std::string path(uint64_t id, const char* ext) const;
+
+  std::string dir_;
+  int lock_fd_ = -1;
+  File log_;
+  uint64_t log_bytes_ = 0;
+  uint64_t next_id_ = 1;
+  uint64_t staged_bytes_ = 0;
+  std::map<uint64_t, Entry> objects_;
+};
+
+// Decodes commits.log: the last valid committed length per id; stops at the first torn or
+// corrupt record (its offset in `valid_bytes`).
+std::map<uint64_t, uint64_t> parse_commit_log(std::string_view log, uint64_t* valid_bytes);
+std::string encode_commit_record(uint64_t id, uint64_t length);
+
+}  // namespace ingestor

@@ -1,0 +1,88 @@
+#include "base/compression.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+namespace ingestor {
+namespace {
+
+std::string sample() {
+  std::string s;
+  for (int i = 0; i < 20000; ++i) s += "event number " + std::to_string(i) + "\n";
+  return s;
+}
+
+std::string compress_all(Codec c, const std::string& in, size_t piece) {
+  auto comp = make_compressor(c);
+  EXPECT_TRUE(comp);
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += piece)
+    EXPECT_TRUE((*comp)->write(std::string_view(in).substr(i, piece), out));
+  EXPECT_TRUE((*comp)->finish(out));
+  return out;
+}
+
+// Runs the real command-line tool on the bytes and returns what it printed.
+std::string run_tool(const std::string& cmd, const std::string& bytes) {
+  char path[] = "/tmp/ingestor-codec-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+  std::string out;
+  FILE* p = popen((cmd + " < " + path).c_str(), "r");
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << cmd;
+  unlink(path);
+  return out;
+}
+
+TEST(Compression, GzipIsReadableByGzip) {
+  std::string in = sample();
+  std::string gz = compress_all(Codec::kGzip, in, 1000);
+  EXPECT_LT(gz.size(), in.size() / 3);
+  EXPECT_EQ(*decompress(Codec::kGzip, gz), in);
+  EXPECT_EQ(run_tool("gzip -dc", gz), in);
+}
+
+TEST(Compression, ZstdIsReadableByZstd) {
+  std::string in = sample();
+  std::string zs = compress_all(Codec::kZstd, in, 777);
+  EXPECT_LT(zs.size(), in.size() / 3);
+  EXPECT_EQ(*decompress(Codec::kZstd, zs), in);
+  EXPECT_EQ(run_tool("zstd -dc", zs), in);
+}
+
+TEST(Compression, ConcatenatedGzipMembersDecompress) {
+  std::string a = compress_all(Codec::kGzip, "first\n", 100);
+  std::string b = compress_all(Codec::kGzip, "second\n", 100);
+  EXPECT_EQ(*decompress(Codec::kGzip, a + b), "first\nsecond\n");
+  EXPECT_EQ(run_tool("gzip -dc", a + b), "first\nsecond\n");
+}
+
+TEST(Compression, CorruptOrTruncatedInputIsAnError) {
+  std::string gz = compress_all(Codec::kGzip, sample(), 4096);
+  EXPECT_FALSE(decompress(Codec::kGzip, gz.substr(0, gz.size() / 2)));
+  std::string zs = compress_all(Codec::kZstd, sample(), 4096);
+  EXPECT_FALSE(decompress(Codec::kZstd, zs.substr(0, zs.size() / 2)));
+  zs[zs.size() / 2] ^= 0x55;
+  EXPECT_FALSE(decompress(Codec::kZstd, zs));
+}
+
+TEST(Compression, CodecNamesAsFlume) {
+  EXPECT_EQ(codec_from_name("gzip"), Codec::kGzip);
+  EXPECT_EQ(codec_from_name("GzipCodec"), Codec::kGzip);
+  EXPECT_EQ(codec_from_name("org.apache.hadoop.io.compress.GzipCodec"), Codec::kGzip);
+  EXPECT_EQ(codec_from_name("ZSTD"), Codec::kZstd);
+  EXPECT_EQ(codec_from_name("ZStandardCodec"), Codec::kZstd);
+  EXPECT_FALSE(codec_from_name("snappy"));
+  EXPECT_STREQ(codec_extension(Codec::kGzip), ".gz");
+}
+
+}  // namespace
+}  // namespace ingestor
