@@ -163,6 +163,11 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     agent->sources_.push_back(std::move(*src));
   }
 
+  for (auto& sink : agent->sinks_) {
+    size_t takers = 0;
+    for (auto& other : agent->sinks_) takers += other->channel() == sink->channel();
+    sink->set_sole_taker(takers == 1);
+  }
   for (const auto& ch : agent->channels_) {
     if (!used_channels.count(ch->name()))
       diags.warning("channel", ch->name(), "",

@@ -115,6 +115,11 @@ class Headers {
 struct Event {
   Headers headers;
   Slice body;
+  // The event's position in a durable channel (the file channel's sequence number), set when it
+  // is taken; 0 when the channel has no positions (memory). A channel with one sink hands that
+  // sink its events in increasing position order, redeliveries after a crash included, which is
+  // what lets the S3 sink recognise events it already staged.
+  uint64_t seq = 0;
 
   Event() = default;
   explicit Event(Slice b) : body(std::move(b)) {}

@@ -26,6 +26,9 @@ class Sink : public Component {
   SinkCounters& counters() { return counters_; }
 
   void set_channel(Channel* c) { channel_ = c; }
+  // Told by the agent when this sink is the only one taking from its channel (so it sees every
+  // event of the channel, in position order).
+  virtual void set_sole_taker(bool) {}
   Channel* channel() const { return channel_; }
   // Events taken per transaction (Flume's batchSize); checked against the channel's
   // transactionCapacity at build time.

@@ -94,6 +94,7 @@ Result<LogReader::Outcome> LogReader::read(Range& r, size_t max, Batch& out) {
     if (wanted) {
       Event e;
       if (decode_event(*q, size, cache_.chunk, &e)) {
+        e.seq = w.seq_at_off;
         out.push_back(std::move(e));
       } else {
         ++o.corrupt;

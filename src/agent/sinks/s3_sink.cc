@@ -272,7 +272,20 @@ Result<SinkStatus> S3Sink::process() {
   (*n < opts_.batch_size ? counters_.batch_underflow : counters_.batch_complete).add();
   counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
   int64_t now_ms = now_epoch_ms();
+  uint64_t staged_high = 0, batch_high = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    staged_high = staging_->high_water();
+  }
+  int64_t skipped = 0;
   for (const Event& e : tx.taken()) {
+    if (e.seq != 0 && sole_taker_) {
+      if (e.seq <= staged_high) {
+        ++skipped;  // staged before a crash; its take was not committed then
+        continue;
+      }
+      batch_high = std::max(batch_high, e.seq);
+    }
     // Where does the event go? Flume's bucket: expanded path + "/" + expanded prefix.
     auto p = path_pattern_.expand(e.headers, now_ms, opts_.time);
     auto f = p ? prefix_pattern_.expand(e.headers, now_ms, opts_.time) : p;
@@ -319,15 +332,21 @@ Result<SinkStatus> S3Sink::process() {
     counters_.event_write_fail.add();
     return s.error();
   }
+  // Dead letters are durable before the high water that covers them.
+  if (dead_letter_file_.is_open()) {
+    if (auto s = dead_letter_file_.fsync(); !s) return s.error();
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (auto s = staging_->commit(); !s) {
+    if (auto s = staging_->commit(batch_high); !s) {
       counters_.event_write_fail.add();
       return s.error();
     }
   }
-  if (dead_letter_file_.is_open()) {
-    if (auto s = dead_letter_file_.fsync(); !s) return s.error();
+  if (skipped > 0) {
+    replays_skipped_.add(skipped);
+    log::info("sink {}: {} redelivered events were already staged before a restart; skipped",
+              name(), skipped);
   }
   if (auto s = tx.commit(); !s) return s.error();
   counters_.event_drain_success.add(static_cast<int64_t>(*n));
@@ -456,6 +475,7 @@ void S3Sink::collect_metrics(MetricList& out) const {
   out.emplace_back("UploadFailures", std::to_string(upload_failures_.get()));
   out.emplace_back("DeadLetterCount", std::to_string(dead_letters_.get()));
   out.emplace_back("ReplaysDetected", std::to_string(duplicates_avoided_.get()));
+  out.emplace_back("RedeliveriesSkipped", std::to_string(replays_skipped_.get()));
   std::lock_guard<std::mutex> lk(mu_);
   out.emplace_back("StagedBytes", std::to_string(staging_ ? staging_->staged_bytes() : 0));
   out.emplace_back("UploadsPending", std::to_string(uploads_.size()));

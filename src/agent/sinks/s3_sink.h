@@ -48,6 +48,7 @@ class S3Sink final : public Sink {
   size_t batch_size() const override { return opts_.batch_size; }
   Result<SinkStatus> process() override;
   std::chrono::steady_clock::time_point next_timer() const override;
+  void set_sole_taker(bool sole) override { sole_taker_ = sole; }
   void collect_metrics(MetricList& out) const override;
 
   // The key an object gets: "<path>/<prefix>.<n><suffix>" (no leading '/').
@@ -100,6 +101,11 @@ class S3Sink final : public Sink {
   std::string last_upload_error_;  // guarded by mu_
 
   Counter objects_uploaded_, upload_failures_, dead_letters_, duplicates_avoided_;
+  Counter replays_skipped_;
+  // Exactly-once across crashes with a durable channel: events whose position is at or below the
+  // staged high water were staged before a crash and are skipped when redelivered. Only sound
+  // when this sink is its channel's only taker.
+  bool sole_taker_ = false;
   File dead_letter_file_;
 };
 

@@ -179,6 +179,26 @@ TEST(S3Staging, SealComputesMd5AndRekeyPersists) {
   EXPECT_EQ(rec[0].md5_hex, "5d41402abc4b2a76b9719d911017c592");
 }
 
+TEST(S3Staging, HighWaterPositionSurvivesRestarts) {
+  TempDir dir;
+  {
+    auto st = S3Staging::open(dir.path, nullptr);
+    ASSERT_TRUE(st);
+    EXPECT_EQ((*st)->high_water(), 0u);
+    auto o = (*st)->create("bkt", "k");
+    ASSERT_TRUE(o);
+    ASSERT_TRUE((*st)->append(o->id, "x"));
+    ASSERT_TRUE((*st)->commit(41));
+    ASSERT_TRUE((*st)->commit(40));  // never goes back
+    EXPECT_EQ((*st)->high_water(), 41u);
+  }
+  for (int restart = 0; restart < 2; ++restart) {  // the rewritten log keeps it too
+    auto st = S3Staging::open(dir.path, nullptr);
+    ASSERT_TRUE(st);
+    EXPECT_EQ((*st)->high_water(), 41u);
+  }
+}
+
 TEST(S3Staging, TornCommitLogRecordIsIgnored) {
   std::string log = encode_commit_record(1, 10) + encode_commit_record(2, 20) +
                     encode_commit_record(1, 15);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/hash.h"
@@ -123,6 +124,7 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
   if (auto t = read_file(log_path)) log_text = *t;
   uint64_t valid = 0;
   auto committed = parse_commit_log(log_text, &valid);
+  if (committed.count(0)) st->high_water_ = committed[0];
 
   // Read the manifests.
   DIR* d = ::opendir(dir.c_str());
@@ -178,9 +180,12 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
     st->objects_.emplace(id, std::move(ent));
     if (recovered) recovered->push_back(o);
   }
-  // A fresh log holding nothing open (every recovered object is sealed).
+  // A fresh log holding nothing open (every recovered object is sealed), and the high water.
   auto log = File::open(log_path + ".new", O_WRONLY | O_CREAT | O_TRUNC);
   if (!log) return log.error();
+  if (st->high_water_ > 0) {
+    if (auto s = log->write_all(encode_commit_record(0, st->high_water_)); !s) return s.error();
+  }
   if (auto s = log->fsync(); !s) return s.error();
   if (::rename((log_path + ".new").c_str(), log_path.c_str()) != 0)
     return errno_error("rename " + log_path, errno);
@@ -233,17 +238,19 @@ Status S3Staging::append(uint64_t id, std::string_view bytes) {
   return {};
 }
 
-Status S3Staging::commit() {
+Status S3Staging::commit(uint64_t high_water) {
   std::string records;
   for (auto& [id, e] : objects_) {
     if (!e.dirty) continue;
     if (auto s = e.data.fsync(); !s) return s;
     records += encode_commit_record(id, e.written);
   }
+  if (high_water > high_water_) records += encode_commit_record(0, high_water);
   if (records.empty()) return {};
   if (auto s = log_.write_all(records); !s) return s;
   if (auto s = log_.fsync(); !s) return s;
   log_bytes_ += records.size();
+  high_water_ = std::max(high_water_, high_water);
   for (auto& [id, e] : objects_) {
     if (!e.dirty) continue;
     staged_bytes_ += e.written - e.obj.size;
@@ -257,6 +264,7 @@ Status S3Staging::commit() {
 Status S3Staging::compact_log() {
   // Every open object's latest length, in a new log swapped in atomically.
   std::string records;
+  if (high_water_ > 0) records += encode_commit_record(0, high_water_);
   for (auto& [id, e] : objects_)
     if (!e.obj.sealed) records += encode_commit_record(id, e.obj.size);
   std::string log_path = dir_ + "/commits.log";

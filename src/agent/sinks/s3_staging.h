@@ -48,8 +48,12 @@ class S3Staging {
   // Appends bytes to an object's data file (not yet durable).
   [[nodiscard]] Status append(uint64_t id, std::string_view bytes);
   // Makes everything appended so far durable: fsyncs the touched data files, then appends a
-  // commit record per file to the log and fsyncs it.
-  [[nodiscard]] Status commit();
+  // commit record per file to the log, and the channel position `high_water` (the highest event
+  // position staged, 0 for none) as a record of id 0, and fsyncs the log. The data and the
+  // position become durable together.
+  [[nodiscard]] Status commit(uint64_t high_water = 0);
+  // The highest channel position ever committed (survives restarts).
+  uint64_t high_water() const { return high_water_; }
   // Seals an object: its size and MD5 go into its manifest. Returns the sealed description.
   [[nodiscard]] Result<StagedObject> seal(uint64_t id);
   // Renames an object's key (a 412 with a different ETag: somebody else has that key).
@@ -80,11 +84,12 @@ class S3Staging {
   uint64_t log_bytes_ = 0;
   uint64_t next_id_ = 1;
   uint64_t staged_bytes_ = 0;
+  uint64_t high_water_ = 0;
   std::map<uint64_t, Entry> objects_;
 };
 
-// Decodes commits.log: the last valid committed length per id; stops at the first torn or
-// corrupt record (its offset in `valid_bytes`).
+// Decodes commits.log: the last valid committed length per id (id 0: the high-water position);
+// stops at the first torn or corrupt record (its offset in `valid_bytes`).
 std::map<uint64_t, uint64_t> parse_commit_log(std::string_view log, uint64_t* valid_bytes);
 std::string encode_commit_record(uint64_t id, uint64_t length);
 
