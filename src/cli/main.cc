@@ -15,8 +15,12 @@ int main(int argc, char** argv) {
   ingestor::cli::UpArgs up_args;
   ingestor::cli::add_up_command(app, up_args);
 
+  ingestor::cli::StoreArgs store_args;
+  ingestor::cli::add_store_command(app, store_args);
+
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("agent")) return ingestor::cli::run_agent(agent_args);
   if (app.got_subcommand("up")) return ingestor::cli::run_up(up_args);
+  if (app.got_subcommand("store")) return ingestor::cli::run_store(store_args);
   return 2;
 }

@@ -1,0 +1,137 @@
+// `ingestor store`: an S3-compatible object store on local disk with ObjectCreated notifications
+// POSTed to webhooks (src/store/README.md).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "store/notifier.h"
+#include "store/object_store.h"
+#include "store/s3_api.h"
+#include "store/server.h"
+
+namespace ingestor::cli {
+
+void add_store_command(CLI::App& app, StoreArgs& a) {
+  CLI::App* sub = app.add_subcommand(
+      "store", "Run an S3-compatible object store on local disk, with event notifications");
+  sub->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  sub->add_option("--data-dir", a.data_dir, "Directory holding objects and metadata")->required();
+  sub->add_option("--access-key", a.access_key, "Access key id clients sign with")->required();
+  sub->add_option("--secret-key", a.secret_key, "Secret access key")->required();
+  sub->add_option("--region", a.region, "Region of the store")->capture_default_str();
+  sub->add_option("--tls-cert", a.tls_cert, "PEM certificate chain: serve HTTPS");
+  sub->add_option("--tls-key", a.tls_key, "PEM private key for --tls-cert");
+  sub->add_option("--notify-webhook", a.notify_webhook,
+                  "POST every ObjectCreated event of every bucket to this http:// URL");
+  sub->add_option("--notify-target", a.notify_targets,
+                  "NAME=URL: a webhook that bucket notification configurations may name "
+                  "(ARN arn:minio:sqs::NAME:webhook or ...:NAME); repeatable");
+  sub->add_option("--virtual-host-domain", a.virtual_host_domain,
+                  "Host suffix for virtual-hosted-style requests (bucket.DOMAIN:port)")
+      ->capture_default_str();
+  sub->add_option("--notify-retry-max-ms", a.notify_retry_max_ms,
+                  "Longest delay between delivery attempts of a notification")
+      ->capture_default_str();
+  sub->add_option("--io-threads", a.io_threads, "Network threads (default: one per core)");
+  sub->add_option("--status-file", a.status_file,
+                  "Write a JSON file with the bound port once listening");
+}
+
+int run_store(const StoreArgs& a) {
+  auto colon = a.listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::fprintf(stderr, "ingestor store: --listen must be HOST:PORT, got '%s'\n",
+                 a.listen.c_str());
+    return 2;
+  }
+  store::ServerOptions so;
+  so.host = a.listen.substr(0, colon);
+  if (so.host.size() > 2 && so.host.front() == '[') so.host = so.host.substr(1, so.host.size() - 2);
+  try {
+    int port = std::stoi(a.listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    so.port = static_cast<uint16_t>(port);
+  } catch (...) {
+    std::fprintf(stderr, "ingestor store: bad port in --listen '%s'\n", a.listen.c_str());
+    return 2;
+  }
+  so.tls_cert = a.tls_cert;
+  so.tls_key = a.tls_key;
+  so.io_threads = a.io_threads;
+
+  store::StoreOptions opts;
+  opts.data_dir = a.data_dir;
+  opts.region = a.region;
+  opts.notify_webhook = a.notify_webhook;
+  for (const auto& t : a.notify_targets) {
+    auto eq = t.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == t.size()) {
+      std::fprintf(stderr, "ingestor store: --notify-target must be NAME=URL, got '%s'\n",
+                   t.c_str());
+      return 2;
+    }
+    opts.targets[t.substr(0, eq)] = t.substr(eq + 1);
+  }
+  for (const auto& url : [&] {
+         std::vector<std::string> v;
+         if (!opts.notify_webhook.empty()) v.push_back(opts.notify_webhook);
+         for (const auto& [_, u] : opts.targets) v.push_back(u);
+         return v;
+       }()) {
+    if (!url.starts_with("http://")) {
+      std::fprintf(stderr, "ingestor store: webhook URL must start with http://: '%s'\n",
+                   url.c_str());
+      return 2;
+    }
+  }
+
+  auto st = store::ObjectStore::open(opts);
+  if (!st) {
+    std::fprintf(stderr, "ingestor store: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  store::NotifierOptions no;
+  no.max_backoff = std::chrono::milliseconds(std::max<int64_t>(a.notify_retry_max_ms, 10));
+  no.min_backoff = std::min(no.min_backoff, no.max_backoff);
+  store::Notifier notifier((*st)->db(), no);
+  (*st)->db().set_outbox_listener([&notifier] { notifier.wake(); });
+
+  store::ApiOptions ao;
+  ao.access_key = a.access_key;
+  ao.secret_key = a.secret_key;
+  ao.region = a.region;
+  ao.virtual_host_domain = a.virtual_host_domain;
+  store::S3Api api(**st, ao);
+  store::StoreServer server(api, so);
+
+  block_stop_signals();
+  notifier.start();
+  if (auto s = server.start(); !s) {
+    std::fprintf(stderr, "ingestor store: %s\n", s.error().message.c_str());
+    notifier.stop();
+    return 1;
+  }
+  log::info("store: listening on {}:{} ({}), data in {}", so.host, server.port(),
+            so.tls_cert.empty() ? "http" : "https", a.data_dir);
+  if (!a.status_file.empty()) {
+    std::string js = "{\"pid\":" + std::to_string(::getpid()) +
+                     ",\"port\":" + std::to_string(server.port()) + ",\"scheme\":\"" +
+                     (so.tls_cert.empty() ? "http" : "https") + "\"}\n";
+    if (!write_file_atomic(a.status_file, js))
+      log::warn("cannot write status file {}", a.status_file);
+  }
+  int sig = wait_for_stop_signal();
+  log::info("signal {} received, stopping", sig);
+  server.stop();
+  notifier.stop();
+  (*st)->db().set_outbox_listener(nullptr);
+  return 0;
+}
+
+}  // namespace ingestor::cli

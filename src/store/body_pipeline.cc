@@ -1,0 +1,93 @@
+#include "store/body_pipeline.h"
+
+namespace ingestor::store {
+
+ApiResult<std::unique_ptr<BodyPipeline>> BodyPipeline::create(BodyPlan plan,
+                                                              std::optional<StagedFile> file) {
+  std::unique_ptr<BodyPipeline> p(new BodyPipeline());
+  if (plan.chunked) {
+    auto d = s3::AwsChunkedDecoder::create(*plan.chunked);
+    if (!d) return ApiError::from(d.error());
+    p->decoder_.emplace(std::move(*d));
+  }
+  if (plan.mode == s3::PayloadMode::kSha256) p->sha256_.emplace();
+  for (const auto& [alg, _] : plan.header_checksums) p->summers_.emplace_back(alg);
+  if (plan.compute) {
+    bool have = false;
+    for (const auto& s : p->summers_) have = have || s.algorithm() == *plan.compute;
+    // A trailer carries its own verified value; compute only when nothing else will.
+    if (plan.chunked && !plan.chunked->declared_trailers.empty()) have = true;
+    if (!have) p->summers_.emplace_back(*plan.compute);
+  }
+  if (plan.memory_limit == 0 && !file) return err::internal("body pipeline without destination");
+  p->file_ = std::move(file);
+  p->plan_ = std::move(plan);
+  return p;
+}
+
+ApiStatus BodyPipeline::consume(std::string_view d) {
+  if (d.empty()) return {};
+  size_ += d.size();
+  if (plan_.expected_size && size_ > *plan_.expected_size)
+    return err::incomplete_body("The request body is longer than its declared length.");
+  md5_.update(d);
+  if (sha256_ && !decoder_) sha256_->update(d);
+  for (auto& s : summers_) s.update(d);
+  if (plan_.memory_limit > 0) {
+    if (memory_.size() + d.size() > plan_.memory_limit) return err::malformed_xml();
+    memory_.append(d);
+    return {};
+  }
+  return file_->write(d);
+}
+
+ApiStatus BodyPipeline::feed(std::string_view raw) {
+  if (failed_) return *failed_;
+  ApiStatus st;
+  if (decoder_) {
+    // The signed payload hash (if any) covers the encoded bytes.
+    if (sha256_) sha256_->update(raw);
+    decoded_.clear();
+    if (auto s = decoder_->feed(raw, decoded_); !s) {
+      st = ApiError::from(s.error());
+    } else {
+      st = consume(decoded_);
+    }
+  } else {
+    st = consume(raw);
+  }
+  if (!st) failed_ = st.error();
+  return st;
+}
+
+ApiStatus BodyPipeline::finish() {
+  if (failed_) return *failed_;
+  if (decoder_) {
+    if (auto s = decoder_->finish(); !s) return ApiError::from(s.error());
+    for (const auto& t : decoder_->trailers()) {
+      auto alg = s3::checksum_from_header(t.name);
+      if (alg) checksums_.emplace_back(s3::checksum_name(*alg), t.value);
+    }
+  }
+  if (plan_.expected_size && size_ != *plan_.expected_size) return err::incomplete_body();
+  if (sha256_) {
+    if (sha256_->finish_hex() != plan_.expected_sha256) return err::sha256_mismatch();
+  }
+  auto md5 = md5_.finish();
+  md5_hex_ = to_hex(md5);
+  if (plan_.content_md5 && *plan_.content_md5 != as_bytes(md5)) return err::bad_digest();
+  for (size_t i = 0; i < summers_.size(); ++i) {
+    std::string got = summers_[i].finish_base64();
+    const char* name = s3::checksum_name(summers_[i].algorithm());
+    if (i < plan_.header_checksums.size()) {
+      if (got != plan_.header_checksums[i].second) {
+        return err::bad_digest(std::string("The ") + name +
+                               " you specified did not match the calculated checksum.");
+      }
+    }
+    checksums_.emplace_back(name, got);
+  }
+  return {};
+}
+
+}  // namespace ingestor::store

@@ -1,0 +1,207 @@
+#include "store/metadata_db.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "base/file.h"
+#include "base/log.h"
+
+namespace ingestor::store {
+
+namespace {
+
+// Version 1 of the schema (docs/formats/store.md). Keys are TEXT compared with SQLite's BINARY
+// collation (memcmp), which is S3's UTF-8 byte order.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS buckets(
+  name TEXT PRIMARY KEY,
+  created_ms INTEGER NOT NULL,
+  notification_xml TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects(
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  content_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  user_meta TEXT NOT NULL,
+  checksums TEXT NOT NULL,
+  parts_count INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads(
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  initiated_ms INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  user_meta TEXT NOT NULL,
+  checksum_algorithm TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts(
+  upload_id TEXT NOT NULL,
+  part_number INTEGER NOT NULL,
+  content_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  checksums TEXT NOT NULL,
+  PRIMARY KEY(upload_id, part_number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  url TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+PRAGMA user_version = 1;
+)sql";
+
+constexpr size_t kMaxBatch = 512;
+
+Status configure(SqliteDb& db) {
+  if (auto s = db.exec("PRAGMA journal_mode=WAL"); !s) return s;
+  if (auto s = db.exec("PRAGMA synchronous=FULL"); !s) return s;
+  return db.exec("PRAGMA foreign_keys=OFF");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& path) {
+  auto w = SqliteDb::open(path);
+  if (!w) return w.error();
+  if (auto s = configure(**w); !s) return s.error();
+  if (auto s = (*w)->exec(kSchema); !s) return s.error();
+  return std::unique_ptr<MetadataDb>(new MetadataDb(path, std::move(*w)));
+}
+
+MetadataDb::MetadataDb(std::string path, std::unique_ptr<SqliteDb> writer)
+    : path_(std::move(path)), writer_(std::move(writer)) {
+  thread_ = std::thread([this] { writer_loop(); });
+}
+
+MetadataDb::~MetadataDb() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+MetadataDb::Lease::~Lease() {
+  if (db_ && owner_) {
+    db_->reset_all();
+    std::lock_guard lock(owner_->mu_);
+    owner_->readers_.push_back(std::move(db_));
+  }
+}
+
+Result<MetadataDb::Lease> MetadataDb::reader() {
+  {
+    std::lock_guard lock(mu_);
+    if (!readers_.empty()) {
+      auto db = std::move(readers_.back());
+      readers_.pop_back();
+      return Lease(this, std::move(db));
+    }
+  }
+  auto db = SqliteDb::open(path_);
+  if (!db) return db.error();
+  if (auto s = (*db)->exec("PRAGMA query_only=ON"); !s) return s.error();
+  return Lease(this, std::move(*db));
+}
+
+ApiStatus MetadataDb::write(WriteOp op) {
+  Pending p{std::move(op), {}, false};
+  std::unique_lock lock(mu_);
+  if (stopping_) return err::internal("store is stopping");
+  queue_.push_back(&p);
+  cv_.notify_one();
+  done_cv_.wait(lock, [&] { return p.done; });
+  return std::move(p.result);
+}
+
+void MetadataDb::writer_loop() {
+  std::vector<Pending*> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    run_batch(batch);
+    {
+      std::lock_guard lock(mu_);
+      for (Pending* p : batch) p->done = true;
+    }
+    done_cv_.notify_all();
+    batch.clear();
+  }
+}
+
+void MetadataDb::run_batch(std::vector<Pending*>& batch) {
+  SqliteDb& db = *writer_;
+  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) {
+    for (Pending* p : batch) p->result = err::internal(s.error().message);
+    return;
+  }
+  std::vector<std::string> dirs, unlinks;
+  bool outbox = false;
+  std::vector<bool> ok(batch.size(), false);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Pending* p = batch[i];
+    if (auto s = db.exec("SAVEPOINT op"); !s) {
+      p->result = err::internal(s.error().message);
+      continue;
+    }
+    WriteTx tx{db, {}, {}, false};
+    ApiStatus st = p->op(tx);
+    db.reset_all();
+    if (!st) {
+      (void)db.exec("ROLLBACK TO op");
+      (void)db.exec("RELEASE op");
+      p->result = std::move(st);
+      continue;
+    }
+    (void)db.exec("RELEASE op");
+    ok[i] = true;
+    dirs.insert(dirs.end(), tx.fsync_dirs.begin(), tx.fsync_dirs.end());
+    unlinks.insert(unlinks.end(), tx.unlink_after_commit.begin(), tx.unlink_after_commit.end());
+    outbox = outbox || tx.outbox_changed;
+  }
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  Status fs_status;
+  for (const auto& d : dirs) {
+    if (auto s = fsync_dir(d); !s) fs_status = s;
+  }
+  Status commit = fs_status ? db.exec("COMMIT") : Status(fs_status.error());
+  if (!commit) {
+    (void)db.exec("ROLLBACK");
+    log::error("store metadata commit failed: {}", commit.error().message);
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (ok[i]) batch[i]->result = err::internal(commit.error().message);
+    return;
+  }
+  ++batches_;
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (ok[i]) batch[i]->result = {};
+  for (const auto& f : unlinks) ::unlink(f.c_str());
+  if (outbox && outbox_listener_) outbox_listener_();
+}
+
+}  // namespace ingestor::store

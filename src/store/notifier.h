@@ -1,0 +1,56 @@
+#pragma once
+// Notifier: delivers the notification outbox (table `outbox`, docs/formats/store.md) at least
+// once. A thread takes due rows in id order, POSTs each body (application/json) to its URL and
+// deletes the row on a 2xx answer; otherwise the row's attempts grow and its next attempt is
+// pushed back exponentially (min_backoff * 2^attempts, capped at max_backoff, +-20% jitter).
+// Rows survive restarts, so a target that is down, or a store that crashed, only delays delivery.
+// Thread-safety: wake() from any thread; start()/stop() from the owner.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "store/metadata_db.h"
+
+namespace ingestor::store {
+
+struct NotifierOptions {
+  std::chrono::milliseconds min_backoff{250};
+  std::chrono::milliseconds max_backoff{30000};
+  std::chrono::milliseconds timeout{5000};  // per connect / write / read
+  size_t batch = 64;
+};
+
+// The delay before attempt number `attempts` + 1 (without jitter).
+std::chrono::milliseconds notify_backoff(const NotifierOptions& o, int64_t attempts);
+
+class Notifier {
+ public:
+  Notifier(MetadataDb& db, NotifierOptions options) : db_(db), options_(options) {}
+  ~Notifier() { stop(); }
+  void start();
+  void stop();
+  // New rows were committed: look at the outbox now.
+  void wake();
+
+  uint64_t delivered() const { return delivered_; }
+  uint64_t failures() const { return failures_; }
+
+ private:
+  void loop();
+  // One pass over the due rows; returns the time of the next due row (or nullopt if none).
+  std::optional<int64_t> pass();
+
+  MetadataDb& db_;
+  const NotifierOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  bool woken_ = false;     // guarded by mu_
+  std::thread thread_;
+  std::atomic<uint64_t> delivered_{0}, failures_{0};
+};
+
+}  // namespace ingestor::store

@@ -1,0 +1,545 @@
+#include "store/object_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <unordered_set>
+
+#include "base/hash.h"
+#include "base/log.h"
+#include "s3/event_notification.h"
+#include "store/keys.h"
+
+namespace ingestor::store {
+
+namespace json = boost::json;
+
+std::string pairs_to_json(const HeaderPairs& p) {
+  json::array a;
+  for (const auto& [k, v] : p) a.push_back(json::array{json::string(k), json::string(v)});
+  return json::serialize(a);
+}
+
+HeaderPairs pairs_from_json(const std::string& s) {
+  HeaderPairs out;
+  boost::system::error_code ec;
+  json::value v = json::parse(s, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& e : v.as_array()) {
+    if (!e.is_array() || e.as_array().size() != 2) continue;
+    const auto& a = e.as_array();
+    if (!a[0].is_string() || !a[1].is_string()) continue;
+    out.emplace_back(std::string(a[0].as_string()), std::string(a[1].as_string()));
+  }
+  return out;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+constexpr const char* kObjectCols =
+    "bucket, key, content_id, size, etag, mtime_ms, content_type, headers, user_meta, checksums, "
+    "parts_count";
+
+ObjectMeta row_to_meta(const Stmt& s) {
+  ObjectMeta m;
+  m.bucket = s.col_text(0);
+  m.key = s.col_text(1);
+  m.content_id = s.col_text(2);
+  m.size = static_cast<uint64_t>(s.col_int(3));
+  m.etag = s.col_text(4);
+  m.mtime_ms = s.col_int(5);
+  m.content_type = s.col_text(6);
+  m.headers = pairs_from_json(s.col_text(7));
+  m.user_meta = pairs_from_json(s.col_text(8));
+  m.checksums = pairs_from_json(s.col_text(9));
+  m.parts_count = static_cast<int>(s.col_int(10));
+  return m;
+}
+
+ApiError db_error(const Error& e) { return err::internal(e.message); }
+
+// Reads one object row; nullopt if absent.
+ApiResult<std::optional<ObjectMeta>> read_object(SqliteDb& db, const std::string& bucket,
+                                                 const std::string& key) {
+  auto st =
+      db.prepare(std::string("SELECT ") + kObjectCols + " FROM objects WHERE bucket=? AND key=?");
+  if (!st) return db_error(st.error());
+  (*st)->bind(1, bucket).bind(2, key);
+  auto r = (*st)->step();
+  if (!r) return db_error(r.error());
+  if (!*r) return std::optional<ObjectMeta>();
+  return std::optional<ObjectMeta>(row_to_meta(**st));
+}
+
+ApiResult<bool> bucket_exists(SqliteDb& db, const std::string& bucket) {
+  auto st = db.prepare("SELECT 1 FROM buckets WHERE name=?");
+  if (!st) return db_error(st.error());
+  (*st)->bind(1, bucket);
+  auto r = (*st)->step();
+  if (!r) return db_error(r.error());
+  return *r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> ObjectStore::open(StoreOptions options) {
+  const std::string& d = options.data_dir;
+  if (d.empty()) return make_error(Errc::kConfig, "--data-dir is required");
+  for (const char* sub : {"", "/tmp", "/objects"})
+    if (auto s = make_dirs(d + sub); !s) return s.error();
+  char hex[3];
+  for (int i = 0; i < 256; ++i) {
+    std::snprintf(hex, sizeof hex, "%02x", i);
+    if (auto s = make_dirs(d + "/objects/" + hex); !s) return s.error();
+  }
+  auto db = MetadataDb::open(d + "/meta.db");
+  if (!db) return db.error();
+  std::unique_ptr<ObjectStore> store(new ObjectStore(std::move(options), std::move(*db)));
+  if (auto s = store->sweep(); !s) return s.error();
+  // Load the notification rules of every bucket.
+  auto lease = store->db_->reader();
+  if (!lease) return lease.error();
+  auto st = lease->db().prepare("SELECT name, notification_xml FROM buckets");
+  if (!st) return st.error();
+  for (;;) {
+    auto r = (*st)->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    std::string xml = (*st)->col_text(1);
+    if (xml.empty()) continue;
+    auto rules = parse_notification_config(xml, store->options_.targets);
+    if (!rules) {
+      log::warn("bucket {}: notification configuration no longer valid ({}); ignored",
+                (*st)->col_text(0), rules.error().message);
+      continue;
+    }
+    store->rules_[(*st)->col_text(0)] = std::move(*rules);
+  }
+  return store;
+}
+
+ObjectStore::ObjectStore(StoreOptions options, std::unique_ptr<MetadataDb> db)
+    : options_(std::move(options)), db_(std::move(db)) {}
+
+ObjectStore::~ObjectStore() = default;
+
+Status ObjectStore::sweep() {
+  const std::string& d = options_.data_dir;
+  // Temp files belong to requests that never finished.
+  if (DIR* dir = ::opendir((d + "/tmp").c_str())) {
+    while (dirent* e = ::readdir(dir)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") ::unlink((d + "/tmp/" + n).c_str());
+    }
+    ::closedir(dir);
+  }
+  // Content files no row references were renamed by a request that crashed before its commit.
+  auto lease = db_->reader();
+  if (!lease) return lease.error();
+  std::unordered_set<std::string> live;
+  for (const char* sql : {"SELECT content_id FROM objects", "SELECT content_id FROM parts"}) {
+    auto st = lease->db().prepare(sql);
+    if (!st) return st.error();
+    for (;;) {
+      auto r = (*st)->step();
+      if (!r) return r.error();
+      if (!*r) break;
+      live.insert((*st)->col_text(0));
+    }
+  }
+  size_t removed = 0;
+  char hex[3];
+  for (int i = 0; i < 256; ++i) {
+    std::snprintf(hex, sizeof hex, "%02x", i);
+    std::string sub = d + "/objects/" + hex;
+    DIR* dir = ::opendir(sub.c_str());
+    if (!dir) continue;
+    while (dirent* e = ::readdir(dir)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      if (!live.contains(n)) {
+        ::unlink((sub + "/" + n).c_str());
+        ++removed;
+      }
+    }
+    ::closedir(dir);
+  }
+  if (removed) log::info("store: removed {} unreferenced content files", removed);
+  return {};
+}
+
+// ---- buckets ------------------------------------------------------------------------------------
+
+ApiStatus ObjectStore::create_bucket(const std::string& bucket) {
+  if (!is_valid_bucket_name(bucket)) return err::invalid_bucket_name(bucket);
+  return db_->write([&](WriteTx& tx) -> ApiStatus {
+    auto ex = bucket_exists(tx.db, bucket);
+    if (!ex) return ex.error();
+    if (*ex) return err::bucket_already_owned(bucket);
+    auto st = tx.db.prepare("INSERT INTO buckets(name, created_ms) VALUES(?, ?)");
+    if (!st) return db_error(st.error());
+    if (auto s = (*st)->bind(1, bucket).bind(2, now_ms()).run(); !s) return db_error(s.error());
+    return {};
+  });
+}
+
+ApiStatus ObjectStore::delete_bucket(const std::string& bucket) {
+  auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
+    auto ex = bucket_exists(tx.db, bucket);
+    if (!ex) return ex.error();
+    if (!*ex) return err::no_such_bucket(bucket);
+    auto st = tx.db.prepare("SELECT 1 FROM objects WHERE bucket=? LIMIT 1");
+    if (!st) return db_error(st.error());
+    auto r = (*st)->bind(1, bucket).step();
+    if (!r) return db_error(r.error());
+    if (*r) return err::bucket_not_empty(bucket);
+    // Abandoned uploads go with the bucket.
+    auto parts = tx.db.prepare(
+        "SELECT p.content_id FROM parts p JOIN uploads u ON p.upload_id=u.upload_id "
+        "WHERE u.bucket=?");
+    if (!parts) return db_error(parts.error());
+    (*parts)->bind(1, bucket);
+    for (;;) {
+      auto pr = (*parts)->step();
+      if (!pr) return db_error(pr.error());
+      if (!*pr) break;
+      tx.unlink_after_commit.push_back(content_path(options_.data_dir, (*parts)->col_text(0)));
+    }
+    for (const char* sql :
+         {"DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket=?)",
+          "DELETE FROM uploads WHERE bucket=?", "DELETE FROM buckets WHERE name=?"}) {
+      auto d = tx.db.prepare(sql);
+      if (!d) return db_error(d.error());
+      if (auto s = (*d)->bind(1, bucket).run(); !s) return db_error(s.error());
+    }
+    return {};
+  });
+  if (s) {
+    std::lock_guard lock(rules_mu_);
+    rules_.erase(bucket);
+  }
+  return s;
+}
+
+ApiStatus ObjectStore::head_bucket(const std::string& bucket) {
+  auto lease = db_->reader();
+  if (!lease) return db_error(lease.error());
+  auto ex = bucket_exists(lease->db(), bucket);
+  if (!ex) return ex.error();
+  if (!*ex) return err::no_such_bucket(bucket);
+  return {};
+}
+
+ApiResult<std::vector<BucketInfo>> ObjectStore::list_buckets() {
+  auto lease = db_->reader();
+  if (!lease) return db_error(lease.error());
+  auto st = lease->db().prepare("SELECT name, created_ms FROM buckets ORDER BY name");
+  if (!st) return db_error(st.error());
+  std::vector<BucketInfo> out;
+  for (;;) {
+    auto r = (*st)->step();
+    if (!r) return db_error(r.error());
+    if (!*r) break;
+    out.push_back({(*st)->col_text(0), (*st)->col_int(1)});
+  }
+  return out;
+}
+
+ApiStatus ObjectStore::put_notification(const std::string& bucket, std::string_view xml) {
+  auto rules = parse_notification_config(xml, options_.targets);
+  if (!rules) return rules.error();
+  std::string canonical = rules->empty() ? "" : render_notification_config(*rules);
+  auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
+    auto st = tx.db.prepare("UPDATE buckets SET notification_xml=? WHERE name=?");
+    if (!st) return db_error(st.error());
+    if (auto s = (*st)->bind(1, canonical).bind(2, bucket).run(); !s) return db_error(s.error());
+    if (tx.db.changes() == 0) return err::no_such_bucket(bucket);
+    return {};
+  });
+  if (!s) return s;
+  std::lock_guard lock(rules_mu_);
+  rules_[bucket] = std::move(*rules);
+  return {};
+}
+
+ApiResult<std::string> ObjectStore::get_notification(const std::string& bucket) {
+  auto lease = db_->reader();
+  if (!lease) return db_error(lease.error());
+  auto st = lease->db().prepare("SELECT notification_xml FROM buckets WHERE name=?");
+  if (!st) return db_error(st.error());
+  auto r = (*st)->bind(1, bucket).step();
+  if (!r) return db_error(r.error());
+  if (!*r) return err::no_such_bucket(bucket);
+  std::string xml = (*st)->col_text(0);
+  if (xml.empty()) xml = render_notification_config({});
+  return xml;
+}
+
+std::vector<NotificationRule> ObjectStore::rules_of(const std::string& bucket) {
+  std::lock_guard lock(rules_mu_);
+  auto it = rules_.find(bucket);
+  return it == rules_.end() ? std::vector<NotificationRule>{} : it->second;
+}
+
+// ---- objects ------------------------------------------------------------------------------------
+
+std::string ObjectStore::next_sequencer() {
+  uint64_t now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  uint64_t prev = last_seq_.load();
+  uint64_t next;
+  do {
+    next = std::max(now, prev + 1);
+  } while (!last_seq_.compare_exchange_weak(prev, next));
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llX", static_cast<unsigned long long>(next));
+  return buf;
+}
+
+ApiStatus ObjectStore::enqueue_events(WriteTx& tx, const ObjectMeta& meta, const EventContext& ev,
+                                      const std::string& event_name) {
+  std::vector<std::pair<std::string, std::string>> deliveries;  // url, configuration id
+  if (!options_.notify_webhook.empty())
+    deliveries.emplace_back(options_.notify_webhook, "ingestor-webhook");
+  for (const auto& rule : rules_of(meta.bucket)) {
+    if (!rule_matches(rule,
+                      event_name == "Put" ? "ObjectCreated:Put" : "ObjectCreated:" + event_name,
+                      meta.key))
+      continue;
+    auto target = target_of_arn(rule.arn);
+    if (!target) continue;
+    auto it = options_.targets.find(*target);
+    if (it == options_.targets.end()) continue;
+    deliveries.emplace_back(it->second, rule.id);
+  }
+  if (deliveries.empty()) return {};
+  s3::S3EventRecord rec;
+  rec.aws_region = options_.region;
+  rec.event_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(meta.mtime_ms));
+  rec.event_name = "ObjectCreated:" + event_name;
+  rec.principal_id = ev.principal;
+  rec.source_ip = ev.source_ip;
+  rec.request_id = ev.request_id;
+  rec.host_id = ev.request_id;
+  rec.bucket = meta.bucket;
+  rec.key = meta.key;
+  rec.size = meta.size;
+  rec.etag = meta.etag;
+  rec.sequencer = next_sequencer();
+  auto st = tx.db.prepare(
+      "INSERT INTO outbox(url, body, next_attempt_ms, created_ms) VALUES(?, ?, ?, ?)");
+  if (!st) return db_error(st.error());
+  int64_t now = now_ms();
+  for (const auto& [url, config_id] : deliveries) {
+    rec.configuration_id = config_id;
+    (*st)->reset().bind(1, url).bind(2, s3::event_envelope_json(rec)).bind(3, now).bind(4, now);
+    if (auto s = (*st)->run(); !s) return db_error(s.error());
+  }
+  tx.outbox_changed = true;
+  return {};
+}
+
+ApiStatus ObjectStore::commit_object_row(WriteTx& tx, const ObjectMeta& meta,
+                                         const PutConditions& cond, const EventContext& ev,
+                                         const std::string& event_name) {
+  auto ex = bucket_exists(tx.db, meta.bucket);
+  if (!ex) return ex.error();
+  if (!*ex) return err::no_such_bucket(meta.bucket);
+  auto old = read_object(tx.db, meta.bucket, meta.key);
+  if (!old) return old.error();
+  if (cond.if_none_match_star && *old) return err::precondition_failed("If-None-Match");
+  if (cond.if_match) {
+    if (!*old) return err::no_such_key(meta.key);
+    if (*cond.if_match != "*" && strip_quotes(*cond.if_match) != (*old)->etag)
+      return err::precondition_failed("If-Match");
+  }
+  auto st = tx.db.prepare(std::string("INSERT OR REPLACE INTO objects(") + kObjectCols +
+                          ") VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  if (!st) return db_error(st.error());
+  (*st)
+      ->bind(1, meta.bucket)
+      .bind(2, meta.key)
+      .bind(3, meta.content_id)
+      .bind(4, static_cast<int64_t>(meta.size))
+      .bind(5, meta.etag)
+      .bind(6, meta.mtime_ms)
+      .bind(7, meta.content_type)
+      .bind(8, pairs_to_json(meta.headers))
+      .bind(9, pairs_to_json(meta.user_meta))
+      .bind(10, pairs_to_json(meta.checksums))
+      .bind(11, static_cast<int64_t>(meta.parts_count));
+  if (auto s = (*st)->run(); !s) return db_error(s.error());
+  if (*old && (*old)->content_id != meta.content_id)
+    tx.unlink_after_commit.push_back(content_path(options_.data_dir, (*old)->content_id));
+  return enqueue_events(tx, meta, ev, event_name);
+}
+
+ApiResult<ObjectMeta> ObjectStore::put_object(StagedFile file, ObjectMeta meta,
+                                              const PutConditions& cond, const EventContext& ev,
+                                              const std::string& event_name) {
+  if (auto s = file.commit_file(); !s) return s.error();
+  meta.content_id = file.id();
+  meta.mtime_ms = now_ms();
+  std::string dir = file.content_dir();
+  auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
+    tx.fsync_dirs.push_back(dir);
+    return commit_object_row(tx, meta, cond, ev, event_name);
+  });
+  if (!s) return s.error();  // ~StagedFile removes the renamed file
+  file.release();
+  return meta;
+}
+
+ApiResult<ObjectMeta> ObjectStore::head_object(const std::string& bucket, const std::string& key) {
+  auto lease = db_->reader();
+  if (!lease) return db_error(lease.error());
+  auto m = read_object(lease->db(), bucket, key);
+  if (!m) return m.error();
+  if (!*m) {
+    auto ex = bucket_exists(lease->db(), bucket);
+    if (ex && !*ex) return err::no_such_bucket(bucket);
+    return err::no_such_key(key);
+  }
+  return std::move(**m);
+}
+
+ApiResult<std::pair<ObjectMeta, File>> ObjectStore::open_object(const std::string& bucket,
+                                                                const std::string& key) {
+  // The content of a replaced object is unlinked after the replacing commit: retry once if the
+  // file vanished between reading the row and opening it.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto m = head_object(bucket, key);
+    if (!m) return m.error();
+    auto f = File::open(content_path(options_.data_dir, m->content_id), O_RDONLY);
+    if (f) return std::make_pair(std::move(*m), std::move(*f));
+  }
+  return err::internal("object content is missing");
+}
+
+ApiStatus ObjectStore::delete_object(const std::string& bucket, const std::string& key) {
+  return db_->write([&](WriteTx& tx) -> ApiStatus {
+    auto ex = bucket_exists(tx.db, bucket);
+    if (!ex) return ex.error();
+    if (!*ex) return err::no_such_bucket(bucket);
+    auto old = read_object(tx.db, bucket, key);
+    if (!old) return old.error();
+    if (!*old) return {};
+    auto st = tx.db.prepare("DELETE FROM objects WHERE bucket=? AND key=?");
+    if (!st) return db_error(st.error());
+    if (auto s = (*st)->bind(1, bucket).bind(2, key).run(); !s) return db_error(s.error());
+    tx.unlink_after_commit.push_back(content_path(options_.data_dir, (*old)->content_id));
+    return {};
+  });
+}
+
+ApiResult<std::vector<DeleteOutcome>> ObjectStore::delete_objects(
+    const std::string& bucket, const std::vector<std::string>& keys) {
+  std::vector<DeleteOutcome> out;
+  auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
+    out.clear();
+    auto ex = bucket_exists(tx.db, bucket);
+    if (!ex) return ex.error();
+    if (!*ex) return err::no_such_bucket(bucket);
+    for (const auto& key : keys) {
+      if (auto v = validate_key(key); !v) {
+        out.push_back({key, v.error()});
+        continue;
+      }
+      auto old = read_object(tx.db, bucket, key);
+      if (!old) return old.error();
+      out.push_back({key, std::nullopt});
+      if (!*old) continue;
+      auto st = tx.db.prepare("DELETE FROM objects WHERE bucket=? AND key=?");
+      if (!st) return db_error(st.error());
+      if (auto r = (*st)->bind(1, bucket).bind(2, key).run(); !r) return db_error(r.error());
+      tx.unlink_after_commit.push_back(content_path(options_.data_dir, (*old)->content_id));
+    }
+    return {};
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+ApiResult<ObjectMeta> ObjectStore::copy_object(const std::string& src_bucket,
+                                               const std::string& src_key, ObjectMeta dst,
+                                               bool replace_meta, const PutConditions& cond,
+                                               const EventContext& ev) {
+  auto src = open_object(src_bucket, src_key);
+  if (!src) return src.error();
+  auto& [sm, sf] = *src;
+  auto staged = stage();
+  if (!staged) return staged.error();
+  if (auto s = staged->append_from(sf.fd(), 0, sm.size); !s) return s.error();
+  if (!replace_meta) {
+    dst.content_type = sm.content_type;
+    dst.headers = sm.headers;
+    dst.user_meta = sm.user_meta;
+  }
+  dst.size = sm.size;
+  // A copy of a multipart object keeps its ETag only if it is a plain MD5; moto and S3 give the
+  // copy a single-part MD5, which would need a full read: we keep the source ETag for
+  // single-part sources and recompute for multipart ones.
+  if (sm.parts_count > 0) {
+    Md5 md5;
+    std::string buf(1 << 20, '\0');
+    uint64_t off = 0;
+    while (off < sm.size) {
+      ssize_t n = ::pread(sf.fd(), buf.data(), buf.size(), static_cast<off_t>(off));
+      if (n <= 0) return err::internal("read error while copying");
+      md5.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+      off += static_cast<uint64_t>(n);
+    }
+    dst.etag = to_hex(md5.finish());
+    dst.checksums.clear();
+  } else {
+    dst.etag = sm.etag;
+    dst.checksums = sm.checksums;
+  }
+  dst.parts_count = 0;
+  return put_object(std::move(*staged), std::move(dst), cond, ev, "Copy");
+}
+
+ApiResult<ListPage> ObjectStore::list_objects(const std::string& bucket, const ListQuery& q) {
+  auto lease = db_->reader();
+  if (!lease) return db_error(lease.error());
+  auto ex = bucket_exists(lease->db(), bucket);
+  if (!ex) return ex.error();
+  if (!*ex) return err::no_such_bucket(bucket);
+  auto st = lease->db().prepare(
+      "SELECT key, size, etag, mtime_ms FROM objects WHERE bucket=? AND key>? AND key>=? "
+      "ORDER BY key LIMIT ?");
+  if (!st) return db_error(st.error());
+  std::optional<Error> failure;
+  auto fetch = [&](const std::string& after, const std::string& from, size_t limit) {
+    std::vector<ListEntry> out;
+    (*st)->reset().bind(1, bucket).bind(2, after).bind(3, from).bind(4,
+                                                                     static_cast<int64_t>(limit));
+    for (;;) {
+      auto r = (*st)->step();
+      if (!r) {
+        failure = r.error();
+        break;
+      }
+      if (!*r) break;
+      out.push_back({(*st)->col_text(0), static_cast<uint64_t>((*st)->col_int(1)),
+                     (*st)->col_text(2), (*st)->col_int(3)});
+    }
+    return out;
+  };
+  ListPage page = list_page(q, fetch);
+  if (failure) return db_error(*failure);
+  return page;
+}
+
+}  // namespace ingestor::store

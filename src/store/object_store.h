@@ -1,0 +1,176 @@
+#pragma once
+// ObjectStore: buckets, objects, multipart uploads and notification configuration of
+// `ingestor store`, on local disk (docs/formats/store.md), independent of HTTP.
+//
+// Durability: object bytes are staged in a temp file, fsynced and renamed to a content-id path
+// (keys never touch the file system); the metadata row that makes them visible is committed by
+// MetadataDb's group commit after the content directory was fsynced. A crash before the commit
+// leaves an unreferenced file, removed by the sweep at open(). Notifications to emit are written
+// to the outbox table in the same transaction as the object row, so every committed object has
+// its events (at-least-once delivery by Notifier).
+// Thread-safety: every method may be called concurrently; the methods block (disk and SQLite)
+// and are meant to run on a blocking pool, not an io thread.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/listing.h"
+#include "store/metadata_db.h"
+#include "store/notification_config.h"
+#include "store/staged_file.h"
+#include "store/store_error.h"
+#include "store/store_xml.h"
+
+namespace ingestor::store {
+
+inline constexpr uint64_t kMaxPutSize = 5ull << 30;  // 5 GiB per PUT / part
+inline constexpr int kMaxPartNumber = 10000;
+
+struct StoreOptions {
+  std::string data_dir;
+  std::string region = "us-east-1";
+  std::string owner = "ingestor";
+  std::string notify_webhook;                  // every bucket, every ObjectCreated (may be empty)
+  std::map<std::string, std::string> targets;  // --notify-target NAME=URL
+  uint64_t min_part_size = 5ull << 20;         // all parts but the last
+};
+
+using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
+
+struct ObjectMeta {
+  std::string bucket, key;
+  std::string content_id;
+  uint64_t size = 0;
+  std::string etag;  // without quotes
+  int64_t mtime_ms = 0;
+  std::string content_type = "binary/octet-stream";
+  HeaderPairs headers;    // stored Cache-Control, Content-Disposition, Content-Encoding, ...
+  HeaderPairs user_meta;  // {"x-amz-meta-name" (lower case), value}
+  HeaderPairs checksums;  // {"CRC32", base64}
+  int parts_count = 0;    // > 0 for objects made by CompleteMultipartUpload
+};
+
+struct PutConditions {
+  bool if_none_match_star = false;      // 412 if the key exists
+  std::optional<std::string> if_match;  // 412 if the ETag differs, NoSuchKey if absent
+};
+
+// Who caused an event (copied into the notification record).
+struct EventContext {
+  std::string request_id;
+  std::string source_ip = "127.0.0.1";
+  std::string principal = "ingestor";
+};
+
+struct UploadMeta {
+  std::string upload_id, bucket, key;
+  int64_t initiated_ms = 0;
+  ObjectMeta proto;  // content type, headers, user metadata for the final object
+  std::string checksum_algorithm;
+};
+
+class ObjectStore {
+ public:
+  // Creates the directories and the database, sweeps temp files and unreferenced content.
+  [[nodiscard]] static Result<std::unique_ptr<ObjectStore>> open(StoreOptions options);
+  ~ObjectStore();
+
+  const StoreOptions& options() const { return options_; }
+  MetadataDb& db() { return *db_; }
+
+  // ---- buckets ----
+  [[nodiscard]] ApiStatus create_bucket(const std::string& bucket);
+  [[nodiscard]] ApiStatus delete_bucket(const std::string& bucket);  // BucketNotEmpty
+  [[nodiscard]] ApiStatus head_bucket(const std::string& bucket);    // NoSuchBucket
+  [[nodiscard]] ApiResult<std::vector<BucketInfo>> list_buckets();
+  [[nodiscard]] ApiStatus put_notification(const std::string& bucket, std::string_view xml);
+  [[nodiscard]] ApiResult<std::string> get_notification(const std::string& bucket);
+
+  // ---- objects ----
+  [[nodiscard]] ApiResult<StagedFile> stage() { return StagedFile::create(options_.data_dir); }
+  // Makes `file` the content of meta.bucket/meta.key (size, etag, checksums in `meta`, set by the
+  // caller from the verified body) and emits ObjectCreated:<event_name> ("Put", "Copy").
+  [[nodiscard]] ApiResult<ObjectMeta> put_object(StagedFile file, ObjectMeta meta,
+                                                 const PutConditions& cond, const EventContext& ev,
+                                                 const std::string& event_name = "Put");
+  [[nodiscard]] ApiResult<ObjectMeta> head_object(const std::string& bucket,
+                                                  const std::string& key);
+  // Metadata and an open read-only descriptor of the content (consistent with each other).
+  [[nodiscard]] ApiResult<std::pair<ObjectMeta, File>> open_object(const std::string& bucket,
+                                                                   const std::string& key);
+  // Succeeds for an absent key (S3 semantics); NoSuchBucket if the bucket is missing.
+  [[nodiscard]] ApiStatus delete_object(const std::string& bucket, const std::string& key);
+  // Deletes several keys in one transaction; one outcome per key, in order.
+  [[nodiscard]] ApiResult<std::vector<DeleteOutcome>> delete_objects(
+      const std::string& bucket, const std::vector<std::string>& keys);
+  // Copies src into dst (dst.bucket/key set; with replace_meta the caller's content type, headers
+  // and user metadata are used, else the source's).
+  [[nodiscard]] ApiResult<ObjectMeta> copy_object(const std::string& src_bucket,
+                                                  const std::string& src_key, ObjectMeta dst,
+                                                  bool replace_meta, const PutConditions& cond,
+                                                  const EventContext& ev);
+  [[nodiscard]] ApiResult<ListPage> list_objects(const std::string& bucket, const ListQuery& q);
+
+  // ---- multipart (multipart.cc) ----
+  [[nodiscard]] ApiResult<std::string> create_upload(ObjectMeta proto,
+                                                     const std::string& checksum_algorithm);
+  [[nodiscard]] ApiResult<PartInfo> put_part(const std::string& bucket, const std::string& key,
+                                             const std::string& upload_id, int part_number,
+                                             StagedFile file, const std::string& etag,
+                                             const HeaderPairs& checksums);
+  // UploadPartCopy: bytes [first, last] of the source (whole object when range is nullopt).
+  [[nodiscard]] ApiResult<PartInfo> copy_part(const std::string& bucket, const std::string& key,
+                                              const std::string& upload_id, int part_number,
+                                              const std::string& src_bucket,
+                                              const std::string& src_key,
+                                              std::optional<std::pair<uint64_t, uint64_t>> range);
+  [[nodiscard]] ApiResult<ObjectMeta> complete_upload(
+      const std::string& bucket, const std::string& key, const std::string& upload_id,
+      const std::vector<CompletePart>& parts, const PutConditions& cond, const EventContext& ev);
+  [[nodiscard]] ApiStatus abort_upload(const std::string& bucket, const std::string& key,
+                                       const std::string& upload_id);
+  [[nodiscard]] ApiResult<UploadMeta> get_upload(const std::string& bucket, const std::string& key,
+                                                 const std::string& upload_id);
+  // Parts with number > marker, at most max; the bool is "truncated".
+  [[nodiscard]] ApiResult<std::pair<std::vector<PartInfo>, bool>> list_parts(
+      const std::string& bucket, const std::string& key, const std::string& upload_id, int marker,
+      int max);
+  // Uploads ordered by (key, upload id) after the markers, at most max; bool is "truncated".
+  [[nodiscard]] ApiResult<std::pair<std::vector<UploadInfo>, bool>> list_uploads(
+      const std::string& bucket, const std::string& prefix, const std::string& key_marker,
+      const std::string& upload_id_marker, int max);
+
+  // ETag of a multipart object: hex(md5(concat(md5 of each part))) + "-" + N. Part ETags are hex.
+  static std::optional<std::string> multipart_etag(const std::vector<std::string>& part_etags);
+
+ private:
+  explicit ObjectStore(StoreOptions options, std::unique_ptr<MetadataDb> db);
+  Status sweep();
+  // Inside a write op: checks conditions, inserts/replaces the row, queues events.
+  ApiStatus commit_object_row(WriteTx& tx, const ObjectMeta& meta, const PutConditions& cond,
+                              const EventContext& ev, const std::string& event_name);
+  ApiStatus enqueue_events(WriteTx& tx, const ObjectMeta& meta, const EventContext& ev,
+                           const std::string& event_name);
+  std::string next_sequencer();
+  std::vector<NotificationRule> rules_of(const std::string& bucket);
+
+  StoreOptions options_;
+  std::unique_ptr<MetadataDb> db_;
+  std::mutex rules_mu_;
+  std::map<std::string, std::vector<NotificationRule>> rules_;  // guarded by rules_mu_
+  std::atomic<uint64_t> last_seq_{0};
+};
+
+// Row (de)serialisation helpers shared by object_store.cc and multipart.cc.
+std::string pairs_to_json(const HeaderPairs& p);
+HeaderPairs pairs_from_json(const std::string& s);
+int64_t now_ms();
+
+}  // namespace ingestor::store

@@ -1,0 +1,85 @@
+#pragma once
+// S3Api: the S3 REST API of `ingestor store` over ObjectStore, independent of the transport.
+// The server calls prepare() on an io thread once the request header has arrived (parse,
+// authenticate, route, plan the body), feeds the body to the Operation's BodyPipeline, then runs
+// Operation::finish on the blocking pool. Routing table: aws.md 2.1.
+// Thread-safety: prepare() may run concurrently from every io thread.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/file.h"
+#include "s3/sigv4.h"
+#include "store/body_pipeline.h"
+#include "store/object_store.h"
+#include "store/request.h"
+
+namespace ingestor::store {
+
+struct ApiOptions {
+  std::string access_key;
+  std::string secret_key;
+  std::string region = "us-east-1";
+  std::string virtual_host_domain = "localhost";
+  size_t xml_body_limit = 2 << 20;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // A streamed body: `length` bytes of `file` from `offset` (GetObject).
+  std::optional<File> file;
+  uint64_t offset = 0, length = 0;
+  // HEAD: headers only, but Content-Length as for GET.
+  bool head = false;
+  bool close = false;  // close the connection after this response
+};
+
+struct Operation {
+  std::unique_ptr<BodyPipeline> body;  // null: the body (if any) is read and discarded
+  std::function<Response(BodyPipeline*)> finish;
+};
+
+// Either an immediate response (an error found before the body) or an operation.
+struct Prepared {
+  std::optional<Response> response;
+  Operation op;
+};
+
+class S3Api {
+ public:
+  S3Api(ObjectStore& store, ApiOptions options);
+
+  Prepared prepare(const RawRequest& req);
+  // The response for an error (XML body, or no body for HEAD and 304).
+  Response error(const ApiError& e, const std::string& method, const std::string& resource) const;
+  std::string next_request_id();
+
+  struct Ctx;  // per-request state shared by the handlers (s3_api_ctx.h)
+
+ private:
+  Prepared route(std::shared_ptr<Ctx> c);
+  Prepared bucket_op(std::shared_ptr<Ctx> c);
+  Prepared put_object(std::shared_ptr<Ctx> c);
+  Prepared copy_object(std::shared_ptr<Ctx> c);
+  Prepared get_object(std::shared_ptr<Ctx> c, bool head);
+  Prepared upload_part(std::shared_ptr<Ctx> c);
+  Prepared multipart_op(std::shared_ptr<Ctx> c);
+  Prepared list_objects(std::shared_ptr<Ctx> c);
+  ApiResult<BodyPlan> plan_body(Ctx& c, bool object_data);
+  Prepared with_xml_body(std::shared_ptr<Ctx> c,
+                         std::function<Response(Ctx&, const std::string&)> f);
+
+  ObjectStore& store_;
+  ApiOptions options_;
+  s3::SigningKeyCache key_cache_;
+  std::atomic<uint64_t> request_seq_{0};
+};
+
+}  // namespace ingestor::store

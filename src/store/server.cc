@@ -1,0 +1,317 @@
+#include "store/server.h"
+
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <vector>
+
+#include "base/log.h"
+#include "net/io_pool.h"
+#include "store/object_store.h"
+#include "store/store_xml.h"
+
+namespace ingestor::store {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr size_t kHeaderLimit = 64 * 1024;
+constexpr size_t kChunk = 256 * 1024;
+// A request rejected before its body is drained up to this many bytes, so the client reads the
+// error rather than a connection reset; beyond it the connection is closed after the response.
+constexpr uint64_t kDrainLimit = 8 << 20;
+
+// Runs `f` on `pool` and resumes the calling coroutine on its own executor with the result.
+template <class F>
+awaitable<Response> on_pool(asio::thread_pool& pool, F f) {
+  co_return co_await asio::async_initiate<decltype(use_awaitable), void(Response)>(
+      [&pool, f = std::move(f)](auto handler) mutable {
+        auto ex = asio::get_associated_executor(handler);
+        asio::post(pool, [f = std::move(f), handler = std::move(handler), ex]() mutable {
+          Response r;
+          try {
+            r = f();
+          } catch (const std::exception& e) {
+            log::error("store: operation failed with an exception: {}", e.what());
+            r = Response{};
+            r.status = 500;
+            r.headers.emplace_back("Content-Type", "application/xml");
+            r.body = error_xml(err::internal("internal error"), "", "");
+          }
+          asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
+            std::move(handler)(std::move(r));
+          });
+        });
+      },
+      use_awaitable);
+}
+
+template <class Stream>
+auto& lowest(Stream& s) {
+  return beast::get_lowest_layer(s);
+}
+
+}  // namespace
+
+struct StoreServer::Impl {
+  Impl(S3Api& a, ServerOptions o)
+      : api(a), opts(std::move(o)), pool(opts.io_threads), blocking(opts.blocking_threads) {}
+
+  S3Api& api;
+  ServerOptions opts;
+  net::IoPool pool;
+  asio::thread_pool blocking;
+  std::optional<ssl::context> tls;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  uint16_t port = 0;
+  bool started = false;
+  bool stopped = false;
+
+  awaitable<void> accept_loop();
+  template <class Stream>
+  awaitable<void> session(Stream& stream, std::string remote);
+  template <class Stream>
+  awaitable<bool> write_response(Stream& stream, Response& r, unsigned version, bool keep_alive);
+  awaitable<void> serve_plain(tcp::socket sock);
+  awaitable<void> serve_tls(tcp::socket sock);
+};
+
+awaitable<void> StoreServer::Impl::accept_loop() {
+  for (;;) {
+    beast::error_code ec;
+    auto& ctx = pool.next();
+    tcp::socket sock =
+        co_await acceptor->async_accept(ctx, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      log::warn("store: accept failed: {}", ec.message());
+      continue;
+    }
+    sock.set_option(tcp::no_delay(true), ec);
+    if (tls) {
+      asio::co_spawn(ctx, serve_tls(std::move(sock)), asio::detached);
+    } else {
+      asio::co_spawn(ctx, serve_plain(std::move(sock)), asio::detached);
+    }
+  }
+}
+
+awaitable<void> StoreServer::Impl::serve_plain(tcp::socket sock) {
+  beast::error_code ec;
+  std::string remote = sock.remote_endpoint(ec).address().to_string();
+  beast::tcp_stream stream(std::move(sock));
+  co_await session(stream, remote);
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+awaitable<void> StoreServer::Impl::serve_tls(tcp::socket sock) {
+  beast::error_code ec;
+  std::string remote = sock.remote_endpoint(ec).address().to_string();
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), *tls);
+  lowest(stream).expires_after(std::chrono::seconds(30));
+  co_await stream.async_handshake(ssl::stream_base::server,
+                                  asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return;
+  co_await session(stream, remote);
+  lowest(stream).expires_after(std::chrono::seconds(2));
+  co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+  lowest(stream).close();
+}
+
+template <class Stream>
+awaitable<bool> StoreServer::Impl::write_response(Stream& stream, Response& r, unsigned version,
+                                                  bool keep_alive) {
+  http::response<http::empty_body> h;
+  h.version(version);
+  h.result(static_cast<unsigned>(r.status));
+  h.set(http::field::server, "ingestor");
+  h.set(http::field::date, http_time(now_ms()));
+  for (const auto& [k, v] : r.headers) h.insert(k, v);
+  if (r.status != 304 && r.status != 204) {
+    uint64_t len = (r.file || r.head) ? r.length : r.body.size();
+    if (r.head && !r.file && r.body.empty() && r.length == 0) len = 0;
+    h.set(http::field::content_length, std::to_string(len));
+  }
+  h.keep_alive(keep_alive);
+  beast::error_code ec;
+  lowest(stream).expires_after(opts.idle_timeout);
+  http::response_serializer<http::empty_body> sr(h);
+  co_await http::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return false;
+  if (r.head || r.status == 304 || r.status == 204) co_return true;
+  if (!r.file) {
+    if (!r.body.empty()) {
+      co_await asio::async_write(stream, asio::buffer(r.body),
+                                 asio::redirect_error(use_awaitable, ec));
+    }
+    co_return !ec;
+  }
+  std::vector<char> buf(kChunk);
+  uint64_t off = r.offset, left = r.length;
+  while (left > 0) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+    ssize_t n = ::pread(r.file->fd(), buf.data(), want, static_cast<off_t>(off));
+    if (n <= 0) co_return false;  // the response is cut short; the client sees a short body
+    lowest(stream).expires_after(opts.idle_timeout);
+    co_await asio::async_write(stream, asio::buffer(buf.data(), static_cast<size_t>(n)),
+                               asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    off += static_cast<uint64_t>(n);
+    left -= static_cast<uint64_t>(n);
+  }
+  co_return true;
+}
+
+template <class Stream>
+awaitable<void> StoreServer::Impl::session(Stream& stream, std::string remote) {
+  beast::flat_buffer buffer;
+  std::vector<char> chunk(kChunk);
+  for (;;) {
+    http::request_parser<http::buffer_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(boost::none);
+    beast::error_code ec;
+    lowest(stream).expires_after(opts.idle_timeout);
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+          ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == ssl::error::stream_truncated)
+        co_return;
+      Response bad;
+      bad.status = 400;
+      bad.headers.emplace_back("Content-Type", "application/xml");
+      bad.body =
+          error_xml(ApiError("BadRequest", 400, "Malformed HTTP request: " + ec.message()), "", "");
+      co_await write_response(stream, bad, 11, false);
+      co_return;
+    }
+    auto& h = parser.get();
+    RawRequest raw;
+    raw.method = std::string(h.method_string());
+    raw.target = std::string(h.target());
+    raw.headers.reserve(16);
+    for (const auto& f : h)
+      raw.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    raw.remote_ip = remote;
+    raw.has_body = !parser.is_done();
+    raw.chunked = parser.chunked();
+    if (auto cl = parser.content_length()) raw.content_length = *cl;
+    const bool keep_alive = h.keep_alive();
+    const unsigned version = h.version();
+    const bool expect_continue = beast::iequals(h[http::field::expect], "100-continue");
+
+    Prepared p = api.prepare(raw);
+    Response res;
+    bool close_after = false;
+    bool have_response = false;
+    if (p.response) {
+      res = std::move(*p.response);
+      have_response = true;
+      if (raw.has_body && expect_continue) close_after = true;  // the client holds the body
+    } else if (raw.has_body && expect_continue) {
+      http::response<http::empty_body> cont{http::status::continue_, version};
+      lowest(stream).expires_after(opts.idle_timeout);
+      co_await http::async_write(stream, cont, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+    }
+    // Read the body: into the pipeline, or discarded (rejected requests, bodies nobody wants).
+    uint64_t discarded = 0;
+    while (!close_after && !parser.is_done()) {
+      h.body().data = chunk.data();
+      h.body().size = chunk.size();
+      lowest(stream).expires_after(opts.idle_timeout);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return;  // client gone or framing broken: nothing was committed
+      size_t n = chunk.size() - h.body().size;
+      if (!have_response && p.op.body && n > 0) {
+        if (auto st = p.op.body->feed(std::string_view(chunk.data(), n)); !st) {
+          res = api.error(st.error(), raw.method, raw.target);
+          have_response = true;
+        }
+      } else {
+        discarded += n;
+        if (discarded > kDrainLimit) close_after = true;
+      }
+    }
+    if (!have_response) {
+      Operation op = std::move(p.op);
+      res = co_await on_pool(blocking, [&op]() { return op.finish(op.body.get()); });
+    }
+    bool ka = keep_alive && !close_after && !res.close;
+    bool ok = co_await write_response(stream, res, version, ka);
+    if (!ok || !ka) co_return;
+  }
+}
+
+StoreServer::StoreServer(S3Api& api, ServerOptions options)
+    : impl_(std::make_unique<Impl>(api, std::move(options))) {}
+
+StoreServer::~StoreServer() { stop(); }
+
+Status StoreServer::start() {
+  Impl& m = *impl_;
+  if (!m.opts.tls_cert.empty() || !m.opts.tls_key.empty()) {
+    if (m.opts.tls_cert.empty() || m.opts.tls_key.empty())
+      return make_error(Errc::kConfig, "--tls-cert and --tls-key go together");
+    try {
+      m.tls.emplace(ssl::context::tls_server);
+      m.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1);
+      m.tls->use_certificate_chain_file(m.opts.tls_cert);
+      m.tls->use_private_key_file(m.opts.tls_key, ssl::context::pem);
+    } catch (const boost::system::system_error& e) {
+      return make_error(Errc::kConfig, "TLS certificate/key: " + std::string(e.what()));
+    }
+  }
+  std::string where = m.opts.host + ":" + std::to_string(m.opts.port);
+  try {
+    auto& ctx = m.pool.at(0);
+    tcp::resolver resolver(ctx);
+    auto results = resolver.resolve(m.opts.host, std::to_string(m.opts.port));
+    tcp::endpoint ep = results.begin()->endpoint();
+    m.acceptor = std::make_unique<tcp::acceptor>(ctx);
+    m.acceptor->open(ep.protocol());
+    m.acceptor->set_option(tcp::acceptor::reuse_address(true));
+    m.acceptor->bind(ep);
+    m.acceptor->listen(asio::socket_base::max_listen_connections);
+    m.port = m.acceptor->local_endpoint().port();
+  } catch (const boost::system::system_error& e) {
+    return make_error(Errc::kIo, "cannot listen on " + where + ": " + e.code().message());
+  }
+  asio::co_spawn(m.pool.at(0), m.accept_loop(), asio::detached);
+  m.pool.start();
+  m.started = true;
+  return {};
+}
+
+void StoreServer::stop() {
+  Impl& m = *impl_;
+  if (!m.started || m.stopped) return;
+  m.stopped = true;
+  asio::post(m.pool.at(0), [&m] {
+    beast::error_code ec;
+    m.acceptor->close(ec);
+  });
+  m.pool.stop();
+  m.blocking.join();
+}
+
+uint16_t StoreServer::port() const { return impl_->port; }
+
+}  // namespace ingestor::store

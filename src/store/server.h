@@ -1,0 +1,49 @@
+#pragma once
+// StoreServer: the HTTP(S)/1.1 front end of `ingestor store` on Boost.Beast, one coroutine per
+// connection on net::IoPool's contexts. Request bodies are streamed (256 KiB buffer per
+// connection) into the operation's BodyPipeline, never held whole; `Expect: 100-continue` is
+// answered once the request header is authenticated and routed (an error is answered instead of
+// 100 and the connection closed); keep-alive; HTTPS when a certificate and key are given.
+// Operations that touch the disk or SQLite run on a separate blocking thread pool so that fsync
+// and group-commit waits never stall an io thread.
+// Memory per connection: the header (<= 64 KiB), the body buffer, and a 256 KiB read buffer for
+// streamed GET responses.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "store/s3_api.h"
+
+namespace ingestor::store {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;              // 0: any free port
+  std::string tls_cert, tls_key;  // PEM files; both empty for plain HTTP
+  size_t io_threads = 0;          // 0: one per core
+  size_t blocking_threads = 32;   // concurrent disk/SQLite operations
+  std::chrono::seconds idle_timeout{120};
+};
+
+class StoreServer {
+ public:
+  StoreServer(S3Api& api, ServerOptions options);
+  ~StoreServer();
+  StoreServer(const StoreServer&) = delete;
+  StoreServer& operator=(const StoreServer&) = delete;
+
+  // Binds, listens and starts serving. Error names the address ("cannot listen on ...").
+  [[nodiscard]] Status start();
+  // Stops accepting, abandons open connections, waits for running operations. Idempotent.
+  void stop();
+  uint16_t port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ingestor::store

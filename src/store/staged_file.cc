@@ -1,0 +1,129 @@
+#include "store/staged_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "store/keys.h"
+
+namespace ingestor::store {
+
+namespace {
+constexpr size_t kBuffer = 1 << 20;
+ApiError io(const std::string& what, int e) {
+  return err::internal(what + ": " + std::strerror(e));
+}
+}  // namespace
+
+ApiResult<StagedFile> StagedFile::create(const std::string& data_dir) {
+  StagedFile f;
+  f.data_dir_ = data_dir;
+  f.id_ = new_content_id();
+  auto file = File::open(temp_path(data_dir, f.id_), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (!file) {
+    f.id_.clear();
+    return err::internal(file.error().message);
+  }
+  f.file_ = std::move(*file);
+  return f;
+}
+
+StagedFile::StagedFile(StagedFile&& o) noexcept
+    : data_dir_(std::move(o.data_dir_)),
+      id_(std::move(o.id_)),
+      file_(std::move(o.file_)),
+      buf_(std::move(o.buf_)),
+      size_(o.size_),
+      renamed_(o.renamed_),
+      released_(o.released_) {
+  o.id_.clear();
+}
+
+StagedFile& StagedFile::operator=(StagedFile&& o) noexcept {
+  if (this != &o) {
+    this->~StagedFile();
+    new (this) StagedFile(std::move(o));
+  }
+  return *this;
+}
+
+StagedFile::~StagedFile() {
+  if (id_.empty() || released_) return;
+  (void)file_.close();
+  if (renamed_) {
+    ::unlink(content_path(data_dir_, id_).c_str());
+  } else {
+    ::unlink(temp_path(data_dir_, id_).c_str());
+  }
+}
+
+ApiStatus StagedFile::flush() {
+  if (buf_.empty()) return {};
+  auto s = file_.write_all(buf_);
+  buf_.clear();
+  if (!s) return err::internal(s.error().message);
+  return {};
+}
+
+ApiStatus StagedFile::write(std::string_view data) {
+  size_ += data.size();
+  if (buf_.size() + data.size() > kBuffer) {
+    if (auto s = flush(); !s) return s;
+    if (data.size() >= kBuffer) {
+      auto s = file_.write_all(data);
+      if (!s) return err::internal(s.error().message);
+      return {};
+    }
+  }
+  buf_.append(data);
+  return {};
+}
+
+ApiStatus StagedFile::append_from(int src_fd, uint64_t offset, uint64_t len) {
+  if (auto s = flush(); !s) return s;
+  off64_t in_off = static_cast<off64_t>(offset);
+  uint64_t left = len;
+  while (left > 0) {
+    ssize_t n = ::copy_file_range(src_fd, &in_off, file_.fd(), nullptr, left, 0);
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+      // Fall back to read/write.
+      std::string chunk(std::min<uint64_t>(left, kBuffer), '\0');
+      ssize_t r = ::pread(src_fd, chunk.data(), chunk.size(), in_off);
+      if (r < 0) return io("pread", errno);
+      if (r == 0) return err::internal("source file shorter than expected");
+      chunk.resize(static_cast<size_t>(r));
+      if (auto s = file_.write_all(chunk); !s) return err::internal(s.error().message);
+      in_off += r;
+      left -= static_cast<uint64_t>(r);
+      continue;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io("copy_file_range", errno);
+    }
+    if (n == 0) return err::internal("source file shorter than expected");
+    left -= static_cast<uint64_t>(n);
+  }
+  size_ += len;
+  return {};
+}
+
+ApiStatus StagedFile::commit_file() {
+  if (renamed_) return {};
+  if (auto s = flush(); !s) return s;
+  if (auto s = file_.fsync(); !s) return err::internal(s.error().message);
+  if (auto s = file_.close(); !s) return err::internal(s.error().message);
+  std::string dst = content_path(data_dir_, id_);
+  if (::rename(temp_path(data_dir_, id_).c_str(), dst.c_str()) != 0) return io("rename", errno);
+  renamed_ = true;
+  return {};
+}
+
+std::string StagedFile::content_dir() const {
+  std::string p = content_path(data_dir_, id_);
+  return p.substr(0, p.rfind('/'));
+}
+
+}  // namespace ingestor::store

@@ -1,0 +1,184 @@
+"""Bad input against `ingestor store`: unsigned, wrongly signed and skewed requests, malformed
+XML, a truncated aws-chunked body, Content-MD5 and checksum mismatches, a 2,000-byte key, invalid
+bucket names, part numbers 0 and 10,001, non-UTF-8 keys: each gets the S3 error AWS gives, the
+store keeps running, and nothing is written. Hostile keys are stored and listed correctly and
+never touch a path outside the data directory."""
+import base64
+import datetime
+import hashlib
+import http.client
+import os
+import re
+import unittest
+import urllib.parse
+import zlib
+
+from store_harness import ACCESS_KEY, REGION, SECRET_KEY, StoreTestCase, require_boto3
+
+
+class BadInputTest(StoreTestCase):
+    def setUp(self):
+        require_boto3()
+        super().setUp()
+        self.s3 = self.client()
+        self.s3.create_bucket(Bucket="bkt")
+
+    # A request signed by botocore's S3 SigV4 signer and sent byte-exact with http.client.
+    def raw(self, method, path, body=b"", headers=None, akid=ACCESS_KEY, secret=SECRET_KEY,
+            sign=True, payload_hash=None, now=None):
+        from botocore import auth as bauth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        headers = dict(headers or {})
+        url = f"http://127.0.0.1:{self.store.port}{path}"
+        if sign:
+            req = AWSRequest(method=method, url=url, data=body, headers=headers)
+            value = payload_hash or hashlib.sha256(body).hexdigest()
+
+            class Signer(bauth.S3SigV4Auth):
+                def payload(self, request):  # what x-amz-content-sha256 claims
+                    return value
+            real = bauth.get_current_datetime
+            if now:
+                bauth.get_current_datetime = lambda: now
+            try:
+                Signer(Credentials(akid, secret), "s3", REGION).add_auth(req)
+            finally:
+                bauth.get_current_datetime = real
+            headers = dict(req.headers.items())
+        c = http.client.HTTPConnection("127.0.0.1", self.store.port, timeout=10)
+        c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        if "Host" not in headers and "host" not in headers:
+            c.putheader("Host", f"127.0.0.1:{self.store.port}")
+        for k, v in headers.items():
+            c.putheader(k, v)
+        if "Content-Length" not in headers and "Transfer-Encoding" not in headers:
+            c.putheader("Content-Length", str(len(body)))
+        c.endheaders(body if body else None)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    def code(self, data):
+        m = re.search(rb"<Code>([^<]*)</Code>", data)
+        return m.group(1).decode() if m else None
+
+    def assert_nothing_written(self):
+        self.assertEqual(self.s3.list_objects_v2(Bucket="bkt")["KeyCount"], 0)
+        self.assertEqual(self.object_files(), [])
+        self.assertEqual([f for f in self.data_files() if f.startswith("tmp/")], [])
+
+    def test_authentication_errors(self):
+        st, data = self.raw("PUT", "/bkt/k", b"x", sign=False)
+        self.assertEqual((st, self.code(data)), (403, "AccessDenied"))
+        st, data = self.raw("PUT", "/bkt/k", b"x", secret="wrong")
+        self.assertEqual((st, self.code(data)), (403, "SignatureDoesNotMatch"))
+        st, data = self.raw("PUT", "/bkt/k", b"x", akid="AKIDUNKNOWN")
+        self.assertEqual((st, self.code(data)), (403, "InvalidAccessKeyId"))
+        skewed = datetime.datetime.utcnow() - datetime.timedelta(hours=1)
+        st, data = self.raw("PUT", "/bkt/k", b"x", now=skewed)
+        self.assertEqual((st, self.code(data)), (403, "RequestTimeTooSkewed"))
+        # the payload hash is checked against the body
+        st, data = self.raw("PUT", "/bkt/k", b"x", payload_hash=hashlib.sha256(b"y").hexdigest())
+        self.assertEqual((st, self.code(data)), (400, "XAmzContentSHA256Mismatch"))
+        self.assert_nothing_written()
+        st, _ = self.raw("PUT", "/bkt/k", b"x")  # and the store still works
+        self.assertEqual(st, 200)
+
+    def test_malformed_xml(self):
+        for path, body in (("/bkt?delete", b"<Delete><Object><Key>a</Key>"),
+                           ("/bkt?delete", b"<NotDelete/>"),
+                           ("/bkt?notification", b"<NotificationConfiguration><Queue")):
+            md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+            st, data = self.raw("POST" if "delete" in path else "PUT", path, body,
+                                {"Content-MD5": md5})
+            self.assertEqual((st, self.code(data)), (400, "MalformedXML"), path)
+        uid = self.s3.create_multipart_upload(Bucket="bkt", Key="k")["UploadId"]
+        st, data = self.raw("POST", f"/bkt/k?uploadId={uid}", b"<CompleteMultipartUpload>")
+        self.assertEqual((st, self.code(data)), (400, "MalformedXML"))
+        self.assert_nothing_written()
+
+    def test_truncated_chunked_body_and_digest_mismatches(self):
+        crc = base64.b64encode(zlib.crc32(b"hello world").to_bytes(4, "big")).decode()
+        hdrs = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "11",
+                "X-Amz-Trailer": "x-amz-checksum-crc32"}
+        good = f"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+        for body in (good[:9], good[:20], b"b\r\nhello"):
+            st, data = self.raw("PUT", "/bkt/chunked", body, dict(hdrs),
+                                payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+            self.assertEqual(st, 400, body)
+            self.assertIn(self.code(data), ("IncompleteBody", "InvalidRequest"), data)
+        bad_trailer = good.replace(crc.encode(), b"AAAAAA==")
+        st, data = self.raw("PUT", "/bkt/chunked", bad_trailer, dict(hdrs),
+                            payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        self.assertEqual((st, self.code(data)), (400, "BadDigest"))
+        st, data = self.raw("PUT", "/bkt/md5", b"data",
+                            {"Content-MD5": base64.b64encode(hashlib.md5(b"other").digest()).decode()})
+        self.assertEqual((st, self.code(data)), (400, "BadDigest"))
+        st, data = self.raw("PUT", "/bkt/md5", b"data", {"Content-MD5": "not-base64"})
+        self.assertEqual((st, self.code(data)), (400, "InvalidDigest"))
+        st, data = self.raw("PUT", "/bkt/crc", b"data", {"x-amz-checksum-crc32": "AAAAAA=="})
+        self.assertEqual((st, self.code(data)), (400, "BadDigest"))
+        self.assert_nothing_written()
+        st, _ = self.raw("PUT", "/bkt/chunked", good, dict(hdrs),
+                         payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        self.assertEqual(st, 200)
+        self.assertEqual(self.s3.get_object(Bucket="bkt", Key="chunked")["Body"].read(),
+                         b"hello world")
+
+    def test_names_and_numbers(self):
+        key = "k" * 2000
+        st, data = self.raw("PUT", "/bkt/" + key, b"x")
+        self.assertEqual((st, self.code(data)), (400, "KeyTooLongError"))
+        for name in ("ab", "UPPER", "under_score", "-dash", "192.168.0.1", "a..b"):
+            st, data = self.raw("PUT", "/" + name, b"")
+            self.assertEqual((st, self.code(data)), (400, "InvalidBucketName"), name)
+        uid = self.s3.create_multipart_upload(Bucket="bkt", Key="mp")["UploadId"]
+        for n in ("0", "10001", "-1", "x"):
+            st, data = self.raw("PUT", f"/bkt/mp?partNumber={n}&uploadId={uid}", b"part")
+            self.assertEqual((st, self.code(data)), (400, "InvalidArgument"), n)
+        st, data = self.raw("PUT", "/bkt/mp?partNumber=1&uploadId=nope", b"part")
+        self.assertEqual((st, self.code(data)), (404, "NoSuchUpload"))
+        st, data = self.raw("PUT", "/bkt/%FF%FE", b"x")
+        self.assertEqual((st, self.code(data)), (400, "InvalidURI"))
+        st, data = self.raw("GET", "/nosuchbucket/k")
+        self.assertEqual((st, self.code(data)), (404, "NoSuchBucket"))
+        st, data = self.raw("GET", "/bkt/nosuchkey")
+        self.assertEqual((st, self.code(data)), (404, "NoSuchKey"))
+        st, data = self.raw("GET", "/bkt?list-type=2&max-keys=-1")
+        self.assertEqual((st, self.code(data)), (400, "InvalidArgument"))
+        self.s3.abort_multipart_upload(Bucket="bkt", Key="mp", UploadId=uid)
+        self.assert_nothing_written()
+        self.assertEqual([b["Name"] for b in self.s3.list_buckets()["Buckets"]], ["bkt"])
+
+    def test_hostile_keys(self):
+        deep = "/".join(["d"] * 300) + "/leaf"
+        keys = ["../x", "../../etc/passwd", "a//b", ".", "..", "./.", "/lead", "trail/",
+                deep, "sp ace+plus%percent", "caf\u00e9/\u65e5\u672c"]
+        for k in keys:
+            self.s3.put_object(Bucket="bkt", Key=k, Body=k.encode())
+        for k in keys:
+            self.assertEqual(self.s3.get_object(Bucket="bkt", Key=k)["Body"].read(), k.encode())
+        listed = [c["Key"] for c in self.s3.list_objects_v2(Bucket="bkt")["Contents"]]
+        self.assertEqual(listed, sorted(keys, key=lambda s: s.encode()))
+        v1 = [c["Key"] for c in self.s3.list_objects(Bucket="bkt")["Contents"]]
+        self.assertEqual(v1, listed)
+        # every file the store wrote is inside the data dir, named by content id
+        for f in self.data_files():
+            self.assertTrue(f.startswith("objects/") or f.startswith("meta.db"), f)
+        self.assertEqual(len(self.object_files()), len(keys))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "x")))
+        self.assertFalse(os.path.exists(os.path.join(os.path.dirname(self.store.data_dir), "x")))
+        # the raw path forms reach the same keys
+        st, data = self.raw("GET", "/bkt/" + urllib.parse.quote("../x", safe="/"))
+        self.assertEqual((st, data), (200, b"../x"))
+        st, data = self.raw("GET", "/bkt/a//b")
+        self.assertEqual((st, data), (200, b"a//b"))
+        r = self.s3.delete_objects(Bucket="bkt", Delete={"Objects": [{"Key": k} for k in keys]})
+        self.assertEqual(len(r["Deleted"]), len(keys))
+        self.assertEqual(self.object_files(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
