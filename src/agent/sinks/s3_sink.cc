@@ -117,7 +117,8 @@ void S3Sink::stop() {
   // Give the uploader a bounded time to drain; what is left stays staged for the next start.
   {
     std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait_for(lk, opts_.call_timeout, [&] { return uploads_.empty(); });
+    cv_.wait_for(lk, std::min<std::chrono::milliseconds>(opts_.call_timeout, std::chrono::seconds(10)),
+                 [&] { return uploads_.empty(); });
     stopping_ = true;
   }
   cv_.notify_all();

@@ -155,6 +155,30 @@ TEST(S3Staging, RecoveryKeepsCommittedBytesUnderTheManifestedKey) {
   EXPECT_EQ((*st)->staged_bytes(), 2u);
 }
 
+TEST(S3Staging, SealedManifestWithoutDataWasUploadedAndOrphanDataIsDeleted) {
+  TempDir dir;
+  uint64_t id;
+  {
+    auto st = S3Staging::open(dir.path, nullptr);
+    ASSERT_TRUE(st);
+    auto o = (*st)->create("bkt", "k");
+    ASSERT_TRUE(o);
+    id = o->id;
+    ASSERT_TRUE((*st)->append(id, "hello"));
+    ASSERT_TRUE((*st)->commit());
+    ASSERT_TRUE((*st)->seal(id));
+  }
+  // A run that died between deleting an uploaded object's data and its manifest.
+  fs::remove(dir.path + "/" + std::to_string(id) + ".data");
+  std::ofstream(dir.path + "/999.data") << "orphan";
+  std::vector<StagedObject> rec;
+  auto st = S3Staging::open(dir.path, &rec);
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(rec.empty());
+  EXPECT_FALSE(fs::exists(dir.path + "/" + std::to_string(id) + ".meta"));
+  EXPECT_FALSE(fs::exists(dir.path + "/999.data"));
+}
+
 TEST(S3Staging, SealComputesMd5AndRekeyPersists) {
   TempDir dir;
   uint64_t id;

@@ -138,6 +138,20 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
     }
   }
   ::closedir(d);
+  // Data files with no manifest never had anything committed (create() writes the manifest
+  // before the first append): delete them.
+  if (DIR* d2 = ::opendir(dir.c_str())) {
+    std::vector<std::string> orphans;
+    while (dirent* e = ::readdir(d2)) {
+      std::string n = e->d_name;
+      if (n.size() > 5 && n.ends_with(".data") &&
+          n.find_first_not_of("0123456789") == n.size() - 5 &&
+          ::access((dir + "/" + n.substr(0, n.size() - 5) + ".meta").c_str(), F_OK) != 0)
+        orphans.push_back(dir + "/" + n);
+    }
+    ::closedir(d2);
+    for (const auto& o : orphans) ::unlink(o.c_str());
+  }
   for (uint64_t id : ids) {
     st->next_id_ = std::max(st->next_id_, id + 1);
     StagedObject o;
@@ -150,7 +164,17 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
       continue;
     }
     struct stat sb {};
-    uint64_t on_disk = ::stat(o.data_path.c_str(), &sb) == 0 ? static_cast<uint64_t>(sb.st_size) : 0;
+    bool have_data = ::stat(o.data_path.c_str(), &sb) == 0;
+    uint64_t on_disk = have_data ? static_cast<uint64_t>(sb.st_size) : 0;
+    if (o.sealed && (!have_data || on_disk < o.size)) {
+      // Data is deleted only after a successful upload (manifest first since this release; an
+      // older run may have died between the two deletions): the object is already in S3.
+      log::warn("staging {}: sealed object {} ({}) has no data file; it was uploaded, dropping "
+                "its manifest",
+                dir, id, o.key);
+      ::unlink(st->path(id, ".meta").c_str());
+      continue;
+    }
     if (!o.sealed) {
       uint64_t len = committed.count(id) ? committed[id] : 0;
       if (len == 0) {  // nothing was committed: nothing to keep
@@ -311,8 +335,10 @@ void S3Staging::remove(uint64_t id) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;
   staged_bytes_ -= std::min(staged_bytes_, it->second.obj.size);
-  ::unlink(it->second.obj.data_path.c_str());
+  // The manifest goes first: a data file without a manifest is an orphan that open() deletes,
+  // while a sealed manifest without its data would be an upload that can never succeed.
   ::unlink(path(id, ".meta").c_str());
+  ::unlink(it->second.obj.data_path.c_str());
   objects_.erase(it);
 }
 
