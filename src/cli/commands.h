@@ -31,6 +31,7 @@ int run_agent(const AgentArgs& args);
 
 struct UpArgs {
   std::string conf_file;
+  std::string data_dir;
   std::string status_file;
 };
 void add_up_command(CLI::App& app, UpArgs& args);
@@ -52,6 +53,46 @@ struct StoreArgs {
 };
 void add_store_command(CLI::App& app, StoreArgs& args);
 int run_store(const StoreArgs& args);
+
+struct RelayArgs {
+  std::string listen;  // empty: Lambda mode when AWS_LAMBDA_RUNTIME_API is set
+  std::string target;
+  std::string secret;
+  int64_t timeout_ms = 0;          // 0: env or default
+  int64_t attempt_timeout_ms = 0;  // 0: env or default
+  size_t workers = 4;
+  bool lambda = false;
+  size_t io_threads = 0;
+  std::string status_file;
+};
+void add_relay_command(CLI::App& app, RelayArgs& args);
+int run_relay(const RelayArgs& args);
+// The binary was started as `bootstrap` without arguments (a Lambda custom runtime): main()
+// runs the relay's Lambda loop, configured by the environment only. With arguments
+// (`bootstrap --version`) the normal command line applies.
+bool invoked_as_bootstrap(const char* argv0);
+int run_bootstrap();
+
+struct ConsumerArgs {
+  std::string listen = "127.0.0.1:9200";
+  std::string download_dir;
+  std::string s3_endpoint;
+  std::string region = "us-east-1";
+  std::string secret;
+  size_t workers = 4;
+  int max_attempts = 5;
+  int64_t retry_base_ms = 500;
+  int64_t retry_max_ms = 60000;
+  std::string exec;
+  std::string data_dir;
+  size_t io_threads = 0;
+  std::string status_file;
+};
+void add_consumer_command(CLI::App& app, ConsumerArgs& args);
+int run_consumer(const ConsumerArgs& args);
+
+// "HOST:PORT" ("[::1]:0", ":9200" = 0.0.0.0) -> host, port; false when malformed.
+bool split_listen(const std::string& listen, std::string& host, uint16_t& port);
 
 // Blocks SIGINT/SIGTERM in every thread started after this call; wait_for_stop_signal() then
 // returns the signal that arrived.

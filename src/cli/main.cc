@@ -6,6 +6,8 @@
 
 int main(int argc, char** argv) {
   ingestor::log::init_stderr();
+  if (argc == 1 && ingestor::cli::invoked_as_bootstrap(argv[0]))
+    return ingestor::cli::run_bootstrap();
   CLI::App app{"ingestor: a durable, Flume-compatible data-ingestion pipeline", "ingestor"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ingestor 0.1.0");
@@ -18,9 +20,16 @@ int main(int argc, char** argv) {
   ingestor::cli::StoreArgs store_args;
   ingestor::cli::add_store_command(app, store_args);
 
+  ingestor::cli::RelayArgs relay_args;
+  ingestor::cli::add_relay_command(app, relay_args);
+  ingestor::cli::ConsumerArgs consumer_args;
+  ingestor::cli::add_consumer_command(app, consumer_args);
+
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("agent")) return ingestor::cli::run_agent(agent_args);
   if (app.got_subcommand("up")) return ingestor::cli::run_up(up_args);
   if (app.got_subcommand("store")) return ingestor::cli::run_store(store_args);
+  if (app.got_subcommand("relay")) return ingestor::cli::run_relay(relay_args);
+  if (app.got_subcommand("consumer")) return ingestor::cli::run_consumer(consumer_args);
   return 2;
 }

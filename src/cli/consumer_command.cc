@@ -1,0 +1,95 @@
+// `ingestor consumer`: POST /objects -> durable queue -> verified downloads under
+// <download-dir>/<bucket>/<key>. src/consumer/README.md.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "consumer/consumer.h"
+#include "consumer/verify.h"
+#include "net/io_pool.h"
+
+namespace ingestor::cli {
+
+void add_consumer_command(CLI::App& app, ConsumerArgs& a) {
+  CLI::App* sub = app.add_subcommand(
+      "consumer", "Take POST /objects from the relay and download each object once, verified");
+  sub->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  sub->add_option("--download-dir", a.download_dir, "Where objects land: DIR/<bucket>/<key>")
+      ->required();
+  sub->add_option("--s3-endpoint", a.s3_endpoint,
+                  "S3 endpoint URL (default: AWS, https://s3.<region>.amazonaws.com)");
+  sub->add_option("--region", a.region, "S3 region")->capture_default_str();
+  sub->add_option("--secret", a.secret,
+                  "Shared secret: require X-Ingestor-Signature on POST /objects "
+                  "(env INGESTOR_SECRET)");
+  sub->add_option("--workers", a.workers, "Concurrent downloads")->capture_default_str();
+  sub->add_option("--max-attempts", a.max_attempts,
+                  "Download attempts before an object becomes a dead letter")
+      ->capture_default_str();
+  sub->add_option("--retry-base-ms", a.retry_base_ms, "First retry delay (doubles, jittered)")
+      ->capture_default_str();
+  sub->add_option("--retry-max-ms", a.retry_max_ms, "Longest retry delay")->capture_default_str();
+  sub->add_option("--exec", a.exec,
+                  "Command run per downloaded file, with its path as the last argument (split on "
+                  "spaces, no shell)");
+  sub->add_option("--data-dir", a.data_dir,
+                  "Directory of the ledger (consumer.db); default DOWNLOAD_DIR/.ingestor-consumer");
+  sub->add_option("--io-threads", a.io_threads, "Network threads (default: one per core)");
+  sub->add_option("--status-file", a.status_file,
+                  "Write a JSON file with the bound port once listening");
+}
+
+int run_consumer(const ConsumerArgs& a) {
+  consumer::ConsumerOptions o;
+  if (!split_listen(a.listen, o.bind, o.port)) {
+    std::fprintf(stderr, "ingestor consumer: --listen must be HOST:PORT, got '%s'\n",
+                 a.listen.c_str());
+    return 2;
+  }
+  o.download_dir = a.download_dir;
+  o.data_dir = a.data_dir;
+  o.s3_endpoint = a.s3_endpoint;
+  o.region = a.region;
+  o.secret = a.secret;
+  if (o.secret.empty()) {
+    if (const char* s = std::getenv("INGESTOR_SECRET")) o.secret = s;
+  }
+  o.workers = a.workers;
+  o.max_attempts = a.max_attempts;
+  o.retry_base = std::chrono::milliseconds(a.retry_base_ms);
+  o.retry_max = std::chrono::milliseconds(a.retry_max_ms);
+  if (!a.exec.empty()) {
+    o.exec = consumer::split_command(a.exec);
+    if (o.exec.empty()) {
+      std::fprintf(stderr, "ingestor consumer: --exec is empty\n");
+      return 2;
+    }
+  }
+  block_stop_signals();
+  net::IoPool pool(a.io_threads);
+  pool.start();
+  consumer::Consumer c(pool, o);
+  if (auto st = c.start(); !st) {
+    std::fprintf(stderr, "ingestor consumer: %s\n", st.error().message.c_str());
+    return st.error().code == Errc::kConfig ? 2 : 1;
+  }
+  if (!a.status_file.empty()) {
+    std::string js = "{\"role\":\"consumer\",\"pid\":" + std::to_string(::getpid()) +
+                     ",\"port\":" + std::to_string(c.port()) + "}\n";
+    if (!write_file_atomic(a.status_file, js))
+      log::warn("cannot write status file {}", a.status_file);
+  }
+  int sig = wait_for_stop_signal();
+  log::info("signal {} received, stopping", sig);
+  c.stop();
+  pool.stop();
+  return 0;
+}
+
+}  // namespace ingestor::cli

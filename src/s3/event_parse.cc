@@ -1,0 +1,200 @@
+#include "s3/event_parse.h"
+
+#include <boost/json.hpp>
+
+namespace ingestor::s3 {
+
+namespace json = boost::json;
+
+namespace {
+
+Error bad(std::string what) { return make_error(Errc::kInvalidArgument, std::move(what)); }
+
+const json::value* member(const json::object& o, std::string_view name) {
+  auto it = o.find(name);
+  return it == o.end() ? nullptr : &it->value();
+}
+
+// A string member; "" when absent. Error when present with another type.
+Result<std::string> opt_string(const json::object& o, std::string_view name,
+                               const std::string& where) {
+  const json::value* v = member(o, name);
+  if (!v || v->is_null()) return std::string();
+  if (!v->is_string()) return bad(where + "." + std::string(name) + ": not a string");
+  return std::string(v->get_string());
+}
+
+Result<const json::object*> sub_object(const json::object& o, std::string_view name,
+                                       const std::string& where) {
+  const json::value* v = member(o, name);
+  if (!v) return bad(where + "." + std::string(name) + ": missing");
+  if (!v->is_object()) return bad(where + "." + std::string(name) + ": not an object");
+  return &v->get_object();
+}
+
+Result<uint64_t> size_value(const json::value& v, const std::string& where) {
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64() && v.get_int64() >= 0) return static_cast<uint64_t>(v.get_int64());
+  if (v.is_double()) {
+    double d = v.get_double();
+    if (d >= 0 && d < 1.8e19 && d == static_cast<double>(static_cast<uint64_t>(d)))
+      return static_cast<uint64_t>(d);
+  }
+  if (v.is_string()) {  // some emitters quote numbers
+    const auto& s = v.get_string();
+    uint64_t n = 0;
+    if (s.empty() || s.size() > 19) return bad(where + ": not a byte count");
+    for (char c : s) {
+      if (c < '0' || c > '9') return bad(where + ": not a byte count");
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return n;
+  }
+  return bad(where + ": not a byte count");
+}
+
+Status parse_record(const json::object& rec, const std::string& where, ParsedNotification& out) {
+  auto name = opt_string(rec, "eventName", where);
+  if (!name) return name.error();
+  std::string event_name = *name;
+  if (event_name.rfind("s3:", 0) == 0) event_name.erase(0, 3);
+  auto version = opt_string(rec, "eventVersion", where);
+  if (!version) return version.error();
+  if (!version->empty() && version->rfind("2.", 0) != 0 && *version != "2")
+    return bad(where + ".eventVersion: unsupported major version '" + *version + "'");
+  if (event_name.rfind("ObjectCreated:", 0) != 0) {
+    if (event_name.empty()) return bad(where + ".eventName: missing");
+    ++out.skipped;
+    return {};
+  }
+  auto s3 = sub_object(rec, "s3", where);
+  if (!s3) return s3.error();
+  auto bucket = sub_object(**s3, "bucket", where + ".s3");
+  if (!bucket) return bucket.error();
+  auto object = sub_object(**s3, "object", where + ".s3");
+  if (!object) return object.error();
+
+  CreatedObject c;
+  c.event_name = event_name;
+  auto bname = opt_string(**bucket, "name", where + ".s3.bucket");
+  if (!bname) return bname.error();
+  if (bname->empty()) return bad(where + ".s3.bucket.name: missing");
+  c.bucket = std::move(*bname);
+  auto key = opt_string(**object, "key", where + ".s3.object");
+  if (!key) return key.error();
+  if (key->empty()) return bad(where + ".s3.object.key: missing");
+  auto decoded = form_url_decode(*key);
+  if (!decoded) return bad(where + ".s3.object.key: " + decoded.error().message);
+  c.key = std::move(*decoded);
+  if (c.key.empty()) return bad(where + ".s3.object.key: empty");
+  if (const json::value* sz = member(**object, "size"); sz && !sz->is_null()) {
+    auto n = size_value(*sz, where + ".s3.object.size");
+    if (!n) return n.error();
+    c.size = *n;
+  } else {
+    return bad(where + ".s3.object.size: missing");
+  }
+  auto etag = opt_string(**object, "eTag", where + ".s3.object");
+  if (!etag) return etag.error();
+  c.etag = std::move(*etag);
+  if (c.etag.size() >= 2 && c.etag.front() == '"' && c.etag.back() == '"')
+    c.etag = c.etag.substr(1, c.etag.size() - 2);
+  auto seq = opt_string(**object, "sequencer", where + ".s3.object");
+  if (!seq) return seq.error();
+  c.sequencer = std::move(*seq);
+  auto time = opt_string(rec, "eventTime", where);
+  if (!time) return time.error();
+  c.event_time = std::move(*time);
+  out.objects.push_back(std::move(c));
+  return {};
+}
+
+Status parse_value(const json::value& v, int depth, ParsedNotification& out);
+
+Status parse_message_text(std::string_view text, const std::string& where, int depth,
+                          ParsedNotification& out) {
+  if (depth > 1) return bad(where + ": nested SNS wrapping deeper than one level");
+  boost::system::error_code ec;
+  json::value inner = json::parse(text, ec);
+  if (ec) return bad(where + ": Message is not JSON: " + ec.message());
+  return parse_value(inner, depth + 1, out);
+}
+
+Status parse_value(const json::value& v, int depth, ParsedNotification& out) {
+  if (!v.is_object()) return bad("notification: not a JSON object");
+  const json::object& o = v.get_object();
+  if (const json::value* ev = member(o, "Event"); ev && ev->is_string()) {
+    if (ev->get_string() == "s3:TestEvent") {
+      out.test_event = true;
+      return {};
+    }
+  }
+  // SNS HTTP(S) subscription message.
+  if (const json::value* msg = member(o, "Message"); msg && !member(o, "Records")) {
+    if (!msg->is_string()) return bad("Message: not a string");
+    return parse_message_text(msg->get_string(), "Message", depth, out);
+  }
+  const json::value* records = member(o, "Records");
+  if (!records) return bad("notification: no Records (and not a test event)");
+  if (!records->is_array()) return bad("Records: not an array");
+  const json::array& arr = records->get_array();
+  for (size_t i = 0; i < arr.size(); ++i) {
+    std::string where = "Records[" + std::to_string(i) + "]";
+    if (!arr[i].is_object()) return bad(where + ": not an object");
+    const json::object& rec = arr[i].get_object();
+    // SNS -> Lambda: {"EventSource":"aws:sns","Sns":{"Message":"..."}}.
+    if (const json::value* sns = member(rec, "Sns")) {
+      if (!sns->is_object()) return bad(where + ".Sns: not an object");
+      const json::value* msg = member(sns->get_object(), "Message");
+      if (!msg || !msg->is_string()) return bad(where + ".Sns.Message: missing");
+      if (auto st = parse_message_text(msg->get_string(), where + ".Sns.Message", depth, out); !st)
+        return st;
+      continue;
+    }
+    if (auto st = parse_record(rec, where, out); !st) return st;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> form_url_decode(std::string_view s) {
+  auto hexval = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) return bad("truncated %-escape");
+      int h = hexval(s[i + 1]);
+      int l = hexval(s[i + 2]);
+      if (h < 0 || l < 0) return bad("bad %-escape");
+      out += static_cast<char>(h * 16 + l);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+Result<ParsedNotification> parse_s3_notification(std::string_view body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return bad("notification is not JSON: " + ec.message());
+  ParsedNotification out;
+  try {
+    if (auto st = parse_value(v, 0, out); !st) return st.error();
+  } catch (const std::exception& e) {  // Boost.JSON accessors; not expected after the checks
+    return bad(std::string("notification: ") + e.what());
+  }
+  return out;
+}
+
+}  // namespace ingestor::s3

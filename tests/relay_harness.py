@@ -1,0 +1,446 @@
+"""Helpers for relay/consumer integration tests: a fake AWS Lambda Runtime API, a fake consumer,
+and `ingestor relay` / `ingestor consumer` processes on 127.0.0.1 port 0 with temp dirs.
+Every wait has a deadline (harness.wait_for)."""
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import queue
+import signal
+import socket
+import socketserver
+import subprocess
+import threading
+import time
+import urllib.parse
+
+from harness import BIN, wait_for
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+def free_port():
+    """A loopback port that nothing listens on (for a target that is down)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def sign(secret, body):
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class FakeRuntimeApi:
+    """The four Runtime API endpoints (aws.md 4.1). Tests push events with invoke(); the relay's
+    answers land in self.responses / self.errors / self.init_errors, keyed by request id."""
+
+    def __init__(self):
+        self.events = queue.Queue()
+        self.responses = {}
+        self.errors = {}
+        self.init_errors = []
+        self.next_status = 200
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def start(self):
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _reply(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if self.path != "/2018-06-01/runtime/invocation/next":
+                    return self._reply(404)
+                if outer.next_status != 200:
+                    return self._reply(outer.next_status, b'{"errorMessage":"boom"}')
+                try:
+                    req_id, body, deadline_ms = outer.events.get(timeout=120)
+                except queue.Empty:
+                    return self._reply(500)
+                self._reply(200, body, [
+                    ("Lambda-Runtime-Aws-Request-Id", req_id),
+                    ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
+                    ("Lambda-Runtime-Invoked-Function-Arn",
+                     "arn:aws:lambda:us-east-1:123456789012:function:relay"),
+                    ("Lambda-Runtime-Trace-Id", "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1"),
+                    ("Content-Type", "application/json")])
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                parts = self.path.split("/")
+                rec = {"body": json.loads(body) if body else None,
+                       "error_type": self.headers.get("Lambda-Runtime-Function-Error-Type"),
+                       "time": time.monotonic()}
+                with outer.lock:
+                    if self.path == "/2018-06-01/runtime/init/error":
+                        outer.init_errors.append(rec)
+                    elif len(parts) == 6 and parts[5] == "response":
+                        outer.responses[parts[4]] = rec
+                    elif len(parts) == 6 and parts[5] == "error":
+                        outer.errors[parts[4]] = rec
+                    else:
+                        return self._reply(404)
+                self._reply(202, b'{"status":"OK"}')
+
+        self.server = _Server(("127.0.0.1", 0), H)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def invoke(self, body, deadline_s=30.0):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        with self.lock:
+            self.count += 1
+            req_id = f"req-{self.count}"
+        self.events.put((req_id, body, int((time.time() + deadline_s) * 1000)))
+        return req_id
+
+    def outcome(self, req_id, timeout=20.0):
+        """Waits for the relay's /response or /error for req_id: ("response"|"error", record)."""
+        def got():
+            with self.lock:
+                if req_id in self.responses:
+                    return ("response", self.responses[req_id])
+                if req_id in self.errors:
+                    return ("error", self.errors[req_id])
+            return None
+        return wait_for(got, timeout, what=f"outcome of {req_id}")
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeConsumer:
+    """Records POST /objects bodies and headers; answers `status` (settable)."""
+
+    def __init__(self, status=202, port=0):
+        self.status = status
+        self.posts = []
+        self.lock = threading.Lock()
+        self.port = port
+        self.server = None
+
+    def start(self):
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                with outer.lock:
+                    outer.posts.append({"path": self.path, "body": body,
+                                        "json": json.loads(body),
+                                        "headers": {k.lower(): v for k, v in self.headers.items()}})
+                    status = outer.status
+                out = b'{"state":"pending"}'
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.server = _Server(("127.0.0.1", self.port), H)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/objects"
+
+    def bodies(self):
+        with self.lock:
+            return [p["json"] for p in self.posts]
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+class Proc:
+    """An ingestor role process (relay or consumer) with a status file and a log."""
+
+    def __init__(self, tmp, name, args, env=None, argv0=None, status=True):
+        self.tmp = tmp
+        self.name = name
+        self.status_file = os.path.join(tmp, f"{name}-status.json")
+        self.log_path = os.path.join(tmp, f"{name}.log")
+        self.args = list(args)
+        self.env = env
+        self.argv0 = argv0
+        self.use_status = status
+        self.proc = None
+        self.port = None
+
+    def start(self, wait=True, timeout=20.0):
+        if os.path.exists(self.status_file):
+            os.unlink(self.status_file)
+        self.log = open(self.log_path, "ab")
+        cmd = [self.argv0 or BIN] + self.args
+        if self.use_status:
+            cmd += ["--status-file", self.status_file]
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        if wait and self.use_status:
+            def ready():
+                if self.proc.poll() is not None:
+                    raise AssertionError(
+                        f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
+                if os.path.exists(self.status_file):
+                    with open(self.status_file) as f:
+                        return json.load(f)
+                return None
+            self.port = wait_for(ready, timeout, what=f"{self.name} start")["port"]
+        return self
+
+    def output(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def wait_exit(self, timeout=20.0):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{self.name} did not exit:\n{self.output()}")
+
+    def stop(self, timeout=20.0):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"{self.name} did not stop on SIGTERM")
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+def s3_event(records, wrap=None):
+    """An AWS S3 event; records: [(bucket, key_as_stored, size, etag)] (keys get encoded here)."""
+    recs = []
+    for i, (bucket, key, size, etag) in enumerate(records):
+        enc = urllib.parse.quote_plus(key, safe="/")
+        recs.append({
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "eventName": "ObjectCreated:Put",
+            "userIdentity": {"principalId": "AWS:TEST"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": "R", "x-amz-id-2": "H"},
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "relay",
+                   "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                   "object": {"key": enc, "size": size, "eTag": etag,
+                              "sequencer": "%018X" % (i + 1)}}})
+    return {"Records": recs}
+
+
+def http_json(port, method, path, body=b"", headers=None, timeout=10.0):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    try:
+        parsed = json.loads(data) if data else None
+    except ValueError:
+        parsed = data
+    return r.status, parsed
+
+
+class ThrottleProxy:
+    """A TCP proxy to `target_port` that slows the server -> client direction to about `rate`
+    bytes/s (so a test can kill a consumer in the middle of a download)."""
+
+    def __init__(self, target_port, rate=4 * 1024 * 1024):
+        self.target_port = target_port
+        self.rate = rate
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                s = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                c.close()
+                continue
+            threading.Thread(target=self._pump, args=(c, s, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(s, c, True), daemon=True).start()
+
+    def _pump(self, src, dst, slow):
+        chunk = 16 * 1024
+        try:
+            while True:
+                data = src.recv(chunk)
+                if not data:
+                    break
+                dst.sendall(data)
+                if slow:
+                    time.sleep(len(data) / self.rate)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+
+
+class PipelineTestCase(__import__("unittest").TestCase):
+    """A temp dir, hermetic AWS settings, and helpers to start the store, the relay and the
+    consumer as separate processes; prints their logs when a test fails."""
+
+    def setUp(self):
+        import tempfile
+        from store_harness import ACCESS_KEY, REGION, SECRET_KEY
+        self.tmp = tempfile.mkdtemp(prefix="ingestor-pipeline-it-")
+        self.procs = []
+        self.stores = []
+        self.access_key, self.secret_key, self.region = ACCESS_KEY, SECRET_KEY, REGION
+        cfg = os.path.join(self.tmp, "aws-config")
+        creds = os.path.join(self.tmp, "aws-credentials")
+        with open(cfg, "w") as f:
+            f.write(f"[default]\nregion = {REGION}\n")
+        with open(creds, "w") as f:
+            f.write("[default]\n")
+        self.aws_env = dict(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+                            AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE=cfg,
+                            AWS_SHARED_CREDENTIALS_FILE=creds, AWS_EC2_METADATA_DISABLED="true")
+        for k in list(os.environ):
+            if k.startswith("AWS_"):
+                del os.environ[k]
+        os.environ.update(self.aws_env)
+        self.download_dir = os.path.join(self.tmp, "downloads")
+
+    def tearDown(self):
+        import shutil
+        outcome = getattr(self, "_outcome", None)
+        failed = outcome is not None and hasattr(outcome, "result") and bool(
+            outcome.result.failures or outcome.result.errors)
+        for p in self.procs:
+            try:
+                p.stop()
+            except AssertionError:
+                p.kill()
+            if failed:
+                print(f"--- {p.name} log ---\n{p.output()[-5000:]}")
+        for s in self.stores:
+            try:
+                s.stop()
+            except AssertionError:
+                s.kill()
+            if failed:
+                print(f"--- store log ---\n{s.output()[-3000:]}")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start_store(self, args=()):
+        from store_harness import Store
+        s = Store(self.tmp, list(args))
+        self.stores.append(s)
+        return s.start()
+
+    def s3(self, store):
+        import boto3
+        from botocore.config import Config
+        return boto3.client("s3", endpoint_url=store.endpoint, region_name=self.region,
+                            aws_access_key_id=self.access_key,
+                            aws_secret_access_key=self.secret_key,
+                            config=Config(retries={"max_attempts": 2}))
+
+    def start_consumer(self, endpoint, args=(), port=0, name="consumer"):
+        p = Proc(self.tmp, name, ["consumer", "--listen", f"127.0.0.1:{port}",
+                                  "--download-dir", self.download_dir, "--s3-endpoint", endpoint,
+                                  "--region", self.region, "--retry-base-ms", "100",
+                                  "--retry-max-ms", "1000"] + list(args))
+        self.procs.append(p)
+        return p.start()
+
+    def start_relay(self, target, args=(), port=0, name="relay"):
+        p = Proc(self.tmp, name, ["relay", "--listen", f"127.0.0.1:{port}", "--target", target]
+                 + list(args))
+        self.procs.append(p)
+        return p.start()
+
+    def object_state(self, consumer, bucket, key):
+        st, body = http_json(consumer.port, "GET",
+                             "/objects/" + urllib.parse.quote(f"{bucket}/{key}", safe="/"))
+        return body if st == 200 else None
+
+    def wait_done(self, consumer, bucket, key, timeout=30.0):
+        def done():
+            s = self.object_state(consumer, bucket, key)
+            if s and s["state"] == "failed":
+                raise AssertionError(f"{bucket}/{key} failed: {s}")
+            return s if s and s["state"] == "done" else None
+        return wait_for(done, timeout, what=f"download of {bucket}/{key}")
+
+    def metrics(self, consumer):
+        st, body = http_json(consumer.port, "GET", "/metrics")
+        assert st == 200, st
+        return body["consumer"]
+
+    def downloaded(self, bucket, key):
+        with open(os.path.join(self.download_dir, bucket, key), "rb") as f:
+            return f.read()

@@ -1,0 +1,230 @@
+"""`ingestor consumer` against `ingestor store` (real S3 API, boto3 uploads): verified downloads
+byte for byte, exactly once, dead letters, bad input, a SIGKILL mid-download, --exec, metrics."""
+import json
+import os
+import time
+import unittest
+import urllib.parse
+
+from harness import wait_for
+from relay_harness import PipelineTestCase, ThrottleProxy, http_json, sign
+
+SECRET = "consumer-secret"
+
+
+def notice(bucket, key, data_or_size, etag, seq="01"):
+    size = data_or_size if isinstance(data_or_size, int) else len(data_or_size)
+    return {"bucket": bucket, "key": key, "size": size, "etag": etag.strip('"'),
+            "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "sequencer": seq}
+
+
+class ConsumerTest(PipelineTestCase):
+    def setUp(self):
+        super().setUp()
+        self.store = self.start_store()
+        self.client = self.s3(self.store)
+        self.client.create_bucket(Bucket="data")
+
+    def post(self, consumer, body, secret=SECRET, headers=None):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        h = {"Content-Type": "application/json"}
+        if secret:
+            h["X-Ingestor-Signature"] = sign(secret, raw)
+        h.update(headers or {})
+        return http_json(consumer.port, "POST", "/objects", raw, h)
+
+    def put(self, key, data):
+        r = self.client.put_object(Bucket="data", Key=key, Body=data)
+        return r["ETag"]
+
+    def test_objects_arrive_byte_for_byte_once(self):
+        c = self.start_consumer(self.store.endpoint, ["--secret", SECRET, "--workers", "3"])
+        objects = {
+            "plain.txt": b"hello world\n",
+            "dir/sub/a b+c%2B.bin": os.urandom(100_000),
+            "unicod\u00e9/\u20ac.json": b'{"x":1}',
+            "empty": b"",
+        }
+        for key, data in objects.items():
+            st, body = self.post(c, notice("data", key, data, self.put(key, data)))
+            self.assertEqual(st, 202, body)
+            self.assertEqual(body["state"], "pending")
+        # A multipart object (boto3's upload_file, 5 MiB parts): ETag "<md5>-N".
+        big = os.urandom(12 * 1024 * 1024 + 17)
+        src = os.path.join(self.tmp, "big.bin")
+        with open(src, "wb") as f:
+            f.write(big)
+        from boto3.s3.transfer import TransferConfig
+        self.client.upload_file(src, "data", "big.bin", Config=TransferConfig(
+            multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+        head = self.client.head_object(Bucket="data", Key="big.bin")
+        self.assertIn("-", head["ETag"])
+        st, _ = self.post(c, notice("data", "big.bin", big, head["ETag"]))
+        self.assertEqual(st, 202)
+        objects["big.bin"] = big
+        for key, data in objects.items():
+            s = self.wait_done(c, "data", key)
+            self.assertEqual(s["path"], os.path.join(self.download_dir, "data", key))
+            self.assertEqual(self.downloaded("data", key), data, key)
+        m = self.metrics(c)
+        self.assertEqual(m["downloads"], len(objects))
+        self.assertEqual(m["states"]["done"], len(objects))
+        self.assertEqual(m["bytesDownloaded"], sum(len(d) for d in objects.values()))
+        self.assertEqual(os.listdir(os.path.join(self.download_dir, ".ingestor-tmp")), [])
+
+    def test_a_repeated_notification_downloads_once(self):
+        c = self.start_consumer(self.store.endpoint, ["--secret", SECRET])
+        data = os.urandom(5000)
+        n = notice("data", "twice", data, self.put("twice", data))
+        st, _ = self.post(c, n)
+        self.assertEqual(st, 202)
+        self.wait_done(c, "data", "twice")
+        for _ in range(3):  # late duplicates, also after the download
+            st, body = self.post(c, n)
+            self.assertEqual(st, 200, body)
+            self.assertTrue(body["duplicate"])
+            self.assertEqual(body["state"], "done")
+        s = self.object_state(c, "data", "twice")
+        self.assertEqual(s["deliveries"], 4)
+        self.assertEqual(s["attempts"], 1)
+        m = self.metrics(c)
+        self.assertEqual((m["downloads"], m["duplicates"], m["queued"]), (1, 3, 1))
+
+    def test_bad_input_is_refused_and_nothing_is_queued(self):
+        c = self.start_consumer(self.store.endpoint, ["--secret", SECRET])
+        good = notice("data", "k", 3, "e" * 32)
+        raw = json.dumps(good).encode()
+        cases = [
+            (self.post(c, b"{not json"), 400, "not JSON"),
+            (self.post(c, b"[1,2]"), 400, "not a JSON object"),
+            (self.post(c, {k: v for k, v in good.items() if k != "etag"}), 400, "etag"),
+            (self.post(c, {k: v for k, v in good.items() if k != "size"}), 400, "size"),
+            (self.post(c, dict(good, size=-5)), 400, "size"),
+            (self.post(c, dict(good, bucket="")), 400, "bucket"),
+            (self.post(c, good, secret="wrong-secret"), 401, "does not match"),
+            (self.post(c, good, secret=None), 401, "required"),
+            (http_json(c.port, "POST", "/objects", raw,
+                       {"X-Ingestor-Signature": sign(SECRET, raw + b" ")}), 401, "does not match"),
+            (self.post(c, dict(good, key="../../etc/passwd")), 422, ".."),
+            (self.post(c, dict(good, key="/abs")), 422, "absolute"),
+            (self.post(c, dict(good, key="a\u0000b")), 422, "NUL"),
+            (self.post(c, dict(good, bucket="../x")), 422, "bucket"),
+        ]
+        for (st, body), want, text in cases:
+            self.assertEqual(st, want, body)
+            self.assertIn(text, body["error"])
+        big = dict(good, key="k" * 100, sequencer="x" * 70_000)
+        st, _ = self.post(c, big)
+        self.assertEqual(st, 413)
+        m = self.metrics(c)
+        self.assertEqual(m["queued"], 0)
+        self.assertEqual(sum(m["states"].values()), 0)
+        self.assertFalse(os.path.exists(os.path.join(self.download_dir, "data")))
+        self.assertFalse(os.path.exists("/etc/passwd.part"))
+
+    def test_unknown_bucket_becomes_a_dead_letter_with_the_s3_error(self):
+        c = self.start_consumer(self.store.endpoint, ["--max-attempts", "3"])
+        st, _ = self.post(c, notice("no-such-bucket", "k", 3, "e" * 32), secret=None)
+        self.assertEqual(st, 202)
+
+        def failed():
+            s = self.object_state(c, "no-such-bucket", "k")
+            return s if s["state"] == "failed" else None
+        s = wait_for(failed, 30, what="dead letter")
+        self.assertEqual(s["attempts"], 3)
+        self.assertIn("NoSuchBucket", s["lastError"])
+        st, body = http_json(c.port, "GET", "/objects?state=failed")
+        self.assertEqual(st, 200)
+        self.assertEqual([o["key"] for o in body["objects"]], ["k"])
+        self.assertEqual(self.metrics(c)["deadLetters"], 1)
+        # A fresh notification revives it (e.g. after the bucket was created).
+        self.client.create_bucket(Bucket="no-such-bucket")
+        etag = self.client.put_object(Bucket="no-such-bucket", Key="k", Body=b"abc")["ETag"]
+        st, body = self.post(c, notice("no-such-bucket", "k", b"abc", etag), secret=None)
+        self.assertEqual(st, 202)
+        self.wait_done(c, "no-such-bucket", "k")
+        self.assertEqual(self.downloaded("no-such-bucket", "k"), b"abc")
+
+    def test_replaced_object_is_superseded_not_overwritten_with_old_bytes(self):
+        c = self.start_consumer(self.store.endpoint)
+        old = self.put("v", b"old")
+        self.put("v", b"new!")
+        st, _ = self.post(c, notice("data", "v", b"old", old), secret=None)
+        self.assertEqual(st, 202)
+        wait_for(lambda: self.object_state(c, "data", "v")["state"] == "superseded", 20,
+                 what="superseded")
+        self.assertFalse(os.path.exists(os.path.join(self.download_dir, "data", "v")))
+
+    def test_sigkill_mid_download_completes_after_restart(self):
+        data = os.urandom(8 * 1024 * 1024)
+        etag = self.put("slow.bin", data)
+        proxy = ThrottleProxy(self.store.port, rate=2 * 1024 * 1024)  # ~4 s for 8 MiB
+        try:
+            c = self.start_consumer(f"http://127.0.0.1:{proxy.port}")
+            st, _ = self.post(c, notice("data", "slow.bin", data, etag), secret=None)
+            self.assertEqual(st, 202)
+            tmpdir = os.path.join(self.download_dir, ".ingestor-tmp")
+
+            def partial():
+                s = self.object_state(c, "data", "slow.bin")
+                parts = os.listdir(tmpdir)
+                return s["state"] == "downloading" and parts and \
+                    os.path.getsize(os.path.join(tmpdir, parts[0])) > 0
+            wait_for(partial, 20, what="a download in progress")
+            c.kill()
+            self.assertFalse(os.path.exists(os.path.join(self.download_dir, "data", "slow.bin")))
+        finally:
+            proxy.close()
+        c2 = self.start_consumer(self.store.endpoint, name="consumer2")
+        s = self.wait_done(c2, "data", "slow.bin")
+        self.assertEqual(s["attempts"], 2)
+        self.assertEqual(self.downloaded("data", "slow.bin"), data)
+        self.assertEqual(os.listdir(os.path.join(self.download_dir, ".ingestor-tmp")), [])
+
+    def test_exec_runs_per_file_and_endpoints(self):
+        log = os.path.join(self.tmp, "exec.log")
+        script = os.path.join(self.tmp, "hook.sh")
+        with open(script, "w") as f:
+            f.write(f'#!/bin/sh\nprintf "%s\\n" "$1" >> {log}\n')
+        os.chmod(script, 0o755)
+        c = self.start_consumer(self.store.endpoint, ["--exec", script])
+        key = "with space; rm -rf x"
+        st, _ = self.post(c, notice("data", key, b"z", self.put(key, b"z")), secret=None)
+        self.assertEqual(st, 202)
+        self.wait_done(c, "data", key)
+        wait_for(lambda: os.path.exists(log), 10, what="--exec output")
+        with open(log) as f:
+            self.assertEqual(f.read().splitlines(),
+                             [os.path.join(self.download_dir, "data", key)])
+        self.assertEqual(http_json(c.port, "GET", "/healthz")[0], 200)
+        m = self.metrics(c)
+        self.assertEqual((m["execRuns"], m["execFailures"]), (1, 0))
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=10)
+        conn.request("GET", "/prometheus")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        self.assertIn("ingestor_consumer_downloads_total 1", text)
+        self.assertIn('ingestor_consumer_objects{state="done"} 1', text)
+        st, body = http_json(c.port, "GET", "/objects/data/" + urllib.parse.quote("nope"))
+        self.assertEqual(st, 404)
+
+    def test_restart_resumes_the_queue(self):
+        # The consumer accepts while S3 is unreachable, is stopped, and finishes after a restart.
+        from relay_harness import free_port
+        dead = f"http://127.0.0.1:{free_port()}"
+        c = self.start_consumer(dead, ["--max-attempts", "50"])
+        items = {f"q/{i}": os.urandom(1000 + i) for i in range(5)}
+        for k, d in items.items():
+            st, _ = self.post(c, notice("data", k, d, self.put(k, d)), secret=None)
+            self.assertEqual(st, 202)
+        wait_for(lambda: self.metrics(c)["attemptFailures"] >= 1, 10, what="a failed attempt")
+        c.stop()
+        c2 = self.start_consumer(self.store.endpoint, name="consumer2")
+        for k, d in items.items():
+            self.wait_done(c2, "data", k)
+            self.assertEqual(self.downloaded("data", k), d)
+
+
+if __name__ == "__main__":
+    unittest.main()
