@@ -1,27 +1,266 @@
-// `ingestor up`: the whole pipeline on one machine. For now: the agent of conf/agent.conf.
+// `ingestor up`: the whole pipeline in one process (store, consumer, relay, agent), configured by
+// one properties file (conf/pipeline.properties): the agent section of conf/agent.conf plus
+// `store.*`, `relay.*` and `consumer.*` keys. Data lives under --data-dir (./ingestor-data).
 #include <CLI/CLI.hpp>
 
-#include <filesystem>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "agent/agent.h"
+#include "agent/monitoring.h"
+#include "base/file.h"
+#include "base/log.h"
 #include "cli/commands.h"
+#include "consumer/consumer.h"
+#include "core/config/agent_config.h"
+#include "core/config/properties.h"
+#include "relay/webhook_relay.h"
+#include "store/notifier.h"
+#include "store/object_store.h"
+#include "store/s3_api.h"
+#include "store/server.h"
 
 namespace ingestor::cli {
 
 void add_up_command(CLI::App& app, UpArgs& a) {
-  CLI::App* sub = app.add_subcommand("up", "Run the whole pipeline locally (conf/agent.conf)");
-  sub->add_option("-f,--conf-file", a.conf_file, "Configuration file")
-      ->default_str("conf/agent.conf");
+  CLI::App* sub = app.add_subcommand(
+      "up", "Run the whole pipeline locally: store, consumer, relay and agent in one process");
+  sub->add_option("-f,--conf-file", a.conf_file, "Pipeline configuration")
+      ->default_str("conf/pipeline.properties");
+  sub->add_option("--data-dir", a.data_dir, "Where objects, staging and downloads go")
+      ->default_str("ingestor-data");
   sub->add_option("--status-file", a.status_file, "Write the bound ports as JSON once started");
 }
 
+namespace {
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+std::string get(const Properties& p, const std::string& k, const std::string& def) {
+  const std::string* v = p.get(k);
+  return v && !v->empty() ? *v : def;
+}
+
+bool parse_listen(const std::string& s, Endpoint& e) { return split_listen(s, e.host, e.port); }
+
+// A counter from the consumer's metrics JSON ("downloads":12).
+int64_t json_number(const std::string& js, const std::string& key) {
+  auto pos = js.find("\"" + key + "\":");
+  if (pos == std::string::npos) return 0;
+  return std::atoll(js.c_str() + pos + key.size() + 3);
+}
+
+int64_t metric(const Component& c, const std::string& name) {
+  MetricList m;
+  c.collect_metrics(m);
+  for (auto& [k, v] : m)
+    if (k == name) return std::atoll(v.c_str());
+  return 0;
+}
+
+}  // namespace
+
 int run_up(const UpArgs& a) {
-  AgentArgs args;
-  args.name = "agent";
-  args.conf_files = {a.conf_file.empty() ? std::string("conf/agent.conf") : a.conf_file};
-  args.conf_dir = std::filesystem::path(args.conf_files[0]).parent_path().string();
-  args.metrics_port = 41414;
-  args.status_file = a.status_file;
-  return run_agent(args);
+  const std::string conf = a.conf_file.empty() ? "conf/pipeline.properties" : a.conf_file;
+  const std::string data = a.data_dir.empty() ? "ingestor-data" : a.data_dir;
+  auto props = load_properties_files({conf});
+  if (!props) {
+    std::fprintf(stderr, "ingestor up: %s\n", props.error().message.c_str());
+    return 2;
+  }
+  props->set("pipeline.dataDir", data);
+  std::vector<std::string> unresolved;
+  substitute_values(*props, process_env, &unresolved);
+  for (const auto& u : unresolved) log::warn("unresolved substitution left as it is: {}", u);
+
+  Endpoint store_ep, relay_ep, consumer_ep;
+  if (!parse_listen(get(*props, "store.listen", "127.0.0.1:9000"), store_ep) ||
+      !parse_listen(get(*props, "relay.listen", "127.0.0.1:9100"), relay_ep) ||
+      !parse_listen(get(*props, "consumer.listen", "127.0.0.1:9200"), consumer_ep)) {
+    std::fprintf(stderr, "ingestor up: store.listen, relay.listen and consumer.listen must be "
+                         "HOST:PORT\n");
+    return 2;
+  }
+  const std::string access_key = get(*props, "store.accessKey", "ingestor");
+  const std::string secret_key = get(*props, "store.secretKey", "ingestor-secret-key");
+  const std::string bucket = get(*props, "store.bucket", "ingestor");
+  const std::string region = get(*props, "store.region", "us-east-1");
+  const std::string secret = get(*props, "relay.secret", "");
+  for (const auto& dir : {data, data + "/store", data + "/downloads"}) {
+    if (auto s = make_dirs(dir); !s) {
+      std::fprintf(stderr, "ingestor up: %s\n", s.error().message.c_str());
+      return 1;
+    }
+  }
+  // The agent's S3 sink and the consumer find the store's keys in the environment (the
+  // credentials chain), set before any thread starts.
+  ::setenv("AWS_ACCESS_KEY_ID", access_key.c_str(), 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", secret_key.c_str(), 1);
+  ::setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+
+  block_stop_signals();
+  net::IoPool pool(0);
+  pool.start();
+
+  // 1. Consumer.
+  consumer::ConsumerOptions co;
+  co.bind = consumer_ep.host;
+  co.port = consumer_ep.port;
+  co.download_dir = data + "/downloads";
+  co.data_dir = data + "/consumer";
+  co.s3_endpoint = "http://" + store_ep.host + ":" + std::to_string(store_ep.port);
+  co.region = region;
+  co.secret = secret;
+  co.workers = static_cast<size_t>(std::atoi(get(*props, "consumer.workers", "4").c_str()));
+  consumer::Consumer cons(pool, co);
+  if (auto s = cons.start(); !s) {
+    std::fprintf(stderr, "ingestor up: consumer: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  // 2. Relay, posting to the consumer.
+  relay::RelayOptions ro;
+  ro.bind = relay_ep.host;
+  ro.port = relay_ep.port;
+  ro.target_url = "http://" + consumer_ep.host + ":" + std::to_string(cons.port()) + "/objects";
+  ro.secret = secret;
+  relay::WebhookRelay rel(pool, ro);
+  if (auto s = rel.start(); !s) {
+    std::fprintf(stderr, "ingestor up: relay: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  // 3. Store, notifying the relay.
+  store::StoreOptions so;
+  so.data_dir = data + "/store";
+  so.region = region;
+  so.notify_webhook = "http://" + relay_ep.host + ":" + std::to_string(rel.port()) + "/";
+  auto st = store::ObjectStore::open(so);
+  if (!st) {
+    std::fprintf(stderr, "ingestor up: store: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  (void)(*st)->create_bucket(bucket);  // exists already after the first run: fine
+  store::Notifier notifier((*st)->db(), store::NotifierOptions{});
+  (*st)->db().set_outbox_listener([&notifier] { notifier.wake(); });
+  store::ApiOptions ao;
+  ao.access_key = access_key;
+  ao.secret_key = secret_key;
+  ao.region = region;
+  store::S3Api api(**st, ao);
+  store::ServerOptions svo;
+  svo.host = store_ep.host;
+  svo.port = store_ep.port;
+  store::StoreServer server(api, svo);
+  notifier.start();
+  if (auto s = server.start(); !s) {
+    std::fprintf(stderr, "ingestor up: store: %s\n", s.error().message.c_str());
+    notifier.stop();
+    return 1;
+  }
+  // 4. Agent.
+  Diagnostics diags;
+  AgentConfig config = parse_agent_config(*props, "agent", diags);
+  AgentOptions opts{false, std::filesystem::path(conf).parent_path().string(), 0};
+  auto agent = Agent::build(config, diags, opts);
+  for (const auto& d : diags.all()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+  if (!agent) {
+    std::fprintf(stderr, "ingestor up: %s\n", agent.error().message.c_str());
+    server.stop();
+    notifier.stop();
+    return 1;
+  }
+  if (auto s = (*agent)->start(); !s) {
+    std::fprintf(stderr, "ingestor up: %s\n", s.error().message.c_str());
+    server.stop();
+    notifier.stop();
+    return 1;
+  }
+  Agent* ag = agent->get();
+  MonitoringServer monitoring(ag->io_pool(), "127.0.0.1",
+                              static_cast<uint16_t>(std::atoi(get(*props, "agent.metricsPort", "41414").c_str())),
+                              [ag] { return ag->components(); });
+  if (auto s = monitoring.start(); !s) log::warn("agent metrics: {}", s.error().message);
+
+  // Where to send data, where it lands.
+  int nc_port = 0, http_port = 0;
+  for (const auto& s : ag->sources()) {
+    if (s->type() == "netcat" && !nc_port) nc_port = s->bound_port();
+    if (s->type() == "http" && !http_port) http_port = s->bound_port();
+  }
+  std::printf("ingestor up: the pipeline is running.\n");
+  if (nc_port) std::printf("  send lines:  echo hello | nc -q1 localhost %d\n", nc_port);
+  if (http_port)
+    std::printf("  send JSON:   curl -d '[{\"headers\":{},\"body\":\"hello\"}]' http://localhost:%d/\n",
+                http_port);
+  std::printf("  objects:     s3://%s in the store at http://%s:%d (data in %s/store)\n",
+              bucket.c_str(), store_ep.host.c_str(), server.port(), data.c_str());
+  std::printf("  downloads:   %s/downloads/%s/\n", data.c_str(), bucket.c_str());
+  std::printf("  metrics:     agent http://127.0.0.1:%d/metrics, consumer http://%s:%d/metrics, "
+              "relay http://%s:%d/metrics\n",
+              monitoring.port(), consumer_ep.host.c_str(), cons.port(), relay_ep.host.c_str(),
+              rel.port());
+  std::printf("  Ctrl-C stops it, flushing open objects.\n");
+  std::fflush(stdout);
+  if (!a.status_file.empty()) {
+    std::string js = "{\"pid\":" + std::to_string(::getpid()) +
+                     ",\"netcat_port\":" + std::to_string(nc_port) +
+                     ",\"http_port\":" + std::to_string(http_port) +
+                     ",\"store_port\":" + std::to_string(server.port()) +
+                     ",\"relay_port\":" + std::to_string(rel.port()) +
+                     ",\"consumer_port\":" + std::to_string(cons.port()) +
+                     ",\"metrics_port\":" + std::to_string(monitoring.port()) + "}\n";
+    write_file_atomic(a.status_file, js);
+  }
+
+  // A live status line until a stop signal arrives.
+  std::atomic<bool> done{false};
+  std::thread status([&] {
+    const bool tty = ::isatty(STDOUT_FILENO);
+    auto next = std::chrono::steady_clock::now();
+    while (!done) {
+      next += std::chrono::seconds(tty ? 1 : 10);
+      while (!done && std::chrono::steady_clock::now() < next)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (done) break;
+      int64_t events = 0, objects = 0;
+      for (const Component* c : ag->components()) {
+        if (std::string(c->metrics_group()) == "SOURCE") events += metric(*c, "EventAcceptedCount");
+        if (std::string(c->metrics_group()) == "SINK") objects += metric(*c, "ObjectsUploaded");
+      }
+      std::string cm = cons.metrics_json();
+      std::printf(tty ? "\r  events in %lld | objects written %lld | downloads done %lld | lag p99 %lld ms   "
+                      : "status: events in %lld, objects written %lld, downloads done %lld, lag p99 %lld ms\n",
+                  static_cast<long long>(events), static_cast<long long>(objects),
+                  static_cast<long long>(json_number(cm, "downloads")),
+                  static_cast<long long>(json_number(cm, "lagMsP99")));
+      std::fflush(stdout);
+    }
+  });
+  int sig = wait_for_stop_signal();
+  done = true;
+  status.join();
+  std::printf("\n");
+  log::info("signal {} received, stopping (flushing open objects)", sig);
+  monitoring.stop();
+  (*agent)->stop();  // seals and uploads open objects
+  // Let the last notifications reach the consumer briefly.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < until &&
+         json_number(cons.metrics_json(), "queued") > json_number(cons.metrics_json(), "downloads"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server.stop();
+  notifier.stop();
+  (*st)->db().set_outbox_listener(nullptr);
+  rel.stop();
+  cons.stop();
+  pool.stop();
+  return 0;
 }
 
 }  // namespace ingestor::cli
