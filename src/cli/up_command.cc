@@ -3,6 +3,9 @@
 // `store.*`, `relay.*` and `consumer.*` keys. Data lives under --data-dir (./ingestor-data).
 #include <CLI/CLI.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -50,6 +53,22 @@ std::string get(const Properties& p, const std::string& k, const std::string& de
 
 bool parse_listen(const std::string& s, Endpoint& e) { return split_listen(s, e.host, e.port); }
 
+// The consumer needs the store's URL before the store can start (the store needs the relay's,
+// which needs the consumer's): with `store.listen` on port 0, pick a free port up front.
+uint16_t free_port(const std::string& host) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+  socklen_t len = sizeof a;
+  uint16_t port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
 // A counter from the consumer's metrics JSON ("downloads":12).
 int64_t json_number(const std::string& js, const std::string& key) {
   auto pos = js.find("\"" + key + "\":");
@@ -76,9 +95,9 @@ int run_up(const UpArgs& a) {
     return 2;
   }
   props->set("pipeline.dataDir", data);
-  std::vector<std::string> unresolved;
-  substitute_values(*props, process_env, &unresolved);
-  for (const auto& u : unresolved) log::warn("unresolved substitution left as it is: {}", u);
+  // `${store.endpoint}` is only known once the store listens: substitute now for everything
+  // else, and again before the agent is built.
+  substitute_values(*props, process_env, nullptr);
 
   Endpoint store_ep, relay_ep, consumer_ep;
   if (!parse_listen(get(*props, "store.listen", "127.0.0.1:9000"), store_ep) ||
@@ -88,6 +107,7 @@ int run_up(const UpArgs& a) {
                          "HOST:PORT\n");
     return 2;
   }
+  if (store_ep.port == 0) store_ep.port = free_port(store_ep.host);
   const std::string access_key = get(*props, "store.accessKey", "ingestor");
   const std::string secret_key = get(*props, "store.secretKey", "ingestor-secret-key");
   const std::string bucket = get(*props, "store.bucket", "ingestor");
@@ -163,7 +183,12 @@ int run_up(const UpArgs& a) {
     notifier.stop();
     return 1;
   }
-  // 4. Agent.
+  // 4. Agent, with the store's real address.
+  props->set("store.endpoint",
+             "http://" + store_ep.host + ":" + std::to_string(server.port()));
+  std::vector<std::string> unresolved;
+  substitute_values(*props, process_env, &unresolved);
+  for (const auto& u : unresolved) log::warn("unresolved substitution left as it is: {}", u);
   Diagnostics diags;
   AgentConfig config = parse_agent_config(*props, "agent", diags);
   AgentOptions opts{false, std::filesystem::path(conf).parent_path().string(), 0};
@@ -183,7 +208,7 @@ int run_up(const UpArgs& a) {
   }
   Agent* ag = agent->get();
   MonitoringServer monitoring(ag->io_pool(), "127.0.0.1",
-                              static_cast<uint16_t>(std::atoi(get(*props, "agent.metricsPort", "41414").c_str())),
+                              static_cast<uint16_t>(std::atoi(get(*props, "monitoring.port", "41414").c_str())),
                               [ag] { return ag->components(); });
   if (auto s = monitoring.start(); !s) log::warn("agent metrics: {}", s.error().message);
 

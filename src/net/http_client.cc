@@ -52,7 +52,9 @@ beast::error_code run_op(asio::io_context& ioc, Init&& init) {
 
 // A pooled connection: plain TCP or TLS over TCP, with its own io_context.
 struct Connection {
-  explicit Connection(Endpoint ep) : endpoint(std::move(ep)) {}
+  // Beast reads at most min(64 KiB, free capacity) per call: reserve room so a large body comes
+  // in 64 KiB reads, not the 512 B - 8 KiB a fresh flat_buffer gives (measured: 16x the syscalls).
+  explicit Connection(Endpoint ep) : endpoint(std::move(ep)) { buffer.reserve(256 * 1024); }
   Endpoint endpoint;
   asio::io_context ioc{1};
   std::unique_ptr<beast::tcp_stream> plain;
