@@ -34,7 +34,13 @@ class FaultFs::FaultFile final : public FsFile {
   Status sync() override {
     if (int64_t d = fs_.sync_delay_us_.load(); d > 0)
       std::this_thread::sleep_for(std::chrono::microseconds(d));
-    if (take_one(fs_.fail_syncs_)) return make_error(Errc::kIo, "fsync " + path() + ": injected");
+    bool matches;
+    {
+      std::lock_guard<std::mutex> lk(fs_.match_mu_);
+      matches = path().find(fs_.fail_syncs_match_) != std::string::npos;
+    }
+    if (matches && take_one(fs_.fail_syncs_))
+      return make_error(Errc::kIo, "fsync " + path() + ": injected");
     if (auto s = f_->sync(); !s) return s;
     auto sz = f_->size();
     if (!sz) return sz.error();

@@ -42,7 +42,12 @@ class FaultFs final : public Fs {
   // Call it only when nothing writes (the channel under test was abandoned).
   void power_cut();
 
-  void fail_next_syncs(int n) { fail_syncs_ = n; }
+  // The next `n` fsyncs of files whose path contains `match` ("" = any file) fail.
+  void fail_next_syncs(int n, std::string match = {}) {
+    std::lock_guard<std::mutex> lk(match_mu_);
+    fail_syncs_match_ = std::move(match);
+    fail_syncs_ = n;
+  }
   void fail_next_writes(int n) { fail_writes_ = n; }
   // The next write stores at most `max_bytes` and reports that count (a short write).
   void short_next_write(size_t max_bytes) {
@@ -67,6 +72,8 @@ class FaultFs final : public Fs {
   std::optional<size_t> short_write_;
   std::optional<uint64_t> free_space_;
   std::atomic<int> fail_syncs_{0};
+  std::mutex match_mu_;
+  std::string fail_syncs_match_;  // guarded by match_mu_
   std::atomic<int> fail_writes_{0};
   std::atomic<int64_t> sync_delay_us_{0};
   std::atomic<int64_t> syncs_{0};

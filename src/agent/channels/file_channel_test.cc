@@ -309,7 +309,7 @@ TEST_F(FileChannelTest, FailedFsyncFailsTheCommitAndARetryIsStoredOnce) {
   Tx tx = ch->begin();
   Batch b{Event::of("b")};
   ASSERT_TRUE(tx.put(b));
-  fs_.fail_next_syncs(1);
+  fs_.fail_next_syncs(1, "/log-");  // the log segment, not a checkpoint written meanwhile
   auto s = tx.commit();
   ASSERT_FALSE(s);
   EXPECT_EQ(ch->put_errors(), 1);
