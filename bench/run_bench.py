@@ -183,11 +183,11 @@ def store_put_throughput(build, tmp, mib=64, count=4):
         s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id="AK",
                           aws_secret_access_key="SK", region_name="us-east-1",
                           config=Config(s3={"addressing_style": "path"}))
-        s3.create_bucket(Bucket="b")
+        s3.create_bucket(Bucket="bench-put")
         body = os.urandom(mib << 20)
         t0 = time.monotonic()
         for i in range(count):
-            s3.put_object(Bucket="b", Key=f"k{i}", Body=body)
+            s3.put_object(Bucket="bench-put", Key=f"k{i}", Body=body)
         return mib * count / (time.monotonic() - t0)
     finally:
         st.terminate()

@@ -174,7 +174,8 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
         too_long = true;
         break;
       }
-      pending.emplace_back(Slice(chunk, base + start, bytes));
+      // The reference is taken below for all the lines of this read at once.
+      pending.emplace_back(Slice(ChunkRef::adopt(chunk.get()), base + start, bytes));
       ++received;
       start = end + 1;
       scan = start;
@@ -183,7 +184,11 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
         utf16_length(std::string_view(base + start, len - start)) >= max) {
       too_long = true;  // the buffer holds max chars and no newline yet
     }
-    if (received) impl->source.counters().event_received.add(static_cast<int64_t>(received));
+    if (received) {
+      // Before the events are published to any other thread (commit_pending comes after).
+      chunk->ref(static_cast<uint32_t>(received));
+      impl->source.counters().event_received.add(static_cast<int64_t>(received));
+    }
   }
 
   // Commits `pending` slice by slice, then writes the replies and reads on.
