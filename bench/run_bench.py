@@ -198,6 +198,8 @@ def with_store(build, tmp, fn):
     """Runs fn(endpoint) with an `ingestor store` holding bucket `bench`."""
     import boto3
     status = os.path.join(tmp, "store.json")
+    if os.path.exists(status):  # a previous run's file would give a stale port
+        os.unlink(status)
     st = subprocess.Popen([os.path.join(build, "ingestor"), "store", "--listen", "127.0.0.1:0",
                            "--data-dir", os.path.join(tmp, "store"), "--access-key", "AK",
                            "--secret-key", "SK", "--status-file", status],
