@@ -23,6 +23,7 @@ class PassThrough final : public Compressor {
     return {};
   }
   Status finish(std::string&) override { return {}; }
+  Status reset() override { return {}; }
 };
 
 class Gzip final : public Compressor {
@@ -41,6 +42,10 @@ class Gzip final : public Compressor {
   }
   Status write(std::string_view in, std::string& out) override { return run(in, out, Z_NO_FLUSH); }
   Status finish(std::string& out) override { return run({}, out, Z_FINISH); }
+  Status reset() override {
+    if (deflateReset(&z_) != Z_OK) return make_error(Errc::kInternal, "gzip: deflateReset failed");
+    return {};
+  }
 
  private:
   Status run(std::string_view in, std::string& out, int flush) {
@@ -75,6 +80,12 @@ class Zstd final : public Compressor {
     return run(in, out, ZSTD_e_continue);
   }
   Status finish(std::string& out) override { return run({}, out, ZSTD_e_end); }
+  Status reset() override {
+    size_t rc = ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_only);
+    if (ZSTD_isError(rc))
+      return make_error(Errc::kInternal, std::string("zstd: ") + ZSTD_getErrorName(rc));
+    return {};
+  }
 
  private:
   Status run(std::string_view in, std::string& out, ZSTD_EndDirective mode) {

@@ -27,8 +27,10 @@ class Compressor {
   virtual ~Compressor() = default;
   // Compresses `in`, appending output to `out`.
   [[nodiscard]] virtual Status write(std::string_view in, std::string& out) = 0;
-  // Ends the stream (trailer), appending to `out`. The compressor cannot be used afterwards.
+  // Ends the stream (trailer), appending to `out`. Call reset() before writing again.
   [[nodiscard]] virtual Status finish(std::string& out) = 0;
+  // Starts a new, independent stream (gzip member / zstd frame), keeping the codec's buffers.
+  [[nodiscard]] virtual Status reset() = 0;
 };
 
 // kNone gives a pass-through.

@@ -65,6 +65,21 @@ TEST(Compression, ConcatenatedGzipMembersDecompress) {
   EXPECT_EQ(run_tool("gzip -dc", a + b), "first\nsecond\n");
 }
 
+TEST(Compression, ResetStartsAnIndependentMemberOrFrame) {
+  for (Codec c : {Codec::kGzip, Codec::kZstd}) {
+    auto comp = make_compressor(c);
+    ASSERT_TRUE(comp);
+    std::string a, b;
+    ASSERT_TRUE((*comp)->write("first\n", a));
+    ASSERT_TRUE((*comp)->finish(a));
+    ASSERT_TRUE((*comp)->reset());
+    ASSERT_TRUE((*comp)->write("second\n", b));
+    ASSERT_TRUE((*comp)->finish(b));
+    EXPECT_EQ(*decompress(c, b), "second\n");  // decodable on its own
+    EXPECT_EQ(*decompress(c, a + b), "first\nsecond\n");
+  }
+}
+
 TEST(Compression, CorruptOrTruncatedInputIsAnError) {
   std::string gz = compress_all(Codec::kGzip, sample(), 4096);
   EXPECT_FALSE(decompress(Codec::kGzip, gz.substr(0, gz.size() / 2)));

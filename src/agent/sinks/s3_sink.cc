@@ -147,10 +147,7 @@ Status S3Sink::open_writer(Writer& w) {
     counters_.connection_failed.add();
     return obj.error();
   }
-  auto comp = make_compressor(opts_.codec);
-  if (!comp) return comp.error();
   w.id = obj->id;
-  w.compressor = std::move(*comp);
   w.count = 0;
   w.bytes = 0;
   w.opened = Clock::now();
@@ -167,10 +164,15 @@ Status S3Sink::flush_writers() {
       batch_buf_.swap(w.pending);
     } else {
       // One member/frame per batch: the committed prefix of the object is always decodable.
-      auto comp = make_compressor(opts_.codec);
-      if (!comp) return comp.error();
-      if (auto s = (*comp)->write(w.pending, batch_buf_); !s) return s;
-      if (auto s = (*comp)->finish(batch_buf_); !s) return s;
+      if (!compressor_) {
+        auto comp = make_compressor(opts_.codec);
+        if (!comp) return comp.error();
+        compressor_ = std::move(*comp);
+      } else if (auto s = compressor_->reset(); !s) {
+        return s;
+      }
+      if (auto s = compressor_->write(w.pending, batch_buf_); !s) return s;
+      if (auto s = compressor_->finish(batch_buf_); !s) return s;
       w.pending.clear();
     }
     Status s;

@@ -16,8 +16,9 @@
 //    sources push back: memory never grows;
 //  - an event that cannot be placed (a time escape and no timestamp) goes to a dead-letter file
 //    in `s3.deadLetterDir` with its reason, and is counted, instead of blocking the sink.
-// Memory: one serialization buffer per batch, one compressor per open object (bounded by
-// maxOpenFiles), and the uploader's 1 MiB read buffer.
+// Memory: one serialization buffer per open object for the batch in progress (bounded by
+// maxOpenFiles), one compressor reused for every member/frame, and the uploader's 1 MiB read
+// buffer.
 // Threads: process() on the runner thread; uploads on the sink's own uploader thread.
 
 #include <condition_variable>
@@ -63,7 +64,6 @@ class S3Sink final : public Sink {
     int64_t count = 0;
     int64_t bytes = 0;  // encoded
     std::chrono::steady_clock::time_point opened, last_event;
-    std::unique_ptr<Compressor> compressor;
     std::string pending;  // serialized, not yet compressed (this batch)
     bool roll = false;
   };
@@ -92,6 +92,7 @@ class S3Sink final : public Sink {
   std::map<std::string, Writer> writers_;        // runner thread only
   std::map<std::string, uint64_t> next_n_;        // bucket_path -> next N (Flume's counter)
   std::string batch_buf_;
+  std::unique_ptr<Compressor> compressor_;  // runner thread only; reset per member/frame
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -122,8 +122,7 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
   std::string log_path = dir + "/commits.log";
   std::string log_text;
   if (auto t = read_file(log_path)) log_text = *t;
-  uint64_t valid = 0;
-  auto committed = parse_commit_log(log_text, &valid);
+  auto committed = parse_commit_log(log_text, nullptr);
   if (committed.count(0)) st->high_water_ = committed[0];
 
   // Read the manifests.
@@ -217,7 +216,6 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
   auto reopened = File::open(log_path, O_WRONLY | O_APPEND);
   if (!reopened) return reopened.error();
   st->log_ = std::move(*reopened);
-  (void)valid;
   return st;
 }
 
