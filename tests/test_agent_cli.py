@@ -53,6 +53,15 @@ class ConfigErrorTest(unittest.TestCase):
         self.assertRefused(GOOD + "a1.channels.c1.capacity = 10\na1.channels.c1.transactionCapacity = 50\n",
                            "channel c1", "capacity")
 
+    def test_file_channel_transaction_capacity_over_capacity_names_the_channel(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = self.assertRefused(
+                GOOD.replace("type = memory", "type = file") +
+                f"a1.channels.c1.checkpointDir = {d}/cp\na1.channels.c1.dataDirs = {d}/data\n"
+                "a1.channels.c1.capacity = 10\na1.channels.c1.transactionCapacity = 50\n",
+                "error: channel c1: a1.channels.c1: ", "transactionCapacity 50, capacity 10")
+            self.assertNotIn("a1.channels.c1.:", out)
+
     def test_one_line_per_problem(self):
         out = self.assertRefused(GOOD + "a1.sources.r1.foo = 1\na1.sinks.k1.bar = 2\n", "foo", "bar")
         self.assertEqual(len([l for l in out.splitlines() if l.startswith("error:")]), 2, out)

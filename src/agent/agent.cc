@@ -13,6 +13,11 @@ namespace {
 std::string prefix_of(const std::string& agent, const char* kinds, const std::string& name) {
   return agent + "." + kinds + "." + name + ".";
 }
+// A whole component's key ("a1.channels.c1"), for errors its factory reports about no single key.
+std::string whole(std::string prefix) {
+  if (!prefix.empty() && prefix.back() == '.') prefix.pop_back();
+  return prefix;
+}
 }  // namespace
 
 Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnostics& diags,
@@ -39,7 +44,7 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     if (diags.has_errors_for("channel", cc.name)) continue;
     auto ch = t->make(cc.name, s, env);
     if (!ch) {
-      diags.error("channel", cc.name, prefix_of(a, "channels", cc.name), ch.error().message);
+      diags.error("channel", cc.name, whole(prefix_of(a, "channels", cc.name)), ch.error().message);
       continue;
     }
     channels[cc.name] = ch->get();
@@ -58,8 +63,8 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
       diags.error("sink", sc.name, pfx + "type", msg);
       continue;
     }
-    Settings s = Settings::validate(t->spec(), sc.context, "sink", sc.name, pfx, diags,
-                                    options.lenient);
+    Settings s =
+        Settings::validate(t->spec(), sc.context, "sink", sc.name, pfx, diags, options.lenient);
     if (diags.has_errors_for("sink", sc.name)) continue;
     auto it = channels.find(sc.channel);
     if (it == channels.end()) {
@@ -69,7 +74,7 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     }
     auto sink = t->make(sc.name, s, env);
     if (!sink) {
-      diags.error("sink", sc.name, pfx, sink.error().message);
+      diags.error("sink", sc.name, whole(pfx), sink.error().message);
       continue;
     }
     Channel* ch = it->second;
@@ -96,8 +101,8 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
                       ", or a Flume class name)");
       continue;
     }
-    Settings s = Settings::validate(t->spec(), sc.context, "source", sc.name, pfx, diags,
-                                    options.lenient);
+    Settings s =
+        Settings::validate(t->spec(), sc.context, "source", sc.name, pfx, diags, options.lenient);
     // Selector: replicating only (the default); `selector.optional` lists optional channels.
     ChannelSelector selector;
     std::set<std::string> optional;
@@ -125,8 +130,7 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
         continue;
       }
       auto& list = optional.count(cname) ? selector.optional : selector.required;
-      if (std::find(list.begin(), list.end(), it->second) == list.end())
-        list.push_back(it->second);
+      if (std::find(list.begin(), list.end(), it->second) == list.end()) list.push_back(it->second);
       used_channels.insert(cname);
     }
     if (selector.required.empty() && selector.optional.empty()) {
@@ -140,15 +144,15 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
       const InterceptorType* it = find_interceptor_type(ic.type);
       if (!it) {
         diags.error("source", sc.name, ipfx + "type",
-                    "unknown interceptor type '" + ic.type + "' (known: " +
-                        known_aliases("interceptor") + ", or a Flume class name)");
+                    "unknown interceptor type '" + ic.type +
+                        "' (known: " + known_aliases("interceptor") + ", or a Flume class name)");
         continue;
       }
       Settings is = Settings::validate(it->spec(), ic.context, "source", sc.name, ipfx, diags,
                                        options.lenient);
       auto i = it->make(is);
       if (!i) {
-        diags.error("source", sc.name, ipfx, i.error().message);
+        diags.error("source", sc.name, whole(ipfx), i.error().message);
         continue;
       }
       interceptors.push_back(std::move(*i));
@@ -157,7 +161,7 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     auto processor = std::make_shared<ChannelProcessor>(std::move(interceptors), selector);
     auto src = t->make(sc.name, s, processor, env);
     if (!src) {
-      diags.error("source", sc.name, pfx, src.error().message);
+      diags.error("source", sc.name, whole(pfx), src.error().message);
       continue;
     }
     agent->sources_.push_back(std::move(*src));

@@ -47,10 +47,12 @@ Status S3Sink::start() {
   s3::S3ClientOptions co;
   co.endpoint = opts_.endpoint;
   co.region = opts_.region;
-  if (opts_.path_style) co.addressing = *opts_.path_style ? s3::Addressing::kPath : s3::Addressing::kVirtual;
+  if (opts_.path_style)
+    co.addressing = *opts_.path_style ? s3::Addressing::kPath : s3::Addressing::kVirtual;
   s3::CredentialsChainOptions cc;
   if (!opts_.access_key.empty())
-    cc.explicit_credentials = s3::Credentials{opts_.access_key, opts_.secret_key, opts_.session_token};
+    cc.explicit_credentials =
+        s3::Credentials{opts_.access_key, opts_.secret_key, opts_.session_token};
   co.credentials = s3::CredentialsChain::make_default(cc);
   co.http.timeout = opts_.call_timeout;
   auto client = s3::S3Client::create(co);
@@ -117,7 +119,8 @@ void S3Sink::stop() {
   // Give the uploader a bounded time to drain; what is left stays staged for the next start.
   {
     std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait_for(lk, std::min<std::chrono::milliseconds>(opts_.call_timeout, std::chrono::seconds(10)),
+    cv_.wait_for(lk,
+                 std::min<std::chrono::milliseconds>(opts_.call_timeout, std::chrono::seconds(10)),
                  [&] { return uploads_.empty(); });
     stopping_ = true;
   }
@@ -192,9 +195,9 @@ Status S3Sink::close_writer(const std::string& bucket_path) {
   if (it == writers_.end()) return {};
   Writer& w = it->second;
   Result<StagedObject> sealed = make_error(Errc::kInternal, "");
+  if (auto s = commit_staged(); !s) return s;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (auto s = staging_->commit(); !s) return s;
     sealed = staging_->seal(w.id);
     if (sealed) {
       if (sealed->size == 0) {
@@ -210,12 +213,22 @@ Status S3Sink::close_writer(const std::string& bucket_path) {
   return {};
 }
 
+Status S3Sink::commit_staged() {
+  // Dead letters are durable before the high water that covers them.
+  if (dead_letters_unsynced_) {
+    if (auto s = dead_letter_file_.fsync(); !s) return s;
+    dead_letters_unsynced_ = false;
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  return staging_->commit(serialized_high_);
+}
+
 Status S3Sink::dead_letter(const Event& e, const std::string& reason) {
   if (!dead_letter_file_.is_open()) {
     if (auto s = make_dirs(opts_.dead_letter_dir); !s) return s;
-    auto f = File::open(opts_.dead_letter_dir + "/" + name() + "-" +
-                            std::to_string(now_epoch_ms()) + ".log",
-                        O_WRONLY | O_CREAT | O_APPEND);
+    auto f = File::open(
+        opts_.dead_letter_dir + "/" + name() + "-" + std::to_string(now_epoch_ms()) + ".log",
+        O_WRONLY | O_CREAT | O_APPEND);
     if (!f) return f.error();
     dead_letter_file_ = std::move(*f);
   }
@@ -224,13 +237,15 @@ Status S3Sink::dead_letter(const Event& e, const std::string& reason) {
   line += '\n';
   dead_letters_.add();
   log::warn("sink {}: event sent to the dead-letter file: {}", name(), reason);
+  dead_letters_unsynced_ = true;
   return dead_letter_file_.write_all(line);
 }
 
 std::chrono::steady_clock::time_point S3Sink::next_timer() const {
   auto t = Clock::time_point::max();
   for (const auto& [bp, w] : writers_) {
-    if (opts_.roll_interval_s > 0) t = std::min(t, w.opened + std::chrono::seconds(opts_.roll_interval_s));
+    if (opts_.roll_interval_s > 0)
+      t = std::min(t, w.opened + std::chrono::seconds(opts_.roll_interval_s));
     if (opts_.idle_timeout_s > 0)
       t = std::min(t, w.last_event + std::chrono::seconds(opts_.idle_timeout_s));
   }
@@ -242,8 +257,10 @@ Result<SinkStatus> S3Sink::process() {
   auto now = Clock::now();
   std::vector<std::string> due;
   for (const auto& [bp, w] : writers_) {
-    if ((opts_.roll_interval_s > 0 && now >= w.opened + std::chrono::seconds(opts_.roll_interval_s)) ||
-        (opts_.idle_timeout_s > 0 && now >= w.last_event + std::chrono::seconds(opts_.idle_timeout_s)))
+    if ((opts_.roll_interval_s > 0 &&
+         now >= w.opened + std::chrono::seconds(opts_.roll_interval_s)) ||
+        (opts_.idle_timeout_s > 0 &&
+         now >= w.last_event + std::chrono::seconds(opts_.idle_timeout_s)))
       due.push_back(bp);
   }
   for (const auto& bp : due) {
@@ -275,25 +292,25 @@ Result<SinkStatus> S3Sink::process() {
   (*n < opts_.batch_size ? counters_.batch_underflow : counters_.batch_complete).add();
   counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
   int64_t now_ms = now_epoch_ms();
-  uint64_t staged_high = 0, batch_high = 0;
+  uint64_t staged_high = 0;
   {
     std::lock_guard<std::mutex> lk(mu_);
     staged_high = staging_->high_water();
   }
+  serialized_high_ = 0;
   int64_t skipped = 0;
   for (const Event& e : tx.taken()) {
-    if (e.seq != 0 && sole_taker_) {
-      if (e.seq <= staged_high) {
-        ++skipped;  // staged before a crash; its take was not committed then
-        continue;
-      }
-      batch_high = std::max(batch_high, e.seq);
+    const bool tracked = e.seq != 0 && sole_taker_;
+    if (tracked && e.seq <= staged_high) {
+      ++skipped;  // staged before a crash; its take was not committed then
+      continue;
     }
     // Where does the event go? Flume's bucket: expanded path + "/" + expanded prefix.
     auto p = path_pattern_.expand(e.headers, now_ms, opts_.time);
     auto f = p ? prefix_pattern_.expand(e.headers, now_ms, opts_.time) : p;
     if (!p || !f) {
       if (auto s = dead_letter(e, (!p ? p : f).error().message); !s) return s.error();
+      if (tracked) serialized_high_ = std::max(serialized_high_, e.seq);
       continue;
     }
     std::string bp = *p + "/" + *f;
@@ -323,6 +340,7 @@ Result<SinkStatus> S3Sink::process() {
     }
     Writer& w = it->second;
     serialize_event(opts_.serializer, e, w.pending);
+    if (tracked) serialized_high_ = std::max(serialized_high_, e.seq);
     ++w.count;
     w.last_event = Clock::now();
     if (opts_.codec == Codec::kNone) {
@@ -335,16 +353,9 @@ Result<SinkStatus> S3Sink::process() {
     counters_.event_write_fail.add();
     return s.error();
   }
-  // Dead letters are durable before the high water that covers them.
-  if (dead_letter_file_.is_open()) {
-    if (auto s = dead_letter_file_.fsync(); !s) return s.error();
-  }
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (auto s = staging_->commit(batch_high); !s) {
-      counters_.event_write_fail.add();
-      return s.error();
-    }
+  if (auto s = commit_staged(); !s) {
+    counters_.event_write_fail.add();
+    return s.error();
   }
   if (skipped > 0) {
     replays_skipped_.add(skipped);

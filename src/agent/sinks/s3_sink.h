@@ -75,7 +75,8 @@ class S3Sink final : public Sink {
 
   Status open_writer(Writer& w);
   Status close_writer(const std::string& bucket_path);  // seal + queue the upload
-  Status flush_writers();                              // compress pending, append
+  Status flush_writers();                               // compress pending, append
+  Status commit_staged();  // dead letters, then staged data + high water, durable
   Status dead_letter(const Event& e, const std::string& reason);
   void uploader_loop();
   Status upload_one(Upload& u);
@@ -89,8 +90,8 @@ class S3Sink final : public Sink {
   std::unique_ptr<s3::S3Client> client_;
   std::unique_ptr<S3Staging> staging_;  // guarded by mu_
 
-  std::map<std::string, Writer> writers_;        // runner thread only
-  std::map<std::string, uint64_t> next_n_;        // bucket_path -> next N (Flume's counter)
+  std::map<std::string, Writer> writers_;   // runner thread only
+  std::map<std::string, uint64_t> next_n_;  // bucket_path -> next N (Flume's counter)
   std::string batch_buf_;
   std::unique_ptr<Compressor> compressor_;  // runner thread only; reset per member/frame
 
@@ -107,7 +108,12 @@ class S3Sink final : public Sink {
   // staged high water were staged before a crash and are skipped when redelivered. Only sound
   // when this sink is its channel's only taker.
   bool sole_taker_ = false;
+  // The highest channel position serialized into a writer in the current batch. Every staging
+  // commit carries it, including the ones a roll inside a batch makes before the batch's take
+  // commits: otherwise a crash right after such a roll would stage the rolled events again.
+  uint64_t serialized_high_ = 0;
   File dead_letter_file_;
+  bool dead_letters_unsynced_ = false;
 };
 
 }  // namespace ingestor
