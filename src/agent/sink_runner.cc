@@ -39,7 +39,8 @@ void SinkRunner::wait_until(Clock::time_point t, bool for_events) {
   auto now = Clock::now();
   if (t <= now || stopping_) return;
   if (for_events && sink_.channel()) {
-    sink_.channel()->wait_for_events(std::chrono::duration_cast<std::chrono::milliseconds>(t - now));
+    sink_.channel()->wait_for_events(
+        std::chrono::duration_cast<std::chrono::milliseconds>(t - now));
     return;
   }
   std::unique_lock<std::mutex> lk(mu_);
@@ -58,6 +59,7 @@ void SinkRunner::run() {
       break;
     }
     Result<SinkStatus> r = make_error(Errc::kInternal, "not run");
+    const int64_t empties_before = sink_.counters().batch_empty.get();
     try {
       r = sink_.process();
     } catch (const std::exception& e) {
@@ -82,11 +84,13 @@ void SinkRunner::run() {
     }
     ++backoffs;
     if (stopping_) break;
-    // A sink that backs off with events waiting (a destination pushing back) waits the full step;
-    // one that had nothing to do wakes as soon as events arrive.
-    bool had_events = sink_.channel() && sink_.channel()->size() > 0;
-    wait_until(Clock::now() + backoff_for(backoffs), !had_events);
-    if (!had_events && sink_.channel() && sink_.channel()->size() > 0) backoffs = 0;
+    // A sink that found its channel empty wakes as soon as events arrive (at once if some came
+    // while it was looking: judging by the channel's size now would mistake those for a
+    // destination pushing back and sleep a whole step with the channel filling). A sink that
+    // backs off for another reason (a destination pushing back) waits the full step.
+    const bool found_empty = sink_.counters().batch_empty.get() != empties_before;
+    wait_until(Clock::now() + backoff_for(backoffs), found_empty);
+    if (found_empty && sink_.channel() && sink_.channel()->size() > 0) backoffs = 0;
   }
 }
 

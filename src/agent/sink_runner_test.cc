@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "agent/channels/memory_channel.h"
@@ -34,7 +35,11 @@ class FlakySink : public Sink {
     Tx tx = channel_->begin();
     auto n = tx.take(10);
     if (!n) return n.error();
-    if (*n == 0) return SinkStatus::kBackoff;
+    if (*n == 0) {
+      counters_.batch_empty.add();
+      if (on_empty) on_empty();
+      return SinkStatus::kBackoff;
+    }
     if (errors_ > 0) {
       --errors_;
       return make_error(Errc::kUnavailable, "destination down");  // tx rolls back
@@ -45,6 +50,7 @@ class FlakySink : public Sink {
   }
   std::atomic<int> calls{0};
   std::atomic<int> delivered{0};
+  std::function<void()> on_empty;  // runs after an empty take, before returning kBackoff
 
  private:
   int errors_;
@@ -97,6 +103,51 @@ TEST(SinkRunner, EmptyChannelWakesOnNewEvents) {
   ASSERT_TRUE(eventually([&] { return sink.delivered == 1; }));
   // Woken by the commit, not after the remaining backoff (which is at least 2 s here).
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  runner.stop();
+}
+
+TEST(SinkRunner, EventsArrivingWhileTheSinkFindsTheChannelEmptyAreTakenAtOnce) {
+  // The race of a source committing between the sink's empty take and its backoff: the runner
+  // must not mistake the events now waiting for a destination pushing back and sleep a step.
+  auto ch = channel_with(0);
+  FlakySink sink(0, 0);
+  sink.on_empty = [&] {
+    sink.on_empty = nullptr;
+    Tx tx = ch->begin();
+    ASSERT_TRUE(tx.put(Event::of("raced")));
+    ASSERT_TRUE(tx.commit());
+  };
+  sink.set_channel(ch.get());
+  SinkRunner runner(sink);
+  auto t0 = std::chrono::steady_clock::now();
+  runner.start();
+  ASSERT_TRUE(eventually([&] { return sink.delivered == 1; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+  runner.stop();
+}
+
+// Backs off with events waiting, as a sink whose destination pushes back.
+class PushbackSink : public Sink {
+ public:
+  PushbackSink() : Sink("k1", "test") {}
+  Result<SinkStatus> process() override {
+    ++calls;
+    return SinkStatus::kBackoff;
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST(SinkRunner, BackoffWithEventsWaitingWaitsTheWholeStep) {
+  auto ch = channel_with(5);
+  PushbackSink sink;
+  sink.set_channel(ch.get());
+  SinkRunner runner(sink);
+  runner.start();
+  ASSERT_TRUE(eventually([&] { return sink.calls >= 1; }));
+  auto t0 = std::chrono::steady_clock::now();
+  // The first step is 1 s: no second call before most of it has passed.
+  ASSERT_TRUE(eventually([&] { return sink.calls >= 2; }, 5s));
+  EXPECT_GT(std::chrono::steady_clock::now() - t0, 800ms);
   runner.stop();
 }
 

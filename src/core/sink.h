@@ -2,9 +2,11 @@
 // Sink: drains one channel. The SinkRunner calls process() in a loop on the sink's own thread.
 // A process() call takes a batch in one transaction, delivers it, and commits the take only when
 // the destination has it (rolls back otherwise). It returns kReady to be called again at once,
-// kBackoff when there was nothing to do (the runner waits for events, up to 1 s, 2 s, ... 5 s), or
-// an Error: the runner logs it, counts it and retries after backing off. A sink never sleeps in a
-// loop of its own.
+// kBackoff when there was nothing to do, or an Error: the runner logs it, counts it and retries
+// after backing off (1 s, 2 s, ... 5 s). A sink that found its channel empty counts it in
+// counters().batch_empty (Flume's BatchEmptyCount) before returning kBackoff: the runner then
+// wakes it as soon as events arrive; a kBackoff without an empty take (a destination pushing
+// back) waits the whole step. A sink never sleeps in a loop of its own.
 
 #include <chrono>
 #include <string>
