@@ -62,7 +62,8 @@ class S3Sink final : public Sink {
     std::string path, prefix;
     uint64_t id = 0;
     int64_t count = 0;
-    int64_t bytes = 0;  // encoded
+    int64_t bytes = 0;                                 // encoded
+    int64_t committed_count = 0, committed_bytes = 0;  // as of the last staging commit
     std::chrono::steady_clock::time_point opened, last_event;
     std::string pending;  // serialized, not yet compressed (this batch)
     bool roll = false;
@@ -76,7 +77,15 @@ class S3Sink final : public Sink {
   Status open_writer(Writer& w);
   Status close_writer(const std::string& bucket_path);  // seal + queue the upload
   Status flush_writers();                               // compress pending, append
-  Status commit_staged();  // dead letters, then staged data + high water, durable
+  Status commit_staged();                // dead letters, then staged data + high water, durable
+  Error discard_uncommitted(Error why);  // after a failed batch; returns `why`
+  // Serializes taken events into their writers (rolling and opening writers as needed); events
+  // at or below `staged_high` were staged before a restart and are counted in `skipped`.
+  Status stage(const Batch& events, uint64_t staged_high, int64_t* skipped);
+
+  // Limits of one group of takes sharing a staging commit (see process()).
+  static constexpr size_t kGroupTakes = 64;
+  static constexpr size_t kGroupBytes = 16u << 20;
   Status dead_letter(const Event& e, const std::string& reason);
   void uploader_loop();
   Status upload_one(Upload& u);
@@ -112,6 +121,7 @@ class S3Sink final : public Sink {
   // commit carries it, including the ones a roll inside a batch makes before the batch's take
   // commits: otherwise a crash right after such a roll would stage the rolled events again.
   uint64_t serialized_high_ = 0;
+  size_t group_bytes_ = 0;  // serialized in the current group of takes
   File dead_letter_file_;
   bool dead_letters_unsynced_ = false;
 };

@@ -223,6 +223,36 @@ TEST(S3Staging, HighWaterPositionSurvivesRestarts) {
   }
 }
 
+TEST(S3Staging, AbortDropsAFailedBatchSoTheRetryIsStagedOnce) {
+  TempDir dir;
+  uint64_t id;
+  {
+    auto st = S3Staging::open(dir.path, nullptr);
+    ASSERT_TRUE(st);
+    auto o = (*st)->create("bkt", "k");
+    ASSERT_TRUE(o);
+    id = o->id;
+    ASSERT_TRUE((*st)->append(id, "a\n"));
+    ASSERT_TRUE((*st)->commit(1));
+    // A batch whose commit fails later: its events go back to the channel...
+    ASSERT_TRUE((*st)->append(id, "b\nc\n"));
+    ASSERT_TRUE((*st)->abort());
+    EXPECT_EQ((*st)->staged_bytes(), 2u);
+    // ...and come again: staged once, written where the committed bytes end (no hole).
+    ASSERT_TRUE((*st)->append(id, "b\nc\n"));
+    ASSERT_TRUE((*st)->commit(3));
+    EXPECT_EQ(*read_file(dir.path + "/" + std::to_string(id) + ".data"), "a\nb\nc\n");
+    ASSERT_TRUE((*st)->abort());  // nothing uncommitted: nothing changes
+  }
+  std::vector<StagedObject> rec;
+  auto st = S3Staging::open(dir.path, &rec);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].size, 6u);
+  EXPECT_EQ(*read_file(rec[0].data_path), "a\nb\nc\n");
+  EXPECT_EQ((*st)->high_water(), 3u);
+}
+
 TEST(S3Staging, TornCommitLogRecordIsIgnored) {
   std::string log = encode_commit_record(1, 10) + encode_commit_record(2, 20) +
                     encode_commit_record(1, 15);

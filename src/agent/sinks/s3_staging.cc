@@ -131,8 +131,7 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
   std::vector<uint64_t> ids;
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (n.size() > 5 && n.ends_with(".meta") &&
-        n.find_first_not_of("0123456789") == n.size() - 5) {
+    if (n.size() > 5 && n.ends_with(".meta") && n.find_first_not_of("0123456789") == n.size() - 5) {
       ids.push_back(std::stoull(n.substr(0, n.size() - 5)));
     }
   }
@@ -168,9 +167,10 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
     if (o.sealed && (!have_data || on_disk < o.size)) {
       // Data is deleted only after a successful upload (manifest first since this release; an
       // older run may have died between the two deletions): the object is already in S3.
-      log::warn("staging {}: sealed object {} ({}) has no data file; it was uploaded, dropping "
-                "its manifest",
-                dir, id, o.key);
+      log::warn(
+          "staging {}: sealed object {} ({}) has no data file; it was uploaded, dropping "
+          "its manifest",
+          dir, id, o.key);
       ::unlink(st->path(id, ".meta").c_str());
       continue;
     }
@@ -182,9 +182,10 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
         continue;
       }
       if (on_disk < len) {
-        log::error("staging {}: object {} has {} bytes but {} were committed (data lost by the "
-                   "file system); uploading what is there",
-                   dir, id, on_disk, len);
+        log::error(
+            "staging {}: object {} has {} bytes but {} were committed (data lost by the "
+            "file system); uploading what is there",
+            dir, id, on_disk, len);
         len = on_disk;
       }
       if (on_disk > len && ::truncate(o.data_path.c_str(), static_cast<off_t>(len)) != 0)
@@ -269,8 +270,10 @@ Status S3Staging::commit(uint64_t high_water) {
   }
   if (high_water > high_water_) records += encode_commit_record(0, high_water);
   if (records.empty()) return {};
+  log_unsure_ = true;  // until the fsync returns: the records may or may not be on disk
   if (auto s = log_.write_all(records); !s) return s;
   if (auto s = log_.fsync(); !s) return s;
+  log_unsure_ = false;
   log_bytes_ += records.size();
   high_water_ = std::max(high_water_, high_water);
   for (auto& [id, e] : objects_) {
@@ -280,6 +283,27 @@ Status S3Staging::commit(uint64_t high_water) {
     e.dirty = false;
   }
   if (log_bytes_ > (4u << 20)) return compact_log();
+  return {};
+}
+
+Status S3Staging::abort() {
+  bool dirty = false;
+  for (auto& [id, e] : objects_) dirty = dirty || e.dirty;
+  if (!dirty && !log_unsure_) return {};
+  // The log first: records of the failed commit (a higher length, a higher position) must not
+  // survive a crash in the middle of this, or recovery would trust bytes and skip events that
+  // were never acknowledged.
+  if (auto s = compact_log(); !s) return s;
+  log_unsure_ = false;
+  for (auto& [id, e] : objects_) {
+    if (!e.dirty) continue;
+    // Back to the committed length, and write from there (the fd's offset is past it).
+    if (::ftruncate(e.data.fd(), static_cast<off_t>(e.obj.size)) != 0 ||
+        ::lseek(e.data.fd(), static_cast<off_t>(e.obj.size), SEEK_SET) < 0)
+      return errno_error("truncate " + e.obj.data_path, errno);
+    e.written = e.obj.size;
+    e.dirty = false;
+  }
   return {};
 }
 

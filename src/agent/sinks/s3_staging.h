@@ -30,8 +30,8 @@ struct StagedObject {
   std::string bucket;
   std::string key;
   bool sealed = false;
-  uint64_t size = 0;        // committed bytes (sealed: final size)
-  std::string md5_hex;      // sealed only
+  uint64_t size = 0;    // committed bytes (sealed: final size)
+  std::string md5_hex;  // sealed only
   std::string data_path;
 };
 
@@ -39,8 +39,8 @@ class S3Staging {
  public:
   // Creates the directory, takes its lock (fails with a clear message when another process holds
   // it), and recovers what a previous run left. `recovered` receives the sealed objects to upload.
-  [[nodiscard]] static Result<std::unique_ptr<S3Staging>> open(const std::string& dir,
-                                                               std::vector<StagedObject>* recovered);
+  [[nodiscard]] static Result<std::unique_ptr<S3Staging>> open(
+      const std::string& dir, std::vector<StagedObject>* recovered);
   ~S3Staging();
 
   // Fixes a new object's bucket and key (manifest fsynced) and creates its empty data file.
@@ -52,6 +52,10 @@ class S3Staging {
   // position staged, 0 for none) as a record of id 0, and fsyncs the log. The data and the
   // position become durable together.
   [[nodiscard]] Status commit(uint64_t high_water = 0);
+  // Drops everything appended since the last successful commit(): a failed batch is taken again,
+  // so its bytes must not ride along with the next commit. After a failed commit the log may hold
+  // records nobody acknowledged; it is rewritten from the committed state.
+  [[nodiscard]] Status abort();
   // The highest channel position ever committed (survives restarts).
   uint64_t high_water() const { return high_water_; }
   // Seals an object: its size and MD5 go into its manifest. Returns the sealed description.
@@ -69,7 +73,7 @@ class S3Staging {
  private:
   struct Entry {
     StagedObject obj;
-    File data;          // open while the object is open
+    File data;  // open while the object is open
     uint64_t written = 0;
     bool dirty = false;
   };
@@ -85,6 +89,7 @@ class S3Staging {
   uint64_t next_id_ = 1;
   uint64_t staged_bytes_ = 0;
   uint64_t high_water_ = 0;
+  bool log_unsure_ = false;  // a commit failed after writing its records
   std::map<uint64_t, Entry> objects_;
 };
 
