@@ -64,6 +64,9 @@ up: deps build
 
 bench: deps build
 	$(PYTHON) bench/run_bench.py --build $(BUILD_DIR)
+	$(PYTHON) bench/bench_consumer.py --build $(BUILD_DIR)
+	$(PYTHON) bench/bench_lag.py --build $(BUILD_DIR)
+	$(PYTHON) bench/bench_lag.py --build $(BUILD_DIR) --channel file
 
 format:
 	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

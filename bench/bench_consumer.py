@@ -1,35 +1,40 @@
 #!/usr/bin/env python3
 """Consumer benchmark (issue 5): download throughput of `ingestor consumer` for 8 MiB objects as a
-ratio to the store's plain GET throughput measured in the same run, and the store -> relay ->
-consumer lag (PutObject sent -> file downloaded) p50/p99.
+ratio to the store's GET throughput measured in the same run (target >= 0.70).
 
-  python3 bench/bench_consumer.py [--objects 32] [--workers 4] [--lag-objects 100]
+  python3 bench/bench_consumer.py [--build DIR] [--objects 64] [--size-mib 8] [--workers 4]
+                                  [--repeat 3] [--lag-objects 100]
 
-Runs `ingestor store`, `ingestor relay` and `ingestor consumer` on loopback with temp dirs
-(build/ingestor or $INGESTOR_BIN). The GET baseline is a raw HTTP GET loop (http.client, presigned
-URLs, `workers` threads, body read and discarded), so it measures the store, not boto3.
+Runs `ingestor store` and `ingestor consumer` on loopback with temp dirs (DIR/ingestor, else
+$INGESTOR_BIN, else build/ingestor). Per repeat, in alternating order:
+- GET peer: `workers` curl processes, each fetching its share of the objects one after the
+  other on one keep-alive connection (presigned URLs, body to /dev/null). Same object size and
+  concurrency as the consumer's workers; curl is a C client with a 100 KiB read buffer.
+- consumer: a fresh consumer (empty ledger and download dir) is sent one POST /objects per
+  object from `workers` threads; its download time is its first receivedMs to its last doneMs
+  (each file: GET with If-Match, written to a temp file, fsynced, MD5-verified, renamed, dir
+  fsynced, ledger row marked done).
+- context only (not the issue's peer): the same curl GETs written to files and fsynced one by
+  one, i.e. the disk-bound limit of any durable downloader on this machine; and the disk's
+  sequential fsynced bandwidth (1 MiB writes, fdatasync every 8 MiB).
+
+Then, once: the store -> relay -> consumer notification lag (PutObject sent -> file downloaded)
+for small objects. The issue's end-to-end lag (event sent -> file downloaded, with a 1 s roll)
+is bench/bench_lag.py.
 """
 import argparse
 import concurrent.futures
-import http.client
 import json
 import os
 import shutil
+import statistics
+import subprocess
 import sys
-import tempfile
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-
-from harness import wait_for  # noqa: E402
-from relay_harness import PipelineTestCase, free_port, http_json  # noqa: E402
-
-
-class Bench(PipelineTestCase):
-    def runTest(self):
-        pass
+import run_bench  # noqa: E402  (bench/ is on sys.path: this script's own directory)
 
 
 def pct(v, p):
@@ -37,102 +42,173 @@ def pct(v, p):
     return v[min(len(v) - 1, int(p * len(v)))]
 
 
+def shares(items, n):
+    """items dealt round-robin into n lists (one per worker)."""
+    return [items[i::n] for i in range(n)]
+
+
+def curl_get(urls, size, out_dir=None):
+    """One curl process fetching `urls` in order on one connection; bodies to /dev/null or, with
+    out_dir, to files there which are then fsynced. Returns the bytes received."""
+    cmd = ["curl", "-sS", "--fail", "-w", "%{size_download}\n"]
+    paths = []
+    for i, u in enumerate(urls):
+        path = os.path.join(out_dir, f"{os.getpid()}-{id(urls)}-{i}") if out_dir else os.devnull
+        paths.append(path)
+        cmd += ["-o", path, u]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
+    got = [int(x) for x in out]
+    assert got == [size] * len(urls), got
+    if out_dir:
+        for path in paths:
+            fd = os.open(path, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+    return sum(got)
+
+
+def get_peer(urls, size, workers, out_dir=None):
+    """MB/s of `workers` concurrent curl processes over all urls."""
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(workers) as ex:
+        total = sum(ex.map(lambda part: curl_get(part, size, out_dir), shares(urls, workers)))
+    return total / (time.monotonic() - t0) / 1e6
+
+
+def disk_mb_s(dirpath, mib=256):
+    """The disk's fsynced sequential bandwidth (run_bench.disk_bandwidth), in MB/s: the ceiling of
+    any downloader that fsyncs each file."""
+    return run_bench.disk_bandwidth(dirpath, mib) * (1 << 20) / 1e6
+
+
+def consumer_run(b, store, keys, etags, size, workers, run):
+    """MB/s of a fresh consumer downloading every key (fed POSTs directly)."""
+    from relay_harness import http_json
+    # start_consumer() uses b.download_dir: point it at a fresh dir for this run only.
+    saved, dl_dir = b.download_dir, os.path.join(b.tmp, f"dl-{run}")
+    b.download_dir = dl_dir
+    try:
+        c = b.start_consumer(store.endpoint, ["--workers", str(workers)], name=f"consumer-{run}")
+    finally:
+        b.download_dir = saved
+
+    def post(k):
+        st, body = http_json(c.port, "POST", "/objects",
+                             {"bucket": "bench", "key": k, "size": size, "etag": etags[k]})
+        assert st == 202, (st, body)
+    with concurrent.futures.ThreadPoolExecutor(workers) as ex:
+        list(ex.map(post, keys))
+    rows = [b.wait_done(c, "bench", k, timeout=300) for k in keys]
+    first = min(r["receivedMs"] for r in rows)
+    last = max(r["doneMs"] for r in rows)
+    c.stop()
+    b.procs.remove(c)
+    shutil.rmtree(dl_dir, ignore_errors=True)
+    return size * len(keys) / (max(last - first, 1) / 1000.0) / 1e6
+
+
+def notification_lag(b, workers, count, rate):
+    """PutObject sent -> file downloaded through store webhook -> relay -> consumer (ms), on a
+    store of its own so that no bench object is in its notification outbox."""
+    from relay_harness import free_port
+    from store_harness import Store
+    relay_port = free_port()
+    store = Store(b.tmp, ["--notify-webhook", f"http://127.0.0.1:{relay_port}/"],
+                  data_dir=os.path.join(b.tmp, "lag-store"))
+    b.stores.append(store.start())
+    s3 = b.s3(store)
+    s3.create_bucket(Bucket="lag")
+    consumer = b.start_consumer(store.endpoint, ["--workers", str(workers)], name="lag-consumer")
+    b.start_relay(f"http://127.0.0.1:{consumer.port}/objects", port=relay_port)
+    sent = {}
+    interval = 1.0 / rate
+    for i in range(count):
+        k = f"lag-{i:05d}"
+        sent[k] = time.time() * 1000
+        s3.put_object(Bucket="lag", Key=k, Body=os.urandom(1024))
+        time.sleep(max(0.0, sent[k] / 1000 + interval - time.time()))  # pacing, not a wait
+    return [b.wait_done(consumer, "lag", k, timeout=120)["doneMs"] - t
+            for k, t in sent.items()]
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--objects", type=int, default=32)
+    ap.add_argument("--build", help="build directory holding `ingestor`")
+    ap.add_argument("--objects", type=int, default=64)
     ap.add_argument("--size-mib", type=int, default=8)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--lag-objects", type=int, default=100)
     ap.add_argument("--lag-rate", type=float, default=20.0, help="objects per second")
+    ap.add_argument("--json", help="also write the result here")
     a = ap.parse_args()
+    if a.build:
+        os.environ["INGESTOR_BIN"] = os.path.join(os.path.abspath(a.build), "ingestor")
+    from relay_harness import PipelineTestCase
+
+    class Bench(PipelineTestCase):
+        def runTest(self):
+            pass
 
     b = Bench()
     b.setUp()
     try:
-        relay_port = free_port()
-        store = b.start_store(["--notify-webhook", f"http://127.0.0.1:{relay_port}/",
-                               "--notify-retry-max-ms", "500"])
+        store = b.start_store()
         s3 = b.s3(store)
         s3.create_bucket(Bucket="bench")
-        s3.create_bucket(Bucket="lag")
-        consumer = b.start_consumer(store.endpoint, ["--workers", str(a.workers)])
-        b.start_relay(f"http://127.0.0.1:{consumer.port}/objects", port=relay_port)
-
-        # Throughput: objects are put first; a second consumer, not wired to the relay, is then
-        # fed the notices directly, so only its downloads are timed.
         size = a.size_mib * 1024 * 1024
         data = os.urandom(size)
         keys = [f"obj-{i:04d}" for i in range(a.objects)]
         etags = {k: s3.put_object(Bucket="bench", Key=k, Body=data)["ETag"].strip('"')
                  for k in keys}
-        # The pipeline's consumer downloads them too (store notifications): let it finish so
-        # nothing else runs while the timed phases do.
-        for k in keys:
-            b.wait_done(consumer, "bench", k, timeout=300)
-
-        # Baseline: plain GETs from the store, same concurrency.
         urls = [s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": k},
                                           ExpiresIn=3600) for k in keys]
+        curl_dir = os.path.join(b.tmp, "curl-out")
+        runs = []
+        for r in range(a.repeat):
+            def peer():
+                return get_peer(urls, size, a.workers)
 
-        def get(url):
-            u = urllib.parse.urlsplit(url)
-            c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-            c.request("GET", u.path + "?" + u.query)
-            r = c.getresponse()
-            n = 0
-            while True:
-                chunk = r.read(1 << 20)
-                if not chunk:
-                    break
-                n += len(chunk)
-            c.close()
-            assert r.status == 200 and n == size, (r.status, n)
-            return n
-        t0 = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(a.workers) as ex:
-            total = sum(ex.map(get, urls))
-        get_s = time.monotonic() - t0
-        get_mbs = total / get_s / 1e6
+            def consumer():
+                return consumer_run(b, store, keys, etags, size, a.workers, r)
+            # Alternate the order so that drift (other jobs on the machine) hits both alike.
+            first, second = (peer, consumer) if r % 2 == 0 else (consumer, peer)
+            x, y = first(), second()
+            get_mbs, dl_mbs = (x, y) if r % 2 == 0 else (y, x)
+            os.makedirs(curl_dir, exist_ok=True)
+            durable_mbs = get_peer(urls, size, a.workers, out_dir=curl_dir)
+            shutil.rmtree(curl_dir)
+            disk = disk_mb_s(b.tmp)
+            run = {"disk_fsynced_mb_s": round(disk, 1), "get_mb_s": round(get_mbs, 1), "consumer_mb_s": round(dl_mbs, 1),
+                   "ratio": round(dl_mbs / get_mbs, 3),
+                   "curl_to_fsynced_files_mb_s": round(durable_mbs, 1)}
+            print(json.dumps(run), file=sys.stderr)
+            runs.append(run)
 
-        main_dir = b.download_dir
-        b.download_dir = os.path.join(b.tmp, "bench-downloads")
-        direct = b.start_consumer(store.endpoint, ["--workers", str(a.workers)],
-                                  name="consumer-direct")
-        b.download_dir = main_dir
-        for k in keys:
-            st, body = http_json(direct.port, "POST", "/objects",
-                                 {"bucket": "bench", "key": k, "size": size, "etag": etags[k]})
-            assert st == 202, (st, body)
-        rows = [b.wait_done(direct, "bench", k, timeout=300) for k in keys]
-        first = min(r["receivedMs"] for r in rows)
-        last = max(r["doneMs"] for r in rows)
-        dl_s = max(last - first, 1) / 1000.0
-        dl_mbs = size * len(keys) / dl_s / 1e6
+        store.stop()
+        lags = notification_lag(b, a.workers, a.lag_objects, a.lag_rate) if a.lag_objects else []
 
-        # Lag: PutObject sent -> file downloaded, through store notification and relay.
-        sent = {}
-        interval = 1.0 / a.lag_rate
-        for i in range(a.lag_objects):
-            k = f"lag-{i:05d}"
-            sent[k] = time.time() * 1000
-            s3.put_object(Bucket="lag", Key=k, Body=os.urandom(1024))
-            time.sleep(max(0.0, sent[k] / 1000 + interval - time.time()))
-        lags = []
-        for k, t in sent.items():
-            s = b.wait_done(consumer, "lag", k, timeout=120)
-            lags.append(s["doneMs"] - t)
-
-        st, m = http_json(consumer.port, "GET", "/metrics")
+        med = {k: statistics.median(x[k] for x in runs) for k in runs[0]}
         result = {
+            "date": time.strftime("%Y-%m-%d %H:%M"), "nproc": os.cpu_count(),
             "objects": a.objects, "object_mib": a.size_mib, "workers": a.workers,
-            "store_get_mb_s": round(get_mbs, 1),
-            "consumer_download_mb_s": round(dl_mbs, 1),
-            "download_to_get_ratio": round(dl_mbs / get_mbs, 3),
-            "lag_objects": a.lag_objects, "lag_ms_p50": pct(lags, 0.50),
-            "lag_ms_p99": pct(lags, 0.99), "lag_ms_max": max(lags),
-            "consumer_metrics": m["consumer"],
+            "repeat": a.repeat, "runs": runs,
+            "median_store_get_mb_s": med["get_mb_s"],
+            "median_consumer_download_mb_s": med["consumer_mb_s"],
+            "median_download_to_get_ratio": med["ratio"],
+            "median_curl_to_fsynced_files_mb_s": med["curl_to_fsynced_files_mb_s"],
+            "median_disk_fsynced_mb_s": med["disk_fsynced_mb_s"],
+            "median_consumer_to_durable_peer_ratio": round(
+                med["consumer_mb_s"] / med["curl_to_fsynced_files_mb_s"], 3),
+            "target_ratio_0_70_met": med["ratio"] >= 0.70,
         }
+        if lags:
+            result.update({"notify_lag_objects": len(lags), "notify_lag_ms_p50": pct(lags, 0.50),
+                           "notify_lag_ms_p99": pct(lags, 0.99), "notify_lag_ms_max": max(lags)})
         print(json.dumps(result, indent=2))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(result, f, indent=2)
     finally:
         b.tearDown()
 
