@@ -309,6 +309,53 @@ class ThrottleTest(S3SinkTest):
         self.assertEqual(len(set(lines)), n)
 
 
+class MultipartTest(S3SinkTest):
+    PART = 5 * 2**20  # S3's minimum part size
+
+    def send(self, sock, first, n):
+        """n lines of 1000 bytes, numbered from `first`; waits for their acknowledgements."""
+        sock.sendall(b"".join(b"%07d %s\n" % (i, b"m" * 991) for i in range(first, first + n)))
+        got = b""
+        while got.count(b"\n") < n:
+            got += sock.recv(65536)
+        self.assertEqual(got.count(b"OK\n"), n)
+
+    def test_large_object_uploads_parts_while_it_fills(self):
+        staging = os.path.join(self.tmp, "staging")
+        a = self.agent(sink_config(self.store.endpoint, staging,
+                                   "a1.sinks.k1.hdfs.rollInterval = 0\n"
+                                   f"a1.sinks.k1.hdfs.rollSize = {3 * self.PART}\n"
+                                   f"a1.sinks.k1.s3.partSize = {self.PART}\n"
+                                   "a1.sources.r1.max-line-length = 2048\n"))
+        s = connect(a.port("r1"))
+        s.settimeout(30)
+        # A bit over one part: the part goes up while the object is still open.
+        self.send(s, 0, 6000)
+        uploads = wait_for(lambda: self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads"),
+                           timeout=30, what="a multipart upload in progress")
+        self.assertEqual(len(uploads), 1)
+        self.assertEqual(self.keys(), [])  # nothing visible before the object is complete
+        parts = wait_for(lambda: self.s3.list_parts(Bucket=BUCKET, Key=uploads[0]["Key"],
+                                                    UploadId=uploads[0]["UploadId"]).get("Parts"),
+                         timeout=30, what="the first part uploaded")
+        self.assertEqual(parts[0]["Size"], self.PART)
+        # Past the roll size: the object completes under its final key, in parts.
+        self.send(s, 6000, 10000)
+        keys = wait_for(self.keys, timeout=60, what="the rolled object")
+        self.assertEqual(keys, [uploads[0]["Key"]])
+        head = self.s3.head_object(Bucket=BUCKET, Key=keys[0])
+        self.assertRegex(head["ETag"], r'-[3-9]"$')  # a multipart ETag: 3 full parts and the rest
+        self.assertGreaterEqual(head["ContentLength"], 3 * self.PART)
+        s.close()
+        a.stop()  # flushes the open remainder
+        lines = self.all_lines()
+        self.assertEqual(lines, [b"%07d %s" % (i, b"m" * 991) for i in range(16000)])
+        self.assertEqual(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
+        wait_for(lambda: len(self.hook.records()) == 2, what="one notification per object")
+        self.assertEqual(sorted(r["eventName"] for r in self.hook.records()),
+                         ["ObjectCreated:CompleteMultipartUpload", "ObjectCreated:Put"])
+
+
 class CrashTest(S3SinkTest):
     KILLS = 30
 

@@ -355,6 +355,7 @@ Result<SinkStatus> S3Sink::process() {
   }
   if (auto s = group.commit(); !s) return s.error();
   counters_.event_drain_success.add(taken);
+  queue_filled_parts();
   // Count and size rolls close now: the object's data is committed.
   std::vector<std::string> rolled;
   for (const auto& [bp, w] : writers_)
@@ -423,6 +424,23 @@ Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped
 
 // ---- uploads -----------------------------------------------------------------------------------
 
+void S3Sink::queue_filled_parts() {
+  // Large objects go up as multipart parts while they fill, so sealing one leaves only its last
+  // part to upload. Only committed (fsynced) bytes: staging never rewrites them.
+  bool queued = false;
+  for (auto& [bp, w] : writers_) {
+    const int64_t full = (w.committed_bytes - w.parts_queued) / opts_.part_size * opts_.part_size;
+    if (full <= 0) continue;
+    std::lock_guard<std::mutex> lk(mu_);
+    auto o = staging_->object(w.id);
+    if (!o) continue;
+    uploads_.push_back(Upload{*o, 0, Clock::now(), true});
+    w.parts_queued += full;
+    queued = true;
+  }
+  if (queued) cv_.notify_all();
+}
+
 void S3Sink::uploader_loop() {
   std::mt19937 rng(std::random_device{}());
   for (;;) {
@@ -444,7 +462,9 @@ void S3Sink::uploader_loop() {
     }
     Status s = upload_one(u);
     std::lock_guard<std::mutex> lk(mu_);
-    if (s) {
+    if (s && u.parts_only) {
+      last_upload_error_.clear();
+    } else if (s) {
       staging_->remove(u.obj.id);
       objects_uploaded_.add();
       counters_.connection_closed.add();
@@ -465,11 +485,42 @@ void S3Sink::uploader_loop() {
   }
 }
 
+Status S3Sink::upload_parts(const StagedObject& o, Multipart& mp, bool last) {
+  if (mp.upload_id.empty()) {
+    auto id = client_->create_multipart_upload(o.bucket, o.key);
+    if (!id) return id.error().to_error();
+    mp.upload_id = *id;
+  }
+  const uint64_t part = static_cast<uint64_t>(opts_.part_size);
+  while (mp.uploaded < o.size && (last || o.size - mp.uploaded >= part)) {
+    const uint64_t len = std::min<uint64_t>(part, o.size - mp.uploaded);
+    s3::UploadPartRequest pr;
+    pr.bucket = o.bucket;
+    pr.key = o.key;
+    pr.upload_id = mp.upload_id;
+    pr.part_number = static_cast<int>(mp.parts.size() + 1);
+    pr.body = s3::Body::file_range(o.data_path, mp.uploaded, len);
+    auto etag = client_->upload_part(pr);
+    if (!etag) {
+      if (etag.error().not_found()) multipart_.erase(o.id);  // NoSuchUpload: begin again
+      return etag.error().to_error();
+    }
+    std::string bare = *etag;
+    if (bare.size() >= 2 && bare.front() == '"') bare = bare.substr(1, bare.size() - 2);
+    if (auto raw = from_hex(bare)) mp.part_md5s += *raw;
+    mp.parts.push_back({pr.part_number, *etag});
+    mp.uploaded += len;
+  }
+  return {};
+}
+
 Status S3Sink::upload_one(Upload& u) {
   const StagedObject& o = u.obj;
+  if (u.parts_only) return upload_parts(o, multipart_[o.id], false);
   std::string expected_etag;
   s3::ClientResult<std::string> etag = std::string();
-  if (static_cast<int64_t>(o.size) <= opts_.part_size) {
+  auto mp = multipart_.find(o.id);
+  if (mp == multipart_.end() && static_cast<int64_t>(o.size) <= opts_.part_size) {
     s3::PutObjectRequest req;
     req.bucket = o.bucket;
     req.key = o.key;
@@ -478,32 +529,13 @@ Status S3Sink::upload_one(Upload& u) {
     expected_etag = o.md5_hex;
     etag = client_->put_object(req);
   } else {
-    auto id = client_->create_multipart_upload(o.bucket, o.key);
-    if (!id) return id.error().to_error();
-    std::vector<s3::CompletedPart> parts;
-    std::string md5s;
-    for (uint64_t off = 0, part = 1; off < o.size; off += opts_.part_size, ++part) {
-      uint64_t len = std::min<uint64_t>(opts_.part_size, o.size - off);
-      s3::UploadPartRequest pr;
-      pr.bucket = o.bucket;
-      pr.key = o.key;
-      pr.upload_id = *id;
-      pr.part_number = static_cast<int>(part);
-      pr.body = s3::Body::file_range(o.data_path, off, len);
-      auto pe = client_->upload_part(pr);
-      if (!pe) {
-        (void)client_->abort_multipart_upload(o.bucket, o.key, *id);
-        return pe.error().to_error();
-      }
-      std::string bare = *pe;
-      if (bare.size() >= 2 && bare.front() == '"') bare = bare.substr(1, bare.size() - 2);
-      auto raw = from_hex(bare);
-      if (raw) md5s += *raw;
-      parts.push_back({static_cast<int>(part), *pe});
-    }
-    expected_etag = to_hex(md5(md5s)) + "-" + std::to_string(parts.size());
-    etag = client_->complete_multipart_upload(o.bucket, o.key, *id, parts, true);
-    if (!etag) (void)client_->abort_multipart_upload(o.bucket, o.key, *id);
+    if (mp == multipart_.end()) mp = multipart_.emplace(o.id, Multipart{}).first;
+    if (auto s = upload_parts(o, mp->second, true); !s) return s;
+    const Multipart& m = mp->second;
+    expected_etag = to_hex(md5(m.part_md5s)) + "-" + std::to_string(m.parts.size());
+    etag = client_->complete_multipart_upload(o.bucket, o.key, m.upload_id, m.parts, true);
+    if (!etag) (void)client_->abort_multipart_upload(o.bucket, o.key, m.upload_id);
+    multipart_.erase(mp);  // done, or aborted: a retry begins a new upload
   }
   auto bare = [](std::string e) {
     if (e.size() >= 2 && e.front() == '"') e = e.substr(1, e.size() - 2);

@@ -31,6 +31,7 @@
 #include "agent/sinks/s3_sink_options.h"
 #include "agent/sinks/s3_staging.h"
 #include "core/sink.h"
+#include "s3/xml.h"
 
 namespace ingestor {
 
@@ -64,14 +65,23 @@ class S3Sink final : public Sink {
     int64_t count = 0;
     int64_t bytes = 0;                                 // encoded
     int64_t committed_count = 0, committed_bytes = 0;  // as of the last staging commit
+    int64_t parts_queued = 0;  // bytes handed to the uploader as parts while the object fills
     std::chrono::steady_clock::time_point opened, last_event;
     std::string pending;  // serialized, not yet compressed (this batch)
     bool roll = false;
   };
   struct Upload {
-    StagedObject obj;
+    StagedObject obj;  // a sealed object; or an open one (`parts_only`) with its committed size
     int attempts = 0;
     std::chrono::steady_clock::time_point not_before;
+    bool parts_only = false;  // upload the full parts committed so far; the object stays open
+  };
+  // A multipart upload begun while its object was still filling (uploader thread only).
+  struct Multipart {
+    std::string upload_id;
+    std::vector<s3::CompletedPart> parts;
+    std::string part_md5s;  // raw MD5 of each part, for the expected multipart ETag
+    uint64_t uploaded = 0;  // bytes covered by `parts`
   };
 
   Status open_writer(Writer& w);
@@ -89,6 +99,10 @@ class S3Sink final : public Sink {
   Status dead_letter(const Event& e, const std::string& reason);
   void uploader_loop();
   Status upload_one(Upload& u);
+  // Uploads parts of `o` from where `mp` ends: every full part below `o.size`, and with `last`
+  // the remainder too. Begins the multipart upload if needed.
+  Status upload_parts(const StagedObject& o, Multipart& mp, bool last);
+  void queue_filled_parts();  // after a staging commit: full parts of open objects
   void abort_orphans(const std::vector<StagedObject>& objs);
 
   S3Sink(std::string name, std::string type, S3SinkOptions options, BucketPath path,
@@ -109,7 +123,8 @@ class S3Sink final : public Sink {
   std::deque<Upload> uploads_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   std::thread uploader_;
-  std::string last_upload_error_;  // guarded by mu_
+  std::string last_upload_error_;            // guarded by mu_
+  std::map<uint64_t, Multipart> multipart_;  // staged object id -> upload; uploader thread only
 
   Counter objects_uploaded_, upload_failures_, dead_letters_, duplicates_avoided_;
   Counter replays_skipped_;

@@ -73,7 +73,8 @@ std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names) {
       {"s3.maxStagedBytes", KeyType::kLong, "1073741824", false,
        "Staged bytes awaiting upload above which the sink stops taking events", 1},
       {"s3.partSize", KeyType::kLong, "16777216", false,
-       "Multipart part size; larger objects upload in parts", 5 * 1024 * 1024},
+       "Multipart part size; larger objects upload in parts, each as soon as it has filled",
+       5 * 1024 * 1024},
       {"s3.deadLetterDir", KeyType::kString, "", false,
        "Where events that cannot be placed go (missing timestamp...); default <stagingDir>/"
        "dead-letter"},

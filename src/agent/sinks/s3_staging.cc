@@ -353,6 +353,12 @@ Status S3Staging::rekey(uint64_t id, const std::string& key) {
   return write_manifest(it->second.obj);
 }
 
+Result<StagedObject> S3Staging::object(uint64_t id) const {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return make_error(Errc::kInternal, "staging: unknown object");
+  return it->second.obj;
+}
+
 void S3Staging::remove(uint64_t id) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;

@@ -62,6 +62,8 @@ class S3Staging {
   [[nodiscard]] Result<StagedObject> seal(uint64_t id);
   // Renames an object's key (a 412 with a different ETag: somebody else has that key).
   [[nodiscard]] Status rekey(uint64_t id, const std::string& key);
+  // An object as it stands (open: its committed size). Fails for an unknown id.
+  [[nodiscard]] Result<StagedObject> object(uint64_t id) const;
   // Deletes an uploaded object's files.
   void remove(uint64_t id);
 
