@@ -199,7 +199,7 @@ Status S3Sink::close_writer(const std::string& bucket_path) {
   if (auto s = commit_staged(); !s) return s;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    sealed = staging_->seal(w.id);
+    sealed = staging_->seal(w.id, w.committed_bytes <= opts_.part_size);
     if (sealed) {
       if (sealed->size == 0) {
         staging_->remove(w.id);  // never upload an empty object
@@ -527,6 +527,11 @@ Status S3Sink::upload_one(Upload& u) {
     req.body = s3::Body::file_range(o.data_path, 0, o.size);
     req.if_none_match = true;
     expected_etag = o.md5_hex;
+    if (expected_etag.empty()) {  // sealed for parts, and s3.partSize has grown since
+      auto md5 = md5_of_file(o.data_path, o.size);
+      if (!md5) return md5.error();
+      expected_etag = *md5;
+    }
     etag = client_->put_object(req);
   } else {
     if (mp == multipart_.end()) mp = multipart_.emplace(o.id, Multipart{}).first;

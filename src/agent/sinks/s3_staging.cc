@@ -62,6 +62,8 @@ bool parse_manifest(const std::string& text, StagedObject& o) {
   return have_bucket && have_key;
 }
 
+}  // namespace
+
 Result<std::string> md5_of_file(const std::string& path, uint64_t size) {
   auto f = File::open(path, O_RDONLY);
   if (!f) return f.error();
@@ -77,7 +79,6 @@ Result<std::string> md5_of_file(const std::string& path, uint64_t size) {
   return to_hex(md5.finish());
 }
 
-}  // namespace
 
 std::string encode_commit_record(uint64_t id, uint64_t length) {
   std::string r;
@@ -328,16 +329,18 @@ Status S3Staging::compact_log() {
   return {};
 }
 
-Result<StagedObject> S3Staging::seal(uint64_t id) {
+Result<StagedObject> S3Staging::seal(uint64_t id, bool with_md5) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return make_error(Errc::kInternal, "staging: unknown object");
   Entry& e = it->second;
   if (e.dirty) return make_error(Errc::kInternal, "staging: seal before commit");
   if (e.obj.sealed) return e.obj;
   (void)e.data.close();
-  auto md5 = md5_of_file(e.obj.data_path, e.obj.size);
-  if (!md5) return md5.error();
-  e.obj.md5_hex = *md5;
+  if (with_md5) {
+    auto md5 = md5_of_file(e.obj.data_path, e.obj.size);
+    if (!md5) return md5.error();
+    e.obj.md5_hex = *md5;
+  }
   e.obj.sealed = true;
   if (auto s = write_manifest(e.obj); !s) {
     e.obj.sealed = false;

@@ -58,8 +58,10 @@ class S3Staging {
   [[nodiscard]] Status abort();
   // The highest channel position ever committed (survives restarts).
   uint64_t high_water() const { return high_water_; }
-  // Seals an object: its size and MD5 go into its manifest. Returns the sealed description.
-  [[nodiscard]] Result<StagedObject> seal(uint64_t id);
+  // Seals an object: its size and (`with_md5`) MD5 go into its manifest. Returns the sealed
+  // description. An object uploaded in parts needs no MD5 of the whole (its ETag is made of the
+  // parts'), and computing one would read the whole object again on the sink's thread.
+  [[nodiscard]] Result<StagedObject> seal(uint64_t id, bool with_md5 = true);
   // Renames an object's key (a 412 with a different ETag: somebody else has that key).
   [[nodiscard]] Status rekey(uint64_t id, const std::string& key);
   // An object as it stands (open: its committed size). Fails for an unknown id.
@@ -99,5 +101,7 @@ class S3Staging {
 // stops at the first torn or corrupt record (its offset in `valid_bytes`).
 std::map<uint64_t, uint64_t> parse_commit_log(std::string_view log, uint64_t* valid_bytes);
 std::string encode_commit_record(uint64_t id, uint64_t length);
+// Hex MD5 of the first `size` bytes of a file.
+Result<std::string> md5_of_file(const std::string& path, uint64_t size);
 
 }  // namespace ingestor
