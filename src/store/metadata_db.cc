@@ -2,9 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
-
-#include "base/file.h"
 #include "base/log.h"
 
 namespace ingestor::store {
@@ -159,7 +156,7 @@ void MetadataDb::run_batch(std::vector<Pending*>& batch) {
     for (Pending* p : batch) p->result = err::internal(s.error().message);
     return;
   }
-  std::vector<std::string> dirs, unlinks;
+  std::vector<std::string> unlinks;
   bool outbox = false;
   std::vector<bool> ok(batch.size(), false);
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -168,7 +165,7 @@ void MetadataDb::run_batch(std::vector<Pending*>& batch) {
       p->result = err::internal(s.error().message);
       continue;
     }
-    WriteTx tx{db, {}, {}, false};
+    WriteTx tx{db, {}, false};
     ApiStatus st = p->op(tx);
     db.reset_all();
     if (!st) {
@@ -179,17 +176,10 @@ void MetadataDb::run_batch(std::vector<Pending*>& batch) {
     }
     (void)db.exec("RELEASE op");
     ok[i] = true;
-    dirs.insert(dirs.end(), tx.fsync_dirs.begin(), tx.fsync_dirs.end());
     unlinks.insert(unlinks.end(), tx.unlink_after_commit.begin(), tx.unlink_after_commit.end());
     outbox = outbox || tx.outbox_changed;
   }
-  std::sort(dirs.begin(), dirs.end());
-  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
-  Status fs_status;
-  for (const auto& d : dirs) {
-    if (auto s = fsync_dir(d); !s) fs_status = s;
-  }
-  Status commit = fs_status ? db.exec("COMMIT") : Status(fs_status.error());
+  Status commit = db.exec("COMMIT");
   if (!commit) {
     (void)db.exec("ROLLBACK");
     log::error("store metadata commit failed: {}", commit.error().message);

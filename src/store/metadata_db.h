@@ -3,10 +3,12 @@
 // Schema and on-disk layout: docs/formats/store.md.
 //
 // Writes: write(op) queues `op`; one writer thread runs every queued op inside one transaction
-// (each op under its own SAVEPOINT, so a failing op rolls back alone), fsyncs the directories the
-// ops named, commits (one fsync of the WAL for the whole batch), then unlinks the files the ops
-// released and wakes the callers. Ops run one after another on the writer thread, so an op's
-// read-check-write (If-None-Match: *, part lists) is atomic against every other write.
+// (each op under its own SAVEPOINT, so a failing op rolls back alone), commits (one fsync of the
+// WAL for the whole batch), then unlinks the files the ops released and wakes the callers. Content
+// an op references must already be durable (StagedFile::commit_file() syncs file and directory on
+// the request's thread, so that those fsyncs run in parallel rather than in this serial loop).
+// Ops run one after another on the writer thread, so an op's read-check-write (If-None-Match: *,
+// part lists) is atomic against every other write.
 // Reads: reader() leases a connection from a pool (WAL readers never block the writer).
 // Thread-safety: write() and reader() may be called from any thread; write() blocks its caller
 // until the batch holding the op has committed. Memory: the queue holds at most the ops of the
@@ -29,7 +31,6 @@ namespace ingestor::store {
 // What a write op sees: the writer connection, and lists it fills for the commit.
 struct WriteTx {
   SqliteDb& db;
-  std::vector<std::string> fsync_dirs;           // fsynced before COMMIT
   std::vector<std::string> unlink_after_commit;  // removed after COMMIT (released content)
   bool outbox_changed = false;                   // wakes the outbox listener after COMMIT
 };

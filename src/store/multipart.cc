@@ -126,12 +126,10 @@ ApiResult<PartInfo> ObjectStore::put_part(const std::string& bucket, const std::
                                           const HeaderPairs& checksums) {
   if (auto s = file.commit_file(); !s) return s.error();
   PartInfo info{part_number, file.size(), etag, now_ms(), checksums};
-  std::string dir = file.content_dir();
   std::string cid = file.id();
   auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
     auto u = check_upload(tx.db, bucket, key, upload_id);
     if (!u) return u.error();
-    tx.fsync_dirs.push_back(dir);
     auto old = tx.db.prepare("SELECT content_id FROM parts WHERE upload_id=? AND part_number=?");
     if (!old) return db_error(old.error());
     auto r = (*old)->bind(1, upload_id).bind(2, static_cast<int64_t>(part_number)).step();
@@ -251,7 +249,6 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
   meta.etag = *etag;
   meta.mtime_ms = now_ms();
   meta.parts_count = static_cast<int>(chosen.size());
-  std::string dir = staged->content_dir();
   auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
     // The upload must still exist with the same parts (no concurrent Complete/Abort/UploadPart).
     auto u = check_upload(tx.db, bucket, key, upload_id);
@@ -264,7 +261,6 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
         if (r.info.part_number == p->info.part_number && r.content_id == p->content_id) same = true;
       if (!same) return err::invalid_part("A part changed while the upload was being completed.");
     }
-    tx.fsync_dirs.push_back(dir);
     if (auto st = commit_object_row(tx, meta, cond, ev, "CompleteMultipartUpload"); !st) return st;
     for (const auto& r : *now_rows)
       tx.unlink_after_commit.push_back(content_path(options_.data_dir, r.content_id));

@@ -391,11 +391,8 @@ ApiResult<ObjectMeta> ObjectStore::put_object(StagedFile file, ObjectMeta meta,
   if (auto s = file.commit_file(); !s) return s.error();
   meta.content_id = file.id();
   meta.mtime_ms = now_ms();
-  std::string dir = file.content_dir();
-  auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
-    tx.fsync_dirs.push_back(dir);
-    return commit_object_row(tx, meta, cond, ev, event_name);
-  });
+  auto s = db_->write(
+      [&](WriteTx& tx) -> ApiStatus { return commit_object_row(tx, meta, cond, ev, event_name); });
   if (!s) return s.error();  // ~StagedFile removes the renamed file
   file.release();
   return meta;

@@ -28,6 +28,7 @@ namespace {
 
 constexpr size_t kHeaderLimit = 64 * 1024;
 constexpr size_t kChunk = 256 * 1024;
+constexpr size_t kSocketRead = 64 * 1024;  // Beast's largest single read
 // A request rejected before its body is drained up to this many bytes, so the client reads the
 // error rather than a connection reset; beyond it the connection is closed after the response.
 constexpr uint64_t kDrainLimit = 8 << 20;
@@ -177,6 +178,10 @@ awaitable<bool> StoreServer::Impl::write_response(Stream& stream, Response& r, u
 template <class Stream>
 awaitable<void> StoreServer::Impl::session(Stream& stream, std::string remote) {
   beast::flat_buffer buffer;
+  // Beast reads a socket into `buffer` at most its free capacity at a time (64 KiB at most): with
+  // the few KiB left after a header, an 8 MiB body took thousands of small recvmsg calls, each
+  // re-arming the timer and waking the coroutine.
+  buffer.reserve(kSocketRead);
   std::vector<char> chunk(kChunk);
   for (;;) {
     http::request_parser<http::buffer_body> parser;

@@ -6,8 +6,8 @@
 // 100 and the connection closed); keep-alive; HTTPS when a certificate and key are given.
 // Operations that touch the disk or SQLite run on a separate blocking thread pool so that fsync
 // and group-commit waits never stall an io thread.
-// Memory per connection: the header (<= 64 KiB), the body buffer, and a 256 KiB read buffer for
-// streamed GET responses.
+// Memory per connection: a 64 KiB socket read buffer (which also holds the header, <= 64 KiB), the
+// 256 KiB body buffer, and a 256 KiB read buffer for streamed GET responses.
 
 #include <chrono>
 #include <cstdint>

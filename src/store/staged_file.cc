@@ -37,6 +37,7 @@ StagedFile::StagedFile(StagedFile&& o) noexcept
       buf_(std::move(o.buf_)),
       size_(o.size_),
       renamed_(o.renamed_),
+      durable_(o.durable_),
       released_(o.released_) {
   o.id_.clear();
 }
@@ -111,13 +112,17 @@ ApiStatus StagedFile::append_from(int src_fd, uint64_t offset, uint64_t len) {
 }
 
 ApiStatus StagedFile::commit_file() {
-  if (renamed_) return {};
-  if (auto s = flush(); !s) return s;
-  if (auto s = file_.fsync(); !s) return err::internal(s.error().message);
-  if (auto s = file_.close(); !s) return err::internal(s.error().message);
-  std::string dst = content_path(data_dir_, id_);
-  if (::rename(temp_path(data_dir_, id_).c_str(), dst.c_str()) != 0) return io("rename", errno);
-  renamed_ = true;
+  if (durable_) return {};
+  if (!renamed_) {
+    if (auto s = flush(); !s) return s;
+    if (auto s = file_.fsync(); !s) return err::internal(s.error().message);
+    if (auto s = file_.close(); !s) return err::internal(s.error().message);
+    std::string dst = content_path(data_dir_, id_);
+    if (::rename(temp_path(data_dir_, id_).c_str(), dst.c_str()) != 0) return io("rename", errno);
+    renamed_ = true;
+  }
+  if (auto s = fsync_dir(content_dir()); !s) return err::internal(s.error().message);
+  durable_ = true;
   return {};
 }
 

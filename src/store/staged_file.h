@@ -1,7 +1,8 @@
 #pragma once
 // StagedFile: object bytes on their way into the store. Bytes are written to
-// <data>/tmp/<id>.part through a 1 MiB buffer; commit_file() fsyncs the file and renames it to
-// <data>/objects/<id[0..2]>/<id> (the directory is fsynced by the metadata group commit). Until
+// <data>/tmp/<id>.part through a 1 MiB buffer; commit_file() fsyncs the file, renames it to
+// <data>/objects/<id[0..2]>/<id> and fsyncs that directory, so the content is durable under its
+// final name before the metadata row that references it is committed. Until
 // released, the destructor removes whatever exists of the file (temp or renamed), so a failed
 // request leaves nothing behind. Not thread-safe; moved between threads, used by one at a time.
 
@@ -25,25 +26,27 @@ class StagedFile {
   [[nodiscard]] ApiStatus write(std::string_view data);
   // Appends `len` bytes of `src_fd` from `offset` (copy_file_range, falling back to pread).
   [[nodiscard]] ApiStatus append_from(int src_fd, uint64_t offset, uint64_t len);
-  // Flushes, fsyncs, closes and renames into the content path. Idempotent after success.
+  // Flushes, fsyncs, closes, renames into the content path and fsyncs the content directory.
+  // Idempotent after success. Runs on the caller's thread: concurrent requests sync their files
+  // and directories in parallel, leaving the group-commit thread one fsync (the WAL) per batch.
   [[nodiscard]] ApiStatus commit_file();
   // The store now references the content: the destructor must not remove it.
   void release() { released_ = true; }
 
   const std::string& id() const { return id_; }
   uint64_t size() const { return size_; }
-  // The final content path's directory (to be fsynced with the metadata commit).
-  std::string content_dir() const;
   bool valid() const { return !id_.empty(); }
 
  private:
   [[nodiscard]] ApiStatus flush();
+  std::string content_dir() const;
   std::string data_dir_;
   std::string id_;
   File file_;
   std::string buf_;
   uint64_t size_ = 0;
   bool renamed_ = false;
+  bool durable_ = false;  // renamed and the content directory fsynced
   bool released_ = false;
 };
 
