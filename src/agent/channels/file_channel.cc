@@ -169,9 +169,9 @@ class FileChannel::FileTransaction final : public Transaction {
     if (ch_.stopped_.load())
       return done(
           make_error(Errc::kChannelClosed, "the file channel " + ch_.name() + " is stopped"));
-    if (auto s = ch_.check_space(); !s) return fail(s.error());
     if (!fc::encode_put(puts_, record_))
       return fail(make_error(Errc::kTooLarge, "a put transaction over 1 GiB cannot be written"));
+    if (auto s = ch_.check_space(record_.size()); !s) return fail(s.error());
     std::lock_guard<std::mutex> lk(ch_.mu_);
     if (!ch_.open_)
       return done(
@@ -367,29 +367,54 @@ void FileChannel::crash_for_test() {
   wake();
 }
 
-Status FileChannel::check_space() {
+Status FileChannel::refresh_space_locked(bool force) {
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard<std::mutex> lk(space_mu_);
-  if (space_free_ == UINT64_MAX || now - space_checked_ >= opts_.space_check_interval) {
-    uint64_t least = UINT64_MAX;
-    for (const auto& d : opts_.data_dirs) {
-      auto f = fs_.free_space(d);
-      if (!f) return make_error(Errc::kIo, f.error().message);
-      least = std::min(least, *f);
+  if (!force && space_free_ != UINT64_MAX && now - space_checked_ < opts_.space_check_interval)
+    return {};
+  uint64_t least = UINT64_MAX;
+  for (const auto& d : opts_.data_dirs) {
+    auto f = fs_.free_space(d);
+    if (!f) return make_error(Errc::kIo, f.error().message);
+    if (*f < least) {
+      least = *f;
+      space_dir_ = d;
     }
-    if (space_free_ != UINT64_MAX &&
-        space_free_ < static_cast<uint64_t>(opts_.minimum_required_space) &&
-        least >= static_cast<uint64_t>(opts_.minimum_required_space))
-      log::info("file channel {}: usable space is back ({} bytes); puts resume", name(), least);
-    space_free_ = least;
-    space_checked_ = now;
   }
+  space_free_ = least;
+  space_checked_ = now;
+  note_space_locked();
+  return {};
+}
+
+void FileChannel::note_space_locked() {
+  const uint64_t min = static_cast<uint64_t>(opts_.minimum_required_space);
+  const bool low = space_free_ < min;
+  if (low && !space_low_) {
+    log::warn(
+        "file channel {}: usable space exhausted in {}: only {} bytes remaining, required {} "
+        "bytes; puts are refused until space returns (takes go on: draining frees space)",
+        name(), space_dir_, space_free_, min);
+  } else if (!low && space_low_) {
+    log::info("file channel {}: usable space is back ({} bytes); puts resume", name(),
+              space_free_);
+  }
+  space_low_ = low;
+}
+
+Status FileChannel::check_space(uint64_t bytes) {
+  std::lock_guard<std::mutex> lk(space_mu_);
+  if (auto s = refresh_space_locked(false); !s) return s;
   if (space_free_ < static_cast<uint64_t>(opts_.minimum_required_space)) {
     return make_error(Errc::kChannelFull,
                       "Usable space exhausted, only " + std::to_string(space_free_) +
                           " bytes remaining, required " +
                           std::to_string(opts_.minimum_required_space) + " bytes");
   }
+  // Between two readings, the estimate goes down by what each put writes (as Flume's
+  // CachedFSUsableSpace.decrement): otherwise a burst of commits within one spaceCheckInterval
+  // writes past the reserve, into ENOSPC, where even take records and checkpoints fail.
+  space_free_ -= std::min(bytes, space_free_);
+  note_space_locked();
   return {};
 }
 
@@ -440,6 +465,7 @@ Status FileChannel::do_checkpoint() {
     ckpt_errors_.add();
     return s;
   }
+  roll_if_low_on_space();
   fc::Checkpoint c;
   uint32_t keep_from;
   {
@@ -478,6 +504,36 @@ Status FileChannel::do_checkpoint() {
     for (const auto& d : opts_.data_dirs) (void)fs_.sync_dir(d);
   }
   return {};
+}
+
+// Writer thread. Segments are deleted only below the log's current one, so with a large
+// maxFileSize (Flume's default is 2 GB) a drained channel on a full volume would keep all its
+// data in the current segment and never get the space back: when space is low and no queued or
+// in-flight event lies in the current segment, start a new one so the checkpoint that follows can
+// delete it.
+void FileChannel::roll_if_low_on_space() {
+  if (stopped_.load() || wal_->current_end() <= fc::kSegmentHeaderSize) return;
+  {
+    std::lock_guard<std::mutex> lk(space_mu_);
+    if (auto s = refresh_space_locked(true); !s) return;
+    if (!space_low_) return;
+  }
+  const uint32_t cur = wal_->current_segment();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (const auto& r : queue_)
+      if (r.seg == cur) return;
+    for (const auto& [id, ranges] : inflight_)
+      for (const auto& r : *ranges)
+        if (r.seg == cur) return;
+  }
+  if (auto s = wal_->roll_now(); !s)
+    log::warn("file channel {}: cannot start a new segment to free space: {}", name(),
+              s.error().message);
+  else
+    log::info("file channel {}: space is low and segment {} holds no queued event: rolled to a "
+              "new segment so that it can be deleted",
+              name(), cur);
 }
 
 Status FileChannel::checkpoint_for_test() {

@@ -20,8 +20,11 @@
 // skipped (CorruptRecordCount, Unhealthy = 1); a failed log write or fsync fails the commits of
 // that group (EventPutErrorCount / EventTakeErrorCount) and the log moves on to a new segment; a
 // failed checkpoint write is retried at the next interval (CheckpointWriteErrorCount); free space
-// below minimumRequiredSpace fails puts with kChannelFull until space returns. Takes are allowed
-// while space is low, since draining the channel frees space.
+// below minimumRequiredSpace fails puts with kChannelFull until space returns (a warning when it
+// starts; between two readings of the free space, each put's bytes are taken off the last
+// reading, so a burst cannot write past the reserve). Takes are allowed while space is low, since
+// draining the channel frees space; a drained current segment is then rolled so that the next
+// checkpoint can delete it.
 //
 // Thread-safety: every method may be called from any thread. Puts take the channel lock once per
 // commit; takes are serialized by a take lock (they read the log), and take the channel lock once
@@ -84,7 +87,11 @@ class FileChannel final : public Channel {
   friend class FileTransaction;
 
   Status lock_dirs();
-  Status check_space();
+  // Refuses a put of `bytes` (kChannelFull) when usable space is below minimumRequiredSpace.
+  Status check_space(uint64_t bytes);
+  Status refresh_space_locked(bool force);  // space_mu_ held
+  void note_space_locked();                 // space_mu_ held: logs low/back transitions
+  void roll_if_low_on_space();              // writer thread
   void maintenance();
   Status do_checkpoint();
   void report_corruption(const std::string& what, int64_t n);
@@ -123,7 +130,9 @@ class FileChannel final : public Channel {
 
   std::mutex space_mu_;
   std::chrono::steady_clock::time_point space_checked_{};
-  uint64_t space_free_ = UINT64_MAX;
+  uint64_t space_free_ = UINT64_MAX;  // last reading, minus what puts wrote since
+  bool space_low_ = false;
+  std::string space_dir_;
 
   std::atomic<bool> unhealthy_{false};
   std::atomic<bool> stopped_{false};

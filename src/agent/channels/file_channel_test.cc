@@ -269,6 +269,49 @@ TEST_F(FileChannelTest, LowDiskSpaceRefusesPutsAndRecovers) {
   EXPECT_EQ(take(*ch, 10), std::vector<std::string>{"during"});
 }
 
+TEST_F(FileChannelTest, FreeSpaceReadingIsLoweredByEachPutUntilTheNextReading) {
+  // A burst of commits between two readings must not write past the reserve into ENOSPC.
+  auto o = opts();
+  o.space_check_interval = std::chrono::hours(1);
+  fs_.set_free_space((1 << 20) + 250'000);
+  auto ch = open(o);
+  ASSERT_TRUE(ch->checkpoint_for_test());  // the start-up one; the next is 30 s away
+  const std::string big(100'000, 'x');
+  ASSERT_TRUE(put(*ch, {big}));  // 1 MiB + 250 kB -> 1 MiB + ~150 kB
+  ASSERT_TRUE(put(*ch, {big}));  // -> 1 MiB + ~50 kB
+  ASSERT_TRUE(put(*ch, {big}));  // -> 1 MiB - ~50 kB
+  auto s = put(*ch, {big});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::kChannelFull);
+  EXPECT_EQ(s.error().message.rfind("Usable space exhausted, only ", 0), 0u) << s.error().message;
+  EXPECT_EQ(ch->put_errors(), 1);
+  EXPECT_EQ(take(*ch, 10).size(), 3u);  // takes go on
+}
+
+TEST_F(FileChannelTest, LowSpaceRollsADrainedCurrentSegmentSoTheCheckpointDeletesIt) {
+  // maxFileSize is Flume's default: everything is in the current segment.
+  auto ch = open();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(put(*ch, {std::string(1000, 'a' + i)}));
+  ASSERT_EQ(segments().size(), 1u);
+  const std::string first = segments()[0];
+  EXPECT_EQ(take(*ch, 7).size(), 7u);
+  fs_.set_free_space(1000);
+  ASSERT_TRUE(ch->checkpoint_for_test());
+  EXPECT_EQ(segments(), std::vector<std::string>{first});  // 3 events still live in it
+  auto rest = take(*ch, 10);
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest[0], std::string(1000, 'h'));
+  ASSERT_TRUE(ch->checkpoint_for_test());
+  auto left = segments();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_NE(left[0], first);  // rolled and deleted: the space is back
+  fs_.set_free_space(uint64_t{2} << 30);
+  ASSERT_TRUE(put(*ch, {"after"}));
+  ch->crash_for_test();
+  ch = open();
+  EXPECT_EQ(take(*ch, 10), std::vector<std::string>{"after"});
+}
+
 TEST_F(FileChannelTest, ConcurrentCommittersShareFsyncs) {
   auto ch = open();
   ASSERT_TRUE(ch->checkpoint_for_test());
@@ -324,6 +367,8 @@ TEST_F(FileChannelTest, FailedFsyncFailsTheCommitAndARetryIsStoredOnce) {
 
 TEST_F(FileChannelTest, ShortAndFailedWritesLoseNothingAcknowledged) {
   auto ch = open();
+  // The start-up checkpoint first: run concurrently, its write could take the injected failure.
+  ASSERT_TRUE(ch->checkpoint_for_test());
   fs_.short_next_write(5);
   ASSERT_TRUE(put(*ch, {"one", "two"}));
   fs_.fail_next_writes(1);

@@ -73,6 +73,9 @@ class Wal {
   // ---- writer thread ----
   // Makes everything written durable (fsync of the current segment).
   [[nodiscard]] Status sync_now();
+  // Starts a new segment now (the current one is synced first), so the current one can be
+  // deleted once nothing needs it.
+  [[nodiscard]] Status roll_now() { return roll(); }
   // The end of the log: the current segment and its size.
   uint32_t current_segment() const { return cur_id_.load(); }
   uint64_t current_end() const { return cur_size_; }
