@@ -6,7 +6,11 @@ connections with ingestor-loadgen (no per-event ack), and times until the sink h
 events (polled from /metrics). The loopback limit is the same generator into a discard listener.
 Each figure is the median of --repeat runs; the machine is noisy.
 
-Prints a Markdown table and writes bench/results/agent.json.
+The store section (issue 3) puts and gets 8 MiB and 1 KiB objects through the project's own S3
+client (ingestor-s3load) into `ingestor store` and into moto_server, beside the disk's fsynced
+write bandwidth measured in the same run, and prints its own table of ratios.
+
+Prints Markdown tables and writes bench/results/bench.json.
 """
 import argparse
 import json
@@ -165,33 +169,11 @@ def fsync_rate(dirpath, seconds=2.0):
     return n / (time.monotonic() - t0)
 
 
-def store_put_throughput(build, tmp, mib=64, count=4):
-    """The store's own PUT throughput for 64 MiB objects (boto3, sequential), in MiB/s."""
-    import boto3
-    from botocore.config import Config
-    st = subprocess.Popen([os.path.join(build, "ingestor"), "store", "--listen", "127.0.0.1:0",
-                           "--data-dir", os.path.join(tmp, "store-put"), "--access-key", "AK",
-                           "--secret-key", "SK", "--status-file", os.path.join(tmp, "sp.json")],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while not os.path.exists(os.path.join(tmp, "sp.json")):
-            if time.monotonic() > deadline:
-                raise RuntimeError("store did not start")
-            time.sleep(0.01)
-        port = json.load(open(os.path.join(tmp, "sp.json")))["port"]
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id="AK",
-                          aws_secret_access_key="SK", region_name="us-east-1",
-                          config=Config(s3={"addressing_style": "path"}))
-        s3.create_bucket(Bucket="bench-put")
-        body = os.urandom(mib << 20)
-        t0 = time.monotonic()
-        for i in range(count):
-            s3.put_object(Bucket="bench-put", Key=f"k{i}", Body=body)
-        return mib * count / (time.monotonic() - t0)
-    finally:
-        st.terminate()
-        st.wait(30)
+def store_put_throughput(build, tmp, mib=16, count=8):
+    """The store's own PUT throughput in MiB/s, as the S3 sink uploads: `mib` MiB bodies (the
+    sink's part size) one at a time, through the project's client (ingestor-s3load)."""
+    return with_store(build, tmp, lambda ep: s3load(
+        build, ep, "put", mib << 20, count, "peer", concurrency=1)["mib_per_s"])
 
 
 def with_store(build, tmp, fn):
@@ -220,46 +202,259 @@ def with_store(build, tmp, fn):
         shutil.rmtree(os.path.join(tmp, "store"), ignore_errors=True)
 
 
-def recovery(build, tmp, gib=1.0, size=1000):
-    """Fills a file channel with `gib` GiB (no sink), SIGKILLs the agent, restarts it and times
-    the restart until the status file appears; returns seconds and RSS after start."""
+def recovery(build, tmp, repeat=3, gib=1.0, size=1000):
+    """Recovery of a 1 GiB file channel backlog (issue 6 target: ready in < 5 s, RSS <= 64 MiB).
+
+    Fills a file channel (no sink) with `gib` GiB of acknowledged `size`-byte lines, checks the
+    channel holds them all, SIGKILLs the agent and restarts it on the same directories. Ready =
+    the status file exists (written after every channel replayed and every component started);
+    peak RSS = the restarted agent's VmHWM at that moment; the restarted channel must hold every
+    event. Each case is the median of `repeat` restarts:
+    - crash_cold: the worst case. checkpointInterval is longer than the fill, so the last
+      checkpoint is the start-up one and replay scans the whole log. Before each restart the
+      checkpoint is put back as the crash left it (a restart writes a new one), segments a
+      restart created are removed, and the segments are evicted from the page cache
+      (posix_fadvise DONTNEED, this channel's files only), so the scan reads the disk.
+    - crash_warm: the same with the segments in the page cache.
+    - clean: SIGTERM (checkpoint on close) and restart: replay reads the checkpoint only.
+    """
     out = os.path.join(tmp, "rec")
-    os.makedirs(out, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
     lines = int(gib * (1 << 30) / size)
     conf = os.path.join(tmp, "rec.conf")
+    cfg = agent_config("null", out, lines + 1000, channel="file", acks=True)
+    cfg = "".join(l + "\n" for l in cfg.splitlines() if not l.startswith("a1.sinks"))
+    cfg += "a1.sinks =\na1.channels.c1.checkpointInterval = 3600000\n"
     with open(conf, "w") as f:
-        f.write(agent_config("null", out, lines + 1000, channel="file")
-                .replace("a1.sinks = k1", "a1.sinks =").replace("a1.sinks.k1.type = null", ""))
+        f.write(cfg)
     status = os.path.join(tmp, "rec.json")
+    logf = os.path.join(tmp, "rec.log")
+    data, cp = os.path.join(out, "data"), os.path.join(out, "cp")
 
     def start():
         if os.path.exists(status):
             os.unlink(status)
-        p = subprocess.Popen([os.path.join(build, "ingestor"), "agent", "-n", "a1", "-f", conf,
-                              "--metrics-port", "0", "--status-file", status],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        t0 = time.monotonic()
+        with open(logf, "ab") as log:
+            t0 = time.monotonic()
+            p = subprocess.Popen([os.path.join(build, "ingestor"), "agent", "-n", "a1", "-f", conf,
+                                  "--metrics-port", "0", "--status-file", status],
+                                 stdout=log, stderr=subprocess.STDOUT)
         while not os.path.exists(status):
             if p.poll() is not None or time.monotonic() - t0 > 120:
-                raise RuntimeError("agent did not start")
-            time.sleep(0.005)
-        return p, time.monotonic() - t0
-    p, _ = start()
-    st = json.load(open(status))
+                p.kill()
+                raise RuntimeError("agent did not start: " + open(logf).read()[-2000:])
+            time.sleep(0.002)
+        secs = time.monotonic() - t0
+        peak = rss_kb(p.pid, "VmHWM") / 1024
+        return p, secs, peak, json.load(open(status))
+
+    def queued(st):
+        return int(metrics(st["metrics_port"])["CHANNEL.c1"]["ChannelSize"])
+
+    def segments():
+        return sorted(n for n in os.listdir(data) if n.startswith("log-"))
+
+    p, _, _, st = start()
+    t0 = time.monotonic()
     subprocess.run([os.path.join(build, "ingestor-loadgen"), "--port", str(st["sources"]["r1"]["port"]),
                     "--lines", str(lines), "--size", str(size), "--connections", "4", "--acks",
-                    "--window", "2000"], check=True, capture_output=True)
+                    "--window", "2000"], check=True, capture_output=True, timeout=900)
+    fill_secs = time.monotonic() - t0
+    if queued(st) != lines:
+        raise RuntimeError(f"backlog holds {queued(st)} events, expected {lines}")
     p.send_signal(signal.SIGKILL)
     p.wait()
-    p, secs = start()
-    m = metrics(json.load(open(status))["metrics_port"])
-    rss = rss_kb(p.pid, "VmRSS") / 1024
-    size_after = int(m["CHANNEL.c1"]["ChannelSize"])
-    p.send_signal(signal.SIGKILL)
-    p.wait()
+    backlog_bytes = sum(os.path.getsize(os.path.join(data, n)) for n in segments())
+    crashed_segments = segments()
+    saved = os.path.join(tmp, "rec-cp-saved")
+    shutil.rmtree(saved, ignore_errors=True)
+    shutil.copytree(cp, saved)
+
+    def restore_crash_state(cold):
+        for n in segments():
+            if n not in crashed_segments:
+                os.unlink(os.path.join(data, n))
+        shutil.copy2(os.path.join(saved, "checkpoint"), os.path.join(cp, "checkpoint"))
+        if cold:
+            for n in crashed_segments:
+                fd = os.open(os.path.join(data, n), os.O_RDONLY)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                os.close(fd)
+
+    def restart_case(prepare, stop_sig):
+        runs = []
+        for _ in range(repeat):
+            prepare()
+            p, secs, peak, st = start()
+            n = queued(st)
+            p.send_signal(stop_sig)
+            p.wait(120)
+            if n != lines:
+                raise RuntimeError(f"restarted channel holds {n} events, expected {lines}")
+            runs.append((secs, peak))
+        return {"ready_seconds": statistics.median(r[0] for r in runs),
+                "ready_seconds_max": max(r[0] for r in runs),
+                "peak_rss_mib": statistics.median(r[1] for r in runs),
+                "peak_rss_mib_max": max(r[1] for r in runs)}
+
+    res = {"backlog_gib": backlog_bytes / 2**30, "events": lines, "size": size,
+           "fill_seconds": fill_secs, "repeat": repeat}
+    res["crash_cold"] = restart_case(lambda: restore_crash_state(True), signal.SIGKILL)
+    res["crash_warm"] = restart_case(lambda: restore_crash_state(False), signal.SIGKILL)
+    restore_crash_state(False)
+    p, _, _, _ = start()  # replays, then SIGTERM writes the checkpoint on close
+    p.send_signal(signal.SIGTERM)
+    p.wait(120)
+    res["clean"] = restart_case(lambda: None, signal.SIGTERM)
+    res["target"] = "ready < 5 s, peak RSS <= 64 MiB"
+    res["target_met"] = all(res[c]["ready_seconds"] < 5 and res[c]["peak_rss_mib_max"] <= 64
+                            for c in ("crash_cold", "crash_warm", "clean"))
     shutil.rmtree(out, ignore_errors=True)
-    return {"backlog_gib": gib, "events": lines, "recovered_events": size_after,
-            "restart_seconds": secs, "rss_mib_after_restart": rss}
+    shutil.rmtree(saved, ignore_errors=True)
+    return res
+
+
+# ---- store (issue 3): ingestor store against moto_server and the disk, same client ----------
+
+# (size, objects per run): enough requests per run that 16 connections stay busy for seconds.
+STORE_LOADS = ((8 << 20, 48), (1024, 4000))
+STORE_CONCURRENCY = 16
+STORE_KEYS = ("objects_per_s", "mib_per_s", "p50_ms", "p99_ms")
+
+
+def find_moto_server():
+    for cand in (os.environ.get("MOTO_SERVER"),
+                 os.path.join(os.path.dirname(sys.executable), "moto_server"),
+                 "/root/.pyenv/versions/3.11.7/bin/moto_server", shutil.which("moto_server")):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise RuntimeError("moto_server not found: pip install 'moto[server]' or set MOTO_SERVER")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(ready, proc, what, timeout=30.0):
+    """Polls ready() until it is true; fails when proc exits or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
+        time.sleep(0.02)
+
+
+def start_store(build, tmp):
+    """`ingestor store` on 127.0.0.1 port 0 with a fresh data dir; returns (proc, endpoint)."""
+    status = os.path.join(tmp, "bench-store.json")
+    if os.path.exists(status):
+        os.unlink(status)
+    proc = subprocess.Popen([os.path.join(build, "ingestor"), "store", "--listen", "127.0.0.1:0",
+                             "--data-dir", os.path.join(tmp, "bench-store"), "--access-key", "AK",
+                             "--secret-key", "SK", "--status-file", status],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: os.path.exists(status), proc, "ingestor store")
+    return proc, f"http://127.0.0.1:{json.load(open(status))['port']}"
+
+
+def start_moto():
+    """moto_server on a free loopback port; returns (proc, endpoint)."""
+    port = free_port()
+    proc = subprocess.Popen([find_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def ready():
+        try:
+            with urllib.request.urlopen(endpoint + "/moto-api/", timeout=1):
+                return True
+        except OSError:
+            return False
+    wait_until(ready, proc, "moto_server")
+    return proc, endpoint
+
+
+def s3load(build, endpoint, op, size, count, prefix, create_bucket=False,
+           concurrency=None):
+    cmd = [os.path.join(build, "ingestor-s3load"), "--endpoint", endpoint, "--bucket", "bench",
+           "--op", op, "--size", str(size), "--count", str(count), "--concurrency",
+           str(concurrency or STORE_CONCURRENCY), "--prefix", prefix, "--access-key", "AK",
+           "--secret-key", "SK"]
+    if create_bucket:
+        cmd.append("--create-bucket")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(f"s3load {op} {size} into {endpoint} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+def store_section(build, tmp, repeat, emit):
+    """Disk, then PUT and GET of each STORE_LOADS size into the store and into moto_server.
+    Each repeat writes fresh keys (a new prefix) into the same two servers; figures are medians."""
+    disk = statistics.median(disk_bandwidth(tmp) for _ in range(repeat))
+    emit({"scenario": "disk", "fsynced_mib_per_s": disk})
+    servers = {}
+    try:
+        servers["store"] = start_store(build, tmp)
+        servers["moto"] = start_moto()
+        for name, (_, ep) in servers.items():
+            s3load(build, ep, "put", 1, 1, "warmup", create_bucket=True)
+        rows = []
+        for size, count in STORE_LOADS:
+            runs = {(name, op): [] for name in servers for op in ("put", "get")}
+            for r in range(repeat):
+                for name, (_, ep) in servers.items():
+                    prefix = f"r{r}-{size}"
+                    for op in ("put", "get"):
+                        runs[(name, op)].append(s3load(build, ep, op, size, count, prefix))
+            for op in ("put", "get"):
+                med = {name: {k: statistics.median(x[k] for x in runs[(name, op)])
+                              for k in STORE_KEYS} for name in servers}
+                row = {"scenario": f"store {op.upper()}", "op": op, "size": size, "count": count,
+                       "concurrency": STORE_CONCURRENCY, "store": med["store"],
+                       "moto": med["moto"], "disk_mib_per_s": disk,
+                       "store_per_moto": med["store"]["mib_per_s"] / med["moto"]["mib_per_s"],
+                       "store_per_disk": med["store"]["mib_per_s"] / disk}
+                emit(row)
+                rows.append(row)
+        return disk, rows
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(30)
+        shutil.rmtree(os.path.join(tmp, "bench-store"), ignore_errors=True)
+
+
+def store_targets(row):
+    """Issue 3's targets for this row, as (text, met) pairs."""
+    if row["op"] != "put":
+        return []
+    if row["size"] >= 1 << 20:
+        return [(">= 0.50 of disk", row["store_per_disk"] >= 0.5),
+                (">= 2x moto", row["store_per_moto"] >= 2)]
+    return [(">= 3,000 obj/s", row["store"]["objects_per_s"] >= 3000),
+            (">= 10x moto", row["store_per_moto"] >= 10)]
+
+
+def print_store_table(disk, rows):
+    print(f"\nDisk, fsynced sequential writes (fdatasync every 8 MiB): {disk:.0f} MiB/s")
+    print("\n| op | object | conc | store obj/s | store MiB/s | store p50 / p99 ms | "
+          "moto obj/s | moto MiB/s | store/moto | store/disk | targets |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        st, mo = r["store"], r["moto"]
+        size = f"{r['size'] >> 20} MiB" if r["size"] >= 1 << 20 else f"{r['size'] >> 10} KiB"
+        targets = ", ".join(f"{t}: {'met' if ok else 'MISSED'}" for t, ok in store_targets(r))
+        print(f"| {r['op'].upper()} | {size} | {r['concurrency']} | {st['objects_per_s']:,.0f} | "
+              f"{st['mib_per_s']:.1f} | {st['p50_ms']:.1f} / {st['p99_ms']:.1f} | "
+              f"{mo['objects_per_s']:,.0f} | {mo['mib_per_s']:.1f} | {r['store_per_moto']:.1f}x | "
+              f"{r['store_per_disk']:.2f} | {targets or '-'} |")
 
 
 def main():
@@ -267,8 +462,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--lines", type=int, default=5_000_000)
-    ap.add_argument("--only", default="agent,file,s3,recovery",
-                    help="comma list of: agent, file, s3, recovery")
+    ap.add_argument("--only", default="agent,file,s3,recovery,store",
+                    help="comma list of: agent, file, s3, recovery, store")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     only = set(args.only.split(","))
@@ -307,7 +502,7 @@ def main():
                 emit(r)
     if "s3" in only:
         put = statistics.median(store_put_throughput(build, tmp) for _ in range(args.repeat))
-        emit({"scenario": "store PUT 64 MiB (boto3)", "mib_per_s": put})
+        emit({"scenario": "store PUT 16 MiB, one at a time (ingestor-s3load)", "mib_per_s": put})
         env = dict(os.environ, AWS_ACCESS_KEY_ID="AK", AWS_SECRET_ACCESS_KEY="SK",
                    AWS_EC2_METADATA_DISABLED="true")
         for channel in ("memory", "file"):
@@ -315,7 +510,7 @@ def main():
                 n = (args.lines // 2) if size == 100 else args.lines // 5
                 def one():
                     return with_store(build, tmp, lambda ep: run_agent_scenario(
-                        build, "s3", n, size, 1, 1_000_000, channel=channel, acks=channel == "file",
+                        build, "s3", n, size, 1, 20_000, channel=channel, acks=channel == "file",
                         extra=f"a1.sinks.k1.s3.endpoint = {ep}\n", env=env))
                 r = median_of(one, args.repeat)
                 r.update({"scenario": f"netcat -> {channel} -> S3 sink -> store (64 MiB objects)",
@@ -323,7 +518,11 @@ def main():
                           "limit_mib_per_s": put, "ratio": r["mib_per_s"] / put})
                 emit(r)
     if "recovery" in only:
-        emit(dict(recovery(build, tmp), scenario="file channel recovery of a 1 GiB backlog"))
+        emit(dict(recovery(build, tmp, args.repeat),
+                  scenario="file channel recovery of a 1 GiB backlog"))
+    store_rows = None
+    if "store" in only:
+        store_rows = store_section(build, tmp, args.repeat, emit)
 
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
@@ -331,14 +530,16 @@ def main():
             "date": time.strftime("%Y-%m-%d %H:%M:%S"), "repeat": args.repeat}
     with open(os.path.join(HERE, "results", "bench.json"), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
-    print("\n| scenario | line | conns | events/s | MiB/s | limit | limit MiB/s | ratio | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        if "events_per_s" not in r:
-            continue
+    agent_rows = [r for r in results if "events_per_s" in r]
+    if agent_rows:
+        print("\n| scenario | line | conns | events/s | MiB/s | limit | limit MiB/s | ratio | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|")
+    for r in agent_rows:
         print(f"| {r['scenario']} | {r['size']} B | {r['connections']} | {r['events_per_s']:,.0f} | "
               f"{r['mib_per_s']:.0f} | {r['limit']} | {r['limit_mib_per_s']:.0f} | {r['ratio']:.2f} | "
               f"{r['peak_rss_mib']:.1f} MiB |")
+    if store_rows:
+        print_store_table(*store_rows)
 
 
 if __name__ == "__main__":
