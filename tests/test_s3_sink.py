@@ -356,6 +356,36 @@ class MultipartTest(S3SinkTest):
                          ["ObjectCreated:CompleteMultipartUpload", "ObjectCreated:Put"])
 
 
+    def test_kill_with_parts_uploaded_gives_the_object_once_and_no_orphan(self):
+        staging = os.path.join(self.tmp, "staging")
+        a = self.agent(sink_config(self.store.endpoint, staging,
+                                   "a1.sinks.k1.hdfs.rollInterval = 0\n"
+                                   f"a1.sinks.k1.hdfs.rollSize = {3 * self.PART}\n"
+                                   f"a1.sinks.k1.s3.partSize = {self.PART}\n"
+                                   "a1.sources.r1.max-line-length = 2048\n"))
+        s = connect(a.port("r1"))
+        s.settimeout(30)
+        self.send(s, 0, 6000)  # acknowledged = staged: the sink commits the take after staging
+        upload = wait_for(lambda: self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads"),
+                          timeout=30, what="a multipart upload in progress")[0]
+        wait_for(lambda: self.s3.list_parts(Bucket=BUCKET, Key=upload["Key"],
+                                            UploadId=upload["UploadId"]).get("Parts"),
+                 timeout=30, what="the first part uploaded")
+        s.close()
+        a.kill()  # SIGKILL with a part uploaded and the object open
+        a.start()
+        # The restart seals the staged object under the same key, aborts its own orphaned
+        # upload and uploads the object once, whole.
+        keys = wait_for(self.keys, timeout=60, what="the recovered object")
+        self.assertEqual(keys, [upload["Key"]])
+        wait_for(lambda: not self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads"),
+                 timeout=30, what="no orphaned multipart upload")
+        a.stop()
+        self.assertEqual(self.all_lines(), [b"%07d %s" % (i, b"m" * 991) for i in range(6000)])
+        wait_for(lambda: len(self.hook.records()) >= 1, what="the object's notification")
+        self.assertEqual(len(self.keys()), 1)
+
+
 class CrashTest(S3SinkTest):
     KILLS = 30
 
