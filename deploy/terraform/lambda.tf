@@ -14,11 +14,17 @@ locals {
   ])
 
   # "env": the value, read by Terraform (so it is in the state; see docs/deploy.md).
-  # "ssm_runtime": only the parameter's name; the relay reads the value itself at start.
+  # "ssm_runtime": only the parameter's name; the relay reads the value itself at start with a
+  # signed ssm:GetParameter (src/relay/README.md). Lambda supplies the rest: AWS_REGION (endpoint
+  # ssm.<region>.amazonaws.com, resolved to the interface endpoint by its private DNS) and the
+  # role's credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+  # SSL_CERT_FILE: that call is HTTPS, and the static binary's OpenSSL looks for CAs in Debian's
+  # /usr/lib/ssl, which provided.al2023 does not have; its bundle is here (docs/deploy.md).
   relay_secret_env = var.relay_secret_delivery == "env" ? tomap({
     INGESTOR_SECRET = data.aws_ssm_parameter.relay_secret[0].value
     }) : tomap({
     INGESTOR_SECRET_SSM_PARAMETER = var.secret_ssm_parameter_name
+    SSL_CERT_FILE                 = "/etc/pki/tls/certs/ca-bundle.crt"
   })
 }
 

@@ -80,6 +80,12 @@ variable "ssm_endpoint_services" {
   description = "Interface endpoints created when create_ssm_endpoints = true. ssm + ssmmessages suffice for SSM Agent >= 3.3.40 (current AL2023 AMIs); add \"ec2messages\" for older agents. Each costs about 7.30 USD a month per subnet it is in."
   type        = list(string)
   default     = ["ssm", "ssmmessages"]
+
+  # The consumer (always) and the relay ("ssm_runtime") read the shared secret through "ssm".
+  validation {
+    condition     = contains(var.ssm_endpoint_services, "ssm")
+    error_message = "ssm_endpoint_services must include \"ssm\": the consumer and the relay read the shared secret through it."
+  }
 }
 
 variable "endpoint_subnet_count" {
@@ -186,9 +192,11 @@ variable "relay_secret_delivery" {
     "env": Terraform reads the SecureString (data source) and sets INGESTOR_SECRET in the function's
       environment. Works with every relay build; the secret is stored in the Terraform state and in
       the function configuration (KMS-encrypted at rest, readable with lambda:GetFunctionConfiguration).
-    "ssm_runtime": the function gets only INGESTOR_SECRET_SSM_PARAMETER (the name) and permission to
-      read it; the relay fetches it through the SSM endpoint at start. Keeps the secret out of the
-      state, but needs a relay that reads INGESTOR_SECRET_SSM_PARAMETER (see docs/deploy.md).
+    "ssm_runtime": the function gets only INGESTOR_SECRET_SSM_PARAMETER (the name), permission to
+      read it and HTTPS to the SSM interface endpoint; the relay fetches it with ssm:GetParameter at
+      each cold start (role credentials and AWS_REGION come from Lambda). Keeps the secret out of
+      the state and the function configuration; a parameter that cannot be read fails the
+      function's init (Runtime.ConfigError in its log). See docs/deploy.md and src/relay/README.md.
   EOT
   type        = string
   default     = "env"

@@ -12,6 +12,7 @@
 #include "consumer/consumer.h"
 #include "consumer/verify.h"
 #include "net/io_pool.h"
+#include "s3/ssm_client.h"
 
 namespace ingestor::cli {
 
@@ -25,9 +26,11 @@ void add_consumer_command(CLI::App& app, ConsumerArgs& a) {
   sub->add_option("--s3-endpoint", a.s3_endpoint,
                   "S3 endpoint URL (default: AWS, https://s3.<region>.amazonaws.com)");
   sub->add_option("--region", a.region, "S3 region")->capture_default_str();
-  sub->add_option("--secret", a.secret,
-                  "Shared secret: require X-Ingestor-Signature on POST /objects "
-                  "(env INGESTOR_SECRET)");
+  sub->add_option(
+      "--secret", a.secret,
+      "Shared secret: require X-Ingestor-Signature on POST /objects "
+      "(env INGESTOR_SECRET, or INGESTOR_SECRET_SSM_PARAMETER=<name>: read from SSM Parameter "
+      "Store at start)");
   sub->add_option("--workers", a.workers, "Concurrent downloads")->capture_default_str();
   sub->add_option("--max-attempts", a.max_attempts,
                   "Download attempts before an object becomes a dead letter")
@@ -45,6 +48,27 @@ void add_consumer_command(CLI::App& app, ConsumerArgs& a) {
                   "Write a JSON file with the bound port once listening");
 }
 
+namespace {
+
+// INGESTOR_SECRET_SSM_PARAMETER, when no secret was given: read it from SSM at start (region from
+// the AWS environment, else --region). A consumer told to require signatures must not start
+// without them, so a failure stops it.
+Status load_secret_from_ssm(const ConsumerArgs& a, std::string& secret) {
+  const char* name = std::getenv(s3::kSecretSsmParameterEnv);
+  if (!name || !*name) return {};
+  if (!secret.empty()) {
+    log::warn("{} is ignored: the secret is given by --secret or INGESTOR_SECRET",
+              s3::kSecretSsmParameterEnv);
+    return {};
+  }
+  auto value = s3::read_secret_parameter(name, a.region);
+  if (!value) return value.error();
+  secret = std::move(*value);
+  return {};
+}
+
+}  // namespace
+
 int run_consumer(const ConsumerArgs& a) {
   consumer::ConsumerOptions o;
   if (!split_listen(a.listen, o.bind, o.port)) {
@@ -59,6 +83,10 @@ int run_consumer(const ConsumerArgs& a) {
   o.secret = a.secret;
   if (o.secret.empty()) {
     if (const char* s = std::getenv("INGESTOR_SECRET")) o.secret = s;
+  }
+  if (auto st = load_secret_from_ssm(a, o.secret); !st) {
+    std::fprintf(stderr, "ingestor consumer: %s\n", st.error().message.c_str());
+    return st.error().code == Errc::kConfig ? 2 : 1;
   }
   o.workers = a.workers;
   o.max_attempts = a.max_attempts;

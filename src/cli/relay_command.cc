@@ -43,8 +43,10 @@ void add_relay_command(CLI::App& app, RelayArgs& a) {
   sub->add_option("--target", a.target,
                   "Consumer URL to POST each record to, e.g. http://127.0.0.1:9200/objects "
                   "(env INGESTOR_TARGET_URL)");
-  sub->add_option("--secret", a.secret,
-                  "Shared secret: sign each POST with X-Ingestor-Signature (env INGESTOR_SECRET)");
+  sub->add_option(
+      "--secret", a.secret,
+      "Shared secret: sign each POST with X-Ingestor-Signature (env INGESTOR_SECRET, or "
+      "INGESTOR_SECRET_SSM_PARAMETER=<name>: read from SSM Parameter Store at start)");
   sub->add_option("--timeout-ms", a.timeout_ms,
                   "Deadline for relaying one notification, retries included "
                   "(env INGESTOR_RELAY_TIMEOUT_MS; default 4000)");
@@ -61,15 +63,16 @@ void add_relay_command(CLI::App& app, RelayArgs& a) {
 
 namespace {
 
-// Flags, then the environment; returns the configuration error ("" when none).
-std::string build_relay_options(const RelayArgs& a, relay::RelayOptions& o) {
+// Flags, then the environment, then the secret from SSM when INGESTOR_SECRET_SSM_PARAMETER names
+// it: a network call at start, so that a relay that was told to sign never starts unsigned.
+Status build_relay_options(const RelayArgs& a, relay::RelayOptions& o) {
   o.target_url = a.target;
   o.secret = a.secret;
   if (a.timeout_ms > 0) o.timeout = std::chrono::milliseconds(a.timeout_ms);
   if (a.attempt_timeout_ms > 0) o.attempt_timeout = std::chrono::milliseconds(a.attempt_timeout_ms);
   o.workers = a.workers;
-  if (auto st = relay::apply_relay_env(o); !st) return st.error().message;
-  return {};
+  if (auto st = relay::apply_relay_env(o); !st) return st;
+  return relay::load_relay_secret(o);
 }
 
 }  // namespace
@@ -82,7 +85,8 @@ int run_relay_lambda(const RelayArgs& a) {
     std::fprintf(stderr, "ingestor relay: Lambda mode needs AWS_LAMBDA_RUNTIME_API (host:port)\n");
     return 2;
   }
-  lo.config_error = build_relay_options(a, lo.relay);  // reported through /init/error
+  // Reported through /init/error, so Lambda shows it and fails the invocation.
+  if (auto st = build_relay_options(a, lo.relay); !st) lo.config_error = st.error().message;
   relay::LambdaRuntime runtime(std::move(lo));
   return runtime.run();
 }
@@ -96,9 +100,9 @@ int run_relay(const RelayArgs& a) {
     return 2;
   }
   relay::RelayOptions o;
-  if (auto err = build_relay_options(a, o); !err.empty()) {
-    std::fprintf(stderr, "ingestor relay: %s\n", err.c_str());
-    return 2;
+  if (auto st = build_relay_options(a, o); !st) {
+    std::fprintf(stderr, "ingestor relay: %s\n", st.error().message.c_str());
+    return st.error().code == Errc::kConfig ? 2 : 1;
   }
   if (!split_listen(a.listen, o.bind, o.port)) {
     std::fprintf(stderr, "ingestor relay: --listen must be HOST:PORT, got '%s'\n",

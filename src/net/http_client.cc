@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -147,6 +150,25 @@ struct HttpClient::Impl {
   std::atomic<uint64_t> opened{0};
 };
 
+const char* fallback_ca_bundle() {
+  // OpenSSL looks for CAs where it was built to (Debian: /usr/lib/ssl/certs, cert.pem). The static
+  // release binary also runs on Amazon Linux (the Lambda's provided.al2023, the consumer's EC2),
+  // whose store is elsewhere: when the built-in places do not exist and the operator has not
+  // pointed SSL_CERT_FILE / SSL_CERT_DIR anywhere, use the distribution's bundle.
+  if (std::getenv(X509_get_default_cert_file_env()) || std::getenv(X509_get_default_cert_dir_env()))
+    return nullptr;
+  struct stat sb {};
+  if (::stat(X509_get_default_cert_file(), &sb) == 0) return nullptr;
+  if (::stat(X509_get_default_cert_dir(), &sb) == 0) return nullptr;
+  for (const char* path : {"/etc/pki/tls/certs/ca-bundle.crt",    // Amazon Linux, Fedora, RHEL
+                           "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Alpine
+                           "/etc/ssl/ca-bundle.pem",              // openSUSE
+                           "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"}) {
+    if (::stat(path, &sb) == 0) return path;
+  }
+  return nullptr;
+}
+
 HttpClient::HttpClient(HttpClientOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>(options_)) {}
 
@@ -161,6 +183,12 @@ Status HttpClient::init() {
     boost::system::error_code ec;
     ctx->set_default_verify_paths(ec);
     if (ec) return make_error(Errc::kConfig, "cannot load the system CA store: " + ec.message());
+    if (const char* bundle = fallback_ca_bundle()) {
+      ctx->load_verify_file(bundle, ec);
+      if (ec)
+        return make_error(Errc::kConfig,
+                          fmt::format("cannot load the CA bundle {}: {}", bundle, ec.message()));
+    }
     if (!options_.ca_file.empty()) {
       ctx->load_verify_file(options_.ca_file, ec);
       if (ec)

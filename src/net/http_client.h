@@ -119,6 +119,11 @@ struct HttpClientOptions {
   std::string user_agent = "ingestor/0.1";
 };
 
+// The CA bundle to load besides OpenSSL's defaults: a distribution's bundle when OpenSSL's built-in
+// certificate file and directory do not exist on this system (the static binary on Amazon Linux)
+// and neither SSL_CERT_FILE nor SSL_CERT_DIR is set; nullptr otherwise.
+const char* fallback_ca_bundle();
+
 class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options = {});

@@ -1,6 +1,8 @@
 #include "net/http_client.h"
 
 #include <gtest/gtest.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -105,6 +107,21 @@ TEST(ParseUrl, Forms) {
   EXPECT_FALSE(parse_url("ftp://x/"));
   EXPECT_FALSE(parse_url("not a url"));
   EXPECT_FALSE(parse_url("http:///nohost"));
+}
+
+TEST(HttpClient, FallbackCaBundleOnlyWhereOpenSslDefaultsAreMissing) {
+  // This machine (Debian) has OpenSSL's built-in CA places, so no fallback; where they are
+  // missing (the static binary on Amazon Linux) a distribution bundle is used unless the operator
+  // set SSL_CERT_FILE or SSL_CERT_DIR.
+  struct stat sb {};
+  const bool defaults_exist = ::stat(X509_get_default_cert_file(), &sb) == 0 ||
+                              ::stat(X509_get_default_cert_dir(), &sb) == 0;
+  if (defaults_exist) {
+    EXPECT_EQ(fallback_ca_bundle(), nullptr);
+  }
+  ::setenv(X509_get_default_cert_file_env(), "/nonexistent/ca.pem", 1);
+  EXPECT_EQ(fallback_ca_bundle(), nullptr);  // the operator's choice wins
+  ::unsetenv(X509_get_default_cert_file_env());
 }
 
 TEST(HttpClient, GetAndPostReuseOneConnection) {

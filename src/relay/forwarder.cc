@@ -4,6 +4,7 @@
 #include <random>
 
 #include "base/log.h"
+#include "s3/ssm_client.h"
 
 namespace ingestor::relay {
 
@@ -42,8 +43,24 @@ Status apply_relay_env(RelayOptions& o) {
   if (o.secret.empty()) {
     if (const char* v = std::getenv("INGESTOR_SECRET")) o.secret = v;
   }
+  if (o.secret_ssm_parameter.empty()) {
+    if (const char* v = std::getenv(s3::kSecretSsmParameterEnv)) o.secret_ssm_parameter = v;
+  }
   if (auto st = env_ms("INGESTOR_RELAY_TIMEOUT_MS", o.timeout, d.timeout); !st) return st;
   return env_ms("INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS", o.attempt_timeout, d.attempt_timeout);
+}
+
+Status load_relay_secret(RelayOptions& o) {
+  if (o.secret_ssm_parameter.empty()) return {};
+  if (!o.secret.empty()) {
+    log::warn("{} is ignored: the secret is given by --secret or INGESTOR_SECRET",
+              s3::kSecretSsmParameterEnv);
+    return {};
+  }
+  auto value = s3::read_secret_parameter(o.secret_ssm_parameter);
+  if (!value) return value.error();
+  o.secret = std::move(*value);
+  return {};
 }
 
 s3::ObjectNotice to_notice(const s3::CreatedObject& c) {

@@ -33,6 +33,9 @@ using Clock = std::chrono::steady_clock;
 struct RelayOptions {
   std::string target_url;  // "http://consumer:9200/objects" (required)
   std::string secret;      // empty: unsigned requests
+  // INGESTOR_SECRET_SSM_PARAMETER: a SecureString read by load_relay_secret() when `secret` is
+  // empty (--secret and INGESTOR_SECRET win).
+  std::string secret_ssm_parameter;
   // Whole notification (every record, every retry). Kept below the store's 5 s per-step webhook
   // timeout so the store sees our answer rather than its own timeout.
   std::chrono::milliseconds timeout{4000};
@@ -47,10 +50,16 @@ struct RelayOptions {
   size_t queue_limit = 256;         // notifications waiting beyond the workers: more get 503
 };
 
-// Reads INGESTOR_TARGET_URL, INGESTOR_SECRET, INGESTOR_RELAY_TIMEOUT_MS,
-// INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS into `o` for the fields that are still at their defaults
-// (flags win). kConfig on an unparsable number.
+// Reads INGESTOR_TARGET_URL, INGESTOR_SECRET, INGESTOR_SECRET_SSM_PARAMETER,
+// INGESTOR_RELAY_TIMEOUT_MS, INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS into `o` for the fields that are
+// still at their defaults (flags win). kConfig on an unparsable number. No I/O.
 [[nodiscard]] Status apply_relay_env(RelayOptions& o);
+
+// When `o.secret` is empty and `o.secret_ssm_parameter` is set, reads the secret from SSM
+// Parameter Store (s3/ssm_client.h: endpoint, region and credentials from the AWS environment,
+// bounded retries). Errors name the parameter and the cause; the relay must not start unsigned
+// when the secret it was told to use cannot be read.
+[[nodiscard]] Status load_relay_secret(RelayOptions& o);
 
 struct RelayReport {
   size_t posted = 0;   // records the consumer accepted

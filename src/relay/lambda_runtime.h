@@ -12,9 +12,10 @@
 //
 // errorType: "Relay.InvalidEvent" (not an S3 notification), "Relay.Rejected" (the consumer
 // answered 4xx), "Relay.DeliveryFailed" (unreachable / 5xx until the deadline).
-// A configuration error (no or bad target URL) is POSTed to /runtime/init/error
-// ("Runtime.ConfigError") before run() returns 1. A 500 from the Runtime API is a container
-// error: run() returns 1 at once. The trace id header is exported as _X_AMZN_TRACE_ID.
+// A configuration error (no or bad target URL, a secret that cannot be read from SSM) is POSTed
+// to /runtime/init/error ("Runtime.ConfigError") before run() returns 1. A 500 from the Runtime
+// API is a container error: run() returns 1 at once. The trace id header is exported as
+// _X_AMZN_TRACE_ID.
 // Thread-safety: run() on one thread; stop() from any thread ends the loop after the current
 // invocation (a blocked GET /next is not interrupted: Lambda kills the process anyway).
 
