@@ -8,8 +8,9 @@ namespace ingestor::store {
 
 namespace {
 
-// Version 1 of the schema (docs/formats/store.md). Keys are TEXT compared with SQLite's BINARY
-// collation (memcmp), which is S3's UTF-8 byte order.
+// Version 2 of the schema (docs/formats/store.md). Every statement is idempotent, so running it
+// on a version 1 database (which lacks only inline_content) is the migration. Keys are TEXT
+// compared with SQLite's BINARY collation (memcmp), which is S3's UTF-8 byte order.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS buckets(
   name TEXT PRIMARY KEY,
@@ -60,8 +61,13 @@ CREATE TABLE IF NOT EXISTS outbox(
   created_ms INTEGER NOT NULL,
   last_error TEXT NOT NULL DEFAULT ''
 );
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS inline_content(
+  content_id TEXT PRIMARY KEY,
+  data BLOB NOT NULL
+);
+PRAGMA user_version = 2;
 )sql";
+constexpr int64_t kSchemaVersion = 2;
 
 constexpr size_t kMaxBatch = 512;
 
@@ -77,7 +83,26 @@ Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& path) {
   auto w = SqliteDb::open(path);
   if (!w) return w.error();
   if (auto s = configure(**w); !s) return s.error();
-  if (auto s = (*w)->exec(kSchema); !s) return s.error();
+  // 0: a new database; 1: written before inline_content existed (migrated here, atomically).
+  if (auto s = (*w)->exec("BEGIN IMMEDIATE"); !s) return s.error();
+  auto v = (*w)->prepare("PRAGMA user_version");
+  if (!v) return v.error();
+  if (auto r = (*v)->step(); !r) return r.error();
+  const int64_t version = (*v)->col_int(0);
+  (*w)->reset_all();
+  if (version > kSchemaVersion) {
+    (void)(*w)->exec("ROLLBACK");
+    return make_error(Errc::kConfig, path + ": metadata schema version " + std::to_string(version) +
+                                         " is newer than this ingestor (" +
+                                         std::to_string(kSchemaVersion) + ")");
+  }
+  if (auto s = (*w)->exec(kSchema); !s) {
+    (void)(*w)->exec("ROLLBACK");
+    return s.error();
+  }
+  if (auto s = (*w)->exec("COMMIT"); !s) return s.error();
+  if (version != 0 && version < kSchemaVersion)
+    log::info("store: metadata schema upgraded from version {} to {}", version, kSchemaVersion);
   return std::unique_ptr<MetadataDb>(new MetadataDb(path, std::move(*w)));
 }
 

@@ -5,7 +5,8 @@
 // Writes: write(op) queues `op`; one writer thread runs every queued op inside one transaction
 // (each op under its own SAVEPOINT, so a failing op rolls back alone), commits (one fsync of the
 // WAL for the whole batch), then unlinks the files the ops released and wakes the callers. Content
-// an op references must already be durable (StagedFile::commit_file() syncs file and directory on
+// an op references is either inserted by the op itself (inline_content, durable with the COMMIT)
+// or a file that must already be durable (StagedFile::commit_file() syncs file and directory on
 // the request's thread, so that those fsyncs run in parallel rather than in this serial loop).
 // Ops run one after another on the writer thread, so an op's read-check-write (If-None-Match: *,
 // part lists) is atomic against every other write.

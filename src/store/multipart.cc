@@ -158,7 +158,7 @@ ApiResult<PartInfo> ObjectStore::copy_part(const std::string& bucket, const std:
   if (auto u = get_upload(bucket, key, upload_id); !u) return u.error();
   auto src = open_object(src_bucket, src_key);
   if (!src) return src.error();
-  auto& [sm, sf] = *src;
+  auto& [sm, content] = *src;
   uint64_t first = 0, len = sm.size;
   if (range) {
     if (range->first > range->second || range->second >= sm.size)
@@ -173,16 +173,15 @@ ApiResult<PartInfo> ObjectStore::copy_part(const std::string& bucket, const std:
   auto staged = stage();
   if (!staged) return staged.error();
   Md5 md5;
-  std::string buf(1 << 20, '\0');
+  std::string buf;
   uint64_t off = first, end = first + len;
   while (off < end) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - off));
-    ssize_t n = ::pread(sf.fd(), buf.data(), want, static_cast<off_t>(off));
-    if (n <= 0) return err::internal("read error while copying a part");
-    std::string_view chunk(buf.data(), static_cast<size_t>(n));
-    md5.update(chunk);
-    if (auto s = staged->write(chunk); !s) return s.error();
-    off += static_cast<uint64_t>(n);
+    size_t want = static_cast<size_t>(std::min<uint64_t>(1 << 20, end - off));
+    if (auto s = content.read(off, want, buf); !s) return s.error();
+    if (buf.empty()) return err::internal("read error while copying a part");
+    md5.update(buf);
+    if (auto s = staged->write(buf); !s) return s.error();
+    off += buf.size();
   }
   return put_part(bucket, key, upload_id, part_number, std::move(*staged), to_hex(md5.finish()),
                   {});

@@ -283,7 +283,7 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
   p.op.finish = [this, c, head](BodyPipeline*) {
     auto o = store_.open_object(c->addr.bucket, c->addr.key);
     if (!o) return c->fail(o.error());
-    auto& [m, f] = *o;
+    auto& [m, content] = *o;
     if (auto s = check_get_conditions(*c, m); !s) {
       Response r = c->fail(s.error());
       if (s.error().status == 304) {
@@ -320,7 +320,12 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
                                                     std::to_string(m.size));
     }
     res.head = head;
-    if (!head) res.file = std::move(f);
+    if (!head && content.data) {
+      res.body =
+          content.data->substr(static_cast<size_t>(res.offset), static_cast<size_t>(res.length));
+    } else if (!head) {
+      res.file = std::move(content.file);
+    }
     return res;
   };
   return p;

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <unordered_set>
 
 #include "base/hash.h"
@@ -68,6 +70,13 @@ ObjectMeta row_to_meta(const Stmt& s) {
 
 ApiError db_error(const Error& e) { return err::internal(e.message); }
 
+ApiStatus insert_inline(SqliteDb& db, const std::string& id, std::string_view data) {
+  auto st = db.prepare("INSERT INTO inline_content(content_id, data) VALUES(?, ?)");
+  if (!st) return db_error(st.error());
+  if (auto s = (*st)->bind(1, id).bind_blob(2, data).run(); !s) return db_error(s.error());
+  return {};
+}
+
 // Reads one object row; nullopt if absent.
 ApiResult<std::optional<ObjectMeta>> read_object(SqliteDb& db, const std::string& bucket,
                                                  const std::string& key) {
@@ -95,6 +104,8 @@ ApiResult<bool> bucket_exists(SqliteDb& db, const std::string& bucket) {
 Result<std::unique_ptr<ObjectStore>> ObjectStore::open(StoreOptions options) {
   const std::string& d = options.data_dir;
   if (d.empty()) return make_error(Errc::kConfig, "--data-dir is required");
+  // Inline content is taken from the staging buffer, so it cannot be larger.
+  options.inline_max_size = std::min(options.inline_max_size, StagedFile::kBufferSize);
   for (const char* sub : {"", "/tmp", "/objects"})
     if (auto s = make_dirs(d + sub); !s) return s.error();
   char hex[3];
@@ -380,21 +391,32 @@ ApiStatus ObjectStore::commit_object_row(WriteTx& tx, const ObjectMeta& meta,
       .bind(10, pairs_to_json(meta.checksums))
       .bind(11, static_cast<int64_t>(meta.parts_count));
   if (auto s = (*st)->run(); !s) return db_error(s.error());
-  if (*old && (*old)->content_id != meta.content_id)
-    tx.unlink_after_commit.push_back(content_path(options_.data_dir, (*old)->content_id));
+  if (*old && (*old)->content_id != meta.content_id) {
+    if (auto r = release_content(tx, (*old)->content_id); !r) return r;
+  }
   return enqueue_events(tx, meta, ev, event_name);
 }
 
 ApiResult<ObjectMeta> ObjectStore::put_object(StagedFile file, ObjectMeta meta,
                                               const PutConditions& cond, const EventContext& ev,
                                               const std::string& event_name) {
-  if (auto s = file.commit_file(); !s) return s.error();
+  // A small body still wholly in the staging buffer is committed inline with its row, by the
+  // batch's WAL fsync; it never gets a file (its temp file was never created).
+  std::optional<std::string_view> small;
+  if (file.size() <= options_.inline_max_size) small = file.buffered_contents();
+  if (!small) {
+    if (auto s = file.commit_file(); !s) return s.error();
+  }
   meta.content_id = file.id();
   meta.mtime_ms = now_ms();
-  auto s = db_->write(
-      [&](WriteTx& tx) -> ApiStatus { return commit_object_row(tx, meta, cond, ev, event_name); });
-  if (!s) return s.error();  // ~StagedFile removes the renamed file
-  file.release();
+  auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
+    if (small) {
+      if (auto st = insert_inline(tx.db, meta.content_id, *small); !st) return st;
+    }
+    return commit_object_row(tx, meta, cond, ev, event_name);
+  });
+  if (!s) return s.error();  // the op rolled back; ~StagedFile removes the renamed file, if any
+  if (!small) file.release();
   return meta;
 }
 
@@ -411,17 +433,64 @@ ApiResult<ObjectMeta> ObjectStore::head_object(const std::string& bucket, const 
   return std::move(**m);
 }
 
-ApiResult<std::pair<ObjectMeta, File>> ObjectStore::open_object(const std::string& bucket,
-                                                                const std::string& key) {
-  // The content of a replaced object is unlinked after the replacing commit: retry once if the
-  // file vanished between reading the row and opening it.
+ApiResult<std::pair<ObjectMeta, Content>> ObjectStore::open_object(const std::string& bucket,
+                                                                   const std::string& key) {
+  // The row and its inline bytes come from one read transaction. A file is released (unlinked)
+  // after the commit that replaced its row: read again if it vanished in between.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto m = head_object(bucket, key);
-    if (!m) return m.error();
-    auto f = File::open(content_path(options_.data_dir, m->content_id), O_RDONLY);
-    if (f) return std::make_pair(std::move(*m), std::move(*f));
+    ObjectMeta m;
+    std::optional<std::string> data;
+    {
+      auto lease = db_->reader();
+      if (!lease) return db_error(lease.error());
+      auto st = lease->db().prepare(
+          std::string("SELECT ") + kObjectCols +
+          ", (SELECT data FROM inline_content WHERE content_id=objects.content_id) "
+          "FROM objects WHERE bucket=? AND key=?");
+      if (!st) return db_error(st.error());
+      auto r = (*st)->bind(1, bucket).bind(2, key).step();
+      if (!r) return db_error(r.error());
+      if (!*r) {
+        lease.value().db().reset_all();
+        auto h = head_object(bucket, key);  // NoSuchBucket or NoSuchKey
+        if (!h) return h.error();
+        continue;  // created meanwhile
+      }
+      m = row_to_meta(**st);
+      if (!(*st)->col_null(11)) data = (*st)->col_blob(11);
+    }
+    if (data) return std::make_pair(std::move(m), Content{File(), std::move(data)});
+    auto f = File::open(content_path(options_.data_dir, m.content_id), O_RDONLY);
+    if (f) return std::make_pair(std::move(m), Content{std::move(*f), std::nullopt});
   }
   return err::internal("object content is missing");
+}
+
+ApiStatus Content::read(uint64_t offset, size_t len, std::string& out) const {
+  out.clear();
+  if (data) {
+    if (offset < data->size()) out.assign(*data, static_cast<size_t>(offset), len);
+    return {};
+  }
+  out.resize(len);
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = ::pread(file.fd(), out.data() + got, len - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return err::internal(std::string("read error: ") + std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return {};
+}
+
+ApiStatus ObjectStore::release_content(WriteTx& tx, const std::string& id) {
+  auto st = tx.db.prepare("DELETE FROM inline_content WHERE content_id=?");
+  if (!st) return db_error(st.error());
+  if (auto s = (*st)->bind(1, id).run(); !s) return db_error(s.error());
+  if (tx.db.changes() == 0) tx.unlink_after_commit.push_back(content_path(options_.data_dir, id));
+  return {};
 }
 
 ApiStatus ObjectStore::delete_object(const std::string& bucket, const std::string& key) {
@@ -435,8 +504,7 @@ ApiStatus ObjectStore::delete_object(const std::string& bucket, const std::strin
     auto st = tx.db.prepare("DELETE FROM objects WHERE bucket=? AND key=?");
     if (!st) return db_error(st.error());
     if (auto s = (*st)->bind(1, bucket).bind(2, key).run(); !s) return db_error(s.error());
-    tx.unlink_after_commit.push_back(content_path(options_.data_dir, (*old)->content_id));
-    return {};
+    return release_content(tx, (*old)->content_id);
   });
 }
 
@@ -460,7 +528,7 @@ ApiResult<std::vector<DeleteOutcome>> ObjectStore::delete_objects(
       auto st = tx.db.prepare("DELETE FROM objects WHERE bucket=? AND key=?");
       if (!st) return db_error(st.error());
       if (auto r = (*st)->bind(1, bucket).bind(2, key).run(); !r) return db_error(r.error());
-      tx.unlink_after_commit.push_back(content_path(options_.data_dir, (*old)->content_id));
+      if (auto r = release_content(tx, (*old)->content_id); !r) return r;
     }
     return {};
   });
@@ -474,10 +542,18 @@ ApiResult<ObjectMeta> ObjectStore::copy_object(const std::string& src_bucket,
                                                const EventContext& ev) {
   auto src = open_object(src_bucket, src_key);
   if (!src) return src.error();
-  auto& [sm, sf] = *src;
+  auto& [sm, content] = *src;
   auto staged = stage();
   if (!staged) return staged.error();
-  if (auto s = staged->append_from(sf.fd(), 0, sm.size); !s) return s.error();
+  if (content.data || sm.size <= options_.inline_max_size) {
+    // Through the staging buffer, so that a small copy is stored inline too.
+    std::string bytes;
+    if (auto s = content.read(0, sm.size, bytes); !s) return s.error();
+    if (bytes.size() != sm.size) return err::internal("read error while copying");
+    if (auto s = staged->write(bytes); !s) return s.error();
+  } else if (auto s = staged->append_from(content.file.fd(), 0, sm.size); !s) {
+    return s.error();
+  }
   if (!replace_meta) {
     dst.content_type = sm.content_type;
     dst.headers = sm.headers;
@@ -489,13 +565,13 @@ ApiResult<ObjectMeta> ObjectStore::copy_object(const std::string& src_bucket,
   // single-part sources and recompute for multipart ones.
   if (sm.parts_count > 0) {
     Md5 md5;
-    std::string buf(1 << 20, '\0');
+    std::string buf;
     uint64_t off = 0;
     while (off < sm.size) {
-      ssize_t n = ::pread(sf.fd(), buf.data(), buf.size(), static_cast<off_t>(off));
-      if (n <= 0) return err::internal("read error while copying");
-      md5.update(std::string_view(buf.data(), static_cast<size_t>(n)));
-      off += static_cast<uint64_t>(n);
+      if (auto s = content.read(off, 1 << 20, buf); !s) return s.error();
+      if (buf.empty()) return err::internal("read error while copying");
+      md5.update(buf);
+      off += buf.size();
     }
     dst.etag = to_hex(md5.finish());
     dst.checksums.clear();

@@ -2,10 +2,14 @@
 // ObjectStore: buckets, objects, multipart uploads and notification configuration of
 // `ingestor store`, on local disk (docs/formats/store.md), independent of HTTP.
 //
-// Durability: object bytes are staged in a temp file, fsynced and renamed to a content-id path
-// (keys never touch the file system); the metadata row that makes them visible is committed by
-// MetadataDb's group commit after the content directory was fsynced. A crash before the commit
-// leaves an unreferenced file, removed by the sweep at open(). Notifications to emit are written
+// Durability: a body up to inline_max_size (PutObject, CopyObject) is stored in the database
+// (inline_content) in the same group-commit transaction as its object row, so the batch's one WAL
+// fsync makes both durable. A larger body, every part and every multipart object is staged in a
+// temp file, fsynced and renamed to a content-id path (keys never touch the file system); the
+// metadata row that makes it visible is committed by MetadataDb's group commit after the content
+// directory was fsynced. A crash before the commit leaves an unreferenced file, removed by the
+// sweep at open(). Released content goes with the releasing transaction: its inline row is
+// deleted in it, its file unlinked after it commits. Notifications to emit are written
 // to the outbox table in the same transaction as the object row, so every committed object has
 // its events (at-least-once delivery by Notifier).
 // Thread-safety: every method may be called concurrently; the methods block (disk and SQLite)
@@ -40,6 +44,20 @@ struct StoreOptions {
   std::string notify_webhook;                  // every bucket, every ObjectCreated (may be empty)
   std::map<std::string, std::string> targets;  // --notify-target NAME=URL
   uint64_t min_part_size = 5ull << 20;         // all parts but the last
+  // PutObject and CopyObject bodies up to this size are stored in the database (inline_content)
+  // instead of a file of their own: the metadata group commit (one WAL fsync per batch) makes
+  // them durable, rather than an fsync of their file and of its directory each, which is what
+  // bounds small-object throughput. Clamped to StagedFile::kBufferSize by open().
+  uint64_t inline_max_size = 64 << 10;
+};
+
+// An object's bytes: an open read-only file, or the bytes themselves for an inline object
+// (at most inline_max_size of them, so holding them in memory is bounded).
+struct Content {
+  File file;                        // not open for an inline object
+  std::optional<std::string> data;  // set for an inline object
+  // Replaces `out` with bytes [offset, offset + len) (fewer at the end of the content).
+  [[nodiscard]] ApiStatus read(uint64_t offset, size_t len, std::string& out) const;
 };
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
@@ -102,9 +120,9 @@ class ObjectStore {
                                                  const std::string& event_name = "Put");
   [[nodiscard]] ApiResult<ObjectMeta> head_object(const std::string& bucket,
                                                   const std::string& key);
-  // Metadata and an open read-only descriptor of the content (consistent with each other).
-  [[nodiscard]] ApiResult<std::pair<ObjectMeta, File>> open_object(const std::string& bucket,
-                                                                   const std::string& key);
+  // Metadata and the content (consistent with each other).
+  [[nodiscard]] ApiResult<std::pair<ObjectMeta, Content>> open_object(const std::string& bucket,
+                                                                      const std::string& key);
   // Succeeds for an absent key (S3 semantics); NoSuchBucket if the bucket is missing.
   [[nodiscard]] ApiStatus delete_object(const std::string& bucket, const std::string& key);
   // Deletes several keys in one transaction; one outcome per key, in order.
@@ -156,6 +174,8 @@ class ObjectStore {
   // Inside a write op: checks conditions, inserts/replaces the row, queues events.
   ApiStatus commit_object_row(WriteTx& tx, const ObjectMeta& meta, const PutConditions& cond,
                               const EventContext& ev, const std::string& event_name);
+  // Drops content `id` with the transaction: its inline row now, its file after COMMIT.
+  ApiStatus release_content(WriteTx& tx, const std::string& id);
   ApiStatus enqueue_events(WriteTx& tx, const ObjectMeta& meta, const EventContext& ev,
                            const std::string& event_name);
   std::string next_sequencer();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -56,8 +57,9 @@ class ObjectStoreTest : public ::testing::Test {
     auto o = store_->open_object(b, k);
     EXPECT_TRUE(o) << o.error().code << ": " << o.error().message;
     if (!o) return {};
-    std::string out(o->first.size, '\0');
-    EXPECT_EQ(::pread(o->second.fd(), out.data(), out.size(), 0), static_cast<ssize_t>(out.size()));
+    std::string out;
+    EXPECT_TRUE(o->second.read(0, o->first.size, out));
+    EXPECT_EQ(out.size(), o->first.size);
     return out;
   }
   size_t files_under(const std::string& sub) {
@@ -66,6 +68,14 @@ class ObjectStoreTest : public ::testing::Test {
       if (e.is_regular_file()) ++n;
     return n;
   }
+  int64_t inline_rows() {
+    auto lease = store_->db().reader();
+    auto st = lease->db().prepare("SELECT COUNT(*) FROM inline_content");
+    EXPECT_TRUE((*st)->step());
+    return (*st)->col_int(0);
+  }
+  // Stored contents: files under objects/ plus inline rows.
+  size_t contents() { return files_under("/objects") + static_cast<size_t>(inline_rows()); }
   int64_t outbox_rows() {
     auto lease = store_->db().reader();
     auto st = lease->db().prepare("SELECT COUNT(*) FROM outbox");
@@ -85,7 +95,8 @@ TEST_F(ObjectStoreTest, HostileKeysStayInsideTheDataDir) {
       "../x", "a//b", ".", "..", "/abs", deep, "../../etc/passwd"};
   for (const auto& k : keys) ASSERT_TRUE(put("bkt", k, "v:" + k)) << k;
   for (const auto& k : keys) EXPECT_EQ(read("bkt", k), "v:" + k);
-  // Every file is a content id under objects/; nothing else was created anywhere.
+  // Every file is a content id under objects/ (these small objects are all inline); nothing else
+  // was created anywhere.
   for (auto& e : fs::recursive_directory_iterator(dir_)) {
     if (!e.is_regular_file()) continue;
     std::string rel = fs::relative(e.path(), dir_).string();
@@ -93,7 +104,7 @@ TEST_F(ObjectStoreTest, HostileKeysStayInsideTheDataDir) {
     ASSERT_TRUE(rel.starts_with("objects/")) << rel;
     EXPECT_TRUE(is_valid_content_id(e.path().filename().string())) << rel;
   }
-  EXPECT_EQ(files_under("/objects"), keys.size());
+  EXPECT_EQ(contents(), keys.size());
   EXPECT_FALSE(fs::exists(fs::path(root_) / "x"));
   EXPECT_FALSE(fs::exists(fs::path(dir_) / "x"));
   auto page = store_->list_objects("bkt", ListQuery{});
@@ -122,7 +133,7 @@ TEST_F(ObjectStoreTest, IfNoneMatchIsAtomicUnderConcurrency) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok, 1);
   EXPECT_EQ(failed, 15);
-  EXPECT_EQ(files_under("/objects"), 1u);  // losers' files removed
+  EXPECT_EQ(contents(), 1u);  // losers' contents removed
   EXPECT_EQ(files_under("/tmp"), 0u);
 }
 
@@ -134,7 +145,7 @@ TEST_F(ObjectStoreTest, ReplaceDeleteAndBucketRules) {
   ASSERT_TRUE(put("bkt", "k", "one"));
   ASSERT_TRUE(put("bkt", "k", "two"));
   EXPECT_EQ(read("bkt", "k"), "two");
-  EXPECT_EQ(files_under("/objects"), 1u);
+  EXPECT_EQ(contents(), 1u);
   PutConditions im;
   im.if_match = "\"" + to_hex(md5("nope")) + "\"";
   EXPECT_EQ(put("bkt", "k", "three", im).error().code, "PreconditionFailed");
@@ -142,7 +153,7 @@ TEST_F(ObjectStoreTest, ReplaceDeleteAndBucketRules) {
   ASSERT_TRUE(store_->delete_object("bkt", "k"));
   ASSERT_TRUE(store_->delete_object("bkt", "k"));  // absent: still fine
   EXPECT_EQ(store_->head_object("bkt", "k").error().code, "NoSuchKey");
-  EXPECT_EQ(files_under("/objects"), 0u);
+  EXPECT_EQ(contents(), 0u);
   ASSERT_TRUE(store_->delete_bucket("bkt"));
   EXPECT_EQ(store_->head_bucket("bkt").error().code, "NoSuchBucket");
 }
@@ -213,19 +224,226 @@ TEST_F(ObjectStoreTest, OutboxRowCommittedWithObjectAndSurvivesReopen) {
 
 TEST_F(ObjectStoreTest, SweepRemovesUnreferencedFilesAtOpen) {
   ASSERT_TRUE(store_->create_bucket("bkt"));
-  ASSERT_TRUE(put("bkt", "k", "kept"));
+  ASSERT_TRUE(put("bkt", "k", "kept"));  // inline
+  const std::string big(store_->options().inline_max_size + 1, 'b');
+  ASSERT_TRUE(put("bkt", "big", big));  // a file
   {
     auto f = store_->stage();
     ASSERT_TRUE(f->write("orphan"));
     ASSERT_TRUE(f->commit_file());  // renamed but never committed (a crash)
     f->release();
   }
-  auto tmp = store_->stage();  // a temp file left by a crash
+  auto tmp = store_->stage();  // a temp file left by a crash (the buffer spilled)
+  ASSERT_TRUE(tmp->write(std::string(3 << 20, 't')));
   tmp->release();
+  ASSERT_EQ(files_under("/tmp"), 1u);
+  ASSERT_EQ(files_under("/objects"), 2u);
   open_store();
-  EXPECT_EQ(files_under("/objects"), 1u);
+  EXPECT_EQ(files_under("/objects"), 1u);  // big's
   EXPECT_EQ(files_under("/tmp"), 0u);
   EXPECT_EQ(read("bkt", "k"), "kept");
+  EXPECT_EQ(read("bkt", "big"), big);
+  EXPECT_EQ(inline_rows(), 1);
+}
+
+TEST_F(ObjectStoreTest, SmallObjectsLiveInTheDatabaseLargeOnesInFiles) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  const std::string small(store_->options().inline_max_size, 's');
+  const std::string large(store_->options().inline_max_size + 1, 'L');
+  ASSERT_TRUE(put("bkt", "small", small));
+  ASSERT_TRUE(put("bkt", "large", large));
+  EXPECT_EQ(inline_rows(), 1);
+  EXPECT_EQ(files_under("/objects"), 1u);
+  EXPECT_EQ(files_under("/tmp"), 0u);  // the small object never had a temp file left over
+  // Replacing swaps the kinds and releases the old contents with the commit.
+  ASSERT_TRUE(put("bkt", "small", large));
+  ASSERT_TRUE(put("bkt", "large", small));
+  EXPECT_EQ(inline_rows(), 1);
+  EXPECT_EQ(files_under("/objects"), 1u);
+  // Both survive a restart (the sweep keeps inline content and referenced files), and copies
+  // read either kind.
+  open_store();
+  EXPECT_EQ(read("bkt", "small"), large);
+  EXPECT_EQ(read("bkt", "large"), small);
+  ObjectMeta dst;
+  dst.bucket = "bkt";
+  dst.key = "copy";
+  ASSERT_TRUE(store_->copy_object("bkt", "large", dst, false, {}, {}));
+  EXPECT_EQ(read("bkt", "copy"), small);
+  auto o = store_->open_object("bkt", "copy");
+  ASSERT_TRUE(o);
+  std::string part;
+  ASSERT_TRUE(o->second.read(10, 5, part));
+  EXPECT_EQ(part, "sssss");
+  ASSERT_TRUE(store_->delete_objects("bkt", {"small", "large", "copy"}));
+  EXPECT_EQ(contents(), 0u);
+}
+
+TEST_F(ObjectStoreTest, InlineThresholdIsInclusive) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  const uint64_t max = store_->options().inline_max_size;
+  ASSERT_EQ(max, 64u << 10);
+  struct Case {
+    std::string key;
+    uint64_t size;
+    bool inline_;
+  };
+  const Case cases[] = {{"empty", 0, true},
+                        {"below", max - 1, true},
+                        {"at", max, true},
+                        {"above", max + 1, false},
+                        {"spilled", StagedFile::kBufferSize + 1, false}};
+  int64_t rows = 0;
+  size_t files = 0;
+  for (const auto& c : cases) {
+    std::string data(c.size, '\0');
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+    auto m = put("bkt", c.key, data);
+    ASSERT_TRUE(m) << c.key;
+    EXPECT_EQ(m->etag, to_hex(md5(data))) << c.key;
+    rows += c.inline_ ? 1 : 0;
+    files += c.inline_ ? 0 : 1;
+    EXPECT_EQ(inline_rows(), rows) << c.key;
+    EXPECT_EQ(files_under("/objects"), files) << c.key;
+    EXPECT_EQ(files_under("/tmp"), 0u) << c.key;
+    auto o = store_->open_object("bkt", c.key);
+    ASSERT_TRUE(o) << c.key;
+    EXPECT_EQ(o->second.data.has_value(), c.inline_) << c.key;
+    EXPECT_EQ(o->first.size, c.size);
+    std::string all, tail;
+    ASSERT_TRUE(o->second.read(0, c.size, all));
+    EXPECT_TRUE(all == data) << c.key;
+    // A range past the middle, and reads at and past the end.
+    uint64_t mid = c.size / 2;
+    ASSERT_TRUE(o->second.read(mid, 100, tail));
+    EXPECT_EQ(tail, data.substr(mid, 100)) << c.key;
+    ASSERT_TRUE(o->second.read(c.size, 10, tail));
+    EXPECT_EQ(tail, "") << c.key;
+  }
+  // Everything survives a restart unchanged, of either kind.
+  open_store();
+  EXPECT_EQ(inline_rows(), rows);
+  EXPECT_EQ(files_under("/objects"), files);
+  for (const auto& c : cases) EXPECT_EQ(read("bkt", c.key).size(), c.size) << c.key;
+  // Copies of an inline and of a file source land by size, and deleting releases everything.
+  for (const char* src : {"at", "above"}) {
+    ObjectMeta dst;
+    dst.bucket = "bkt";
+    dst.key = std::string("copy-") + src;
+    auto r = store_->copy_object("bkt", src, dst, false, {}, {});
+    ASSERT_TRUE(r) << src;
+    EXPECT_EQ(read("bkt", dst.key), read("bkt", src));
+  }
+  EXPECT_EQ(inline_rows(), rows + 1);
+  EXPECT_EQ(files_under("/objects"), files + 1);
+  for (const auto& c : cases) ASSERT_TRUE(store_->delete_object("bkt", c.key));
+  ASSERT_TRUE(store_->delete_objects("bkt", {"copy-at", "copy-above"}));
+  EXPECT_EQ(contents(), 0u);
+}
+
+TEST_F(ObjectStoreTest, AFailedPutLeavesNoInlineRow) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  ASSERT_TRUE(put("bkt", "k", "one"));
+  PutConditions inm;
+  inm.if_none_match_star = true;
+  EXPECT_EQ(put("bkt", "k", "two", inm).error().code, "PreconditionFailed");
+  EXPECT_EQ(put("nope", "k", "x").error().code, "NoSuchBucket");
+  EXPECT_EQ(inline_rows(), 1);
+  EXPECT_EQ(read("bkt", "k"), "one");
+  EXPECT_EQ(files_under("/tmp"), 0u);
+}
+
+// The schema of the first release (user_version 1), before inline_content.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE buckets(name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,
+  notification_xml TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
+CREATE TABLE objects(bucket TEXT NOT NULL, key TEXT NOT NULL, content_id TEXT NOT NULL,
+  size INTEGER NOT NULL, etag TEXT NOT NULL, mtime_ms INTEGER NOT NULL,
+  content_type TEXT NOT NULL, headers TEXT NOT NULL, user_meta TEXT NOT NULL,
+  checksums TEXT NOT NULL, parts_count INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(bucket, key)) WITHOUT ROWID;
+CREATE TABLE uploads(upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL,
+  initiated_ms INTEGER NOT NULL, content_type TEXT NOT NULL, headers TEXT NOT NULL,
+  user_meta TEXT NOT NULL, checksum_algorithm TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX uploads_by_key ON uploads(bucket, key, upload_id);
+CREATE TABLE parts(upload_id TEXT NOT NULL, part_number INTEGER NOT NULL,
+  content_id TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+  mtime_ms INTEGER NOT NULL, checksums TEXT NOT NULL,
+  PRIMARY KEY(upload_id, part_number)) WITHOUT ROWID;
+CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL,
+  body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '');
+PRAGMA user_version = 1;
+)sql";
+
+int64_t user_version(const std::string& db_path) {
+  auto db = SqliteDb::open(db_path);
+  EXPECT_TRUE(db);
+  if (!db) return -1;
+  auto st = (*db)->prepare("PRAGMA user_version");
+  EXPECT_TRUE(st && (*st)->step());
+  return (*st)->col_int(0);
+}
+
+TEST_F(ObjectStoreTest, OpensAndMigratesAVersion1DataDir) {
+  // A data dir as the previous version wrote it: a small object in its own file.
+  store_.reset();
+  dir_ = root_ + "/v1";
+  const std::string id = new_content_id();
+  const std::string old_body = "written by version 1";
+  fs::create_directories(dir_ + "/objects/" + id.substr(0, 2));
+  fs::create_directories(dir_ + "/tmp");
+  {
+    std::FILE* f = std::fopen(content_path(dir_, id).c_str(), "wb");
+    ASSERT_TRUE(f);
+    std::fwrite(old_body.data(), 1, old_body.size(), f);
+    std::fclose(f);
+    auto db = SqliteDb::open(dir_ + "/meta.db");
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("PRAGMA journal_mode=WAL"));
+    ASSERT_TRUE((*db)->exec(kSchemaV1));
+    ASSERT_TRUE((*db)->exec("INSERT INTO buckets(name, created_ms) VALUES('bkt', 1)"));
+    ASSERT_TRUE((*db)->exec("INSERT INTO objects VALUES('bkt', 'old', '" + id + "', " +
+                            std::to_string(old_body.size()) + ", '" + to_hex(md5(old_body)) +
+                            "', 1000, 'text/plain', '[]', '[[\"x-amz-meta-v\",\"1\"]]', '[]', 0)"));
+  }
+  ASSERT_EQ(user_version(dir_ + "/meta.db"), 1);
+  open_store();
+  ASSERT_TRUE(store_);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 2);
+  EXPECT_EQ(read("bkt", "old"), old_body);
+  auto h = store_->head_object("bkt", "old");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->etag, to_hex(md5(old_body)));
+  EXPECT_EQ(h->content_type, "text/plain");
+  EXPECT_EQ(h->user_meta, (HeaderPairs{{"x-amz-meta-v", "1"}}));
+  EXPECT_EQ(files_under("/objects"), 1u);  // the old file is kept and still served
+  // New small objects go inline; replacing the old one unlinks its file.
+  ASSERT_TRUE(put("bkt", "new", "inline now"));
+  EXPECT_EQ(inline_rows(), 1);
+  ASSERT_TRUE(put("bkt", "old", "replaced"));
+  EXPECT_EQ(files_under("/objects"), 0u);
+  EXPECT_EQ(inline_rows(), 2);
+  // Opening again is a no-op.
+  open_store();
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 2);
+  EXPECT_EQ(read("bkt", "old"), "replaced");
+  EXPECT_EQ(read("bkt", "new"), "inline now");
+}
+
+TEST_F(ObjectStoreTest, RefusesADatabaseFromANewerVersion) {
+  store_.reset();
+  {
+    auto db = SqliteDb::open(dir_ + "/meta.db");
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("PRAGMA user_version = 3"));
+  }
+  StoreOptions o;
+  o.data_dir = dir_;
+  auto s = ObjectStore::open(o);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("newer"), std::string::npos) << s.error().message;
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
 }
 
 }  // namespace

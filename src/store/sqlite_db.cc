@@ -34,6 +34,16 @@ Stmt& Stmt::bind(int i, std::string_view text) {
   return *this;
 }
 
+Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
+  // A null pointer would bind NULL: an empty body is a zero-length blob.
+  if (bytes.empty()) {
+    sqlite3_bind_zeroblob(s_, i, 0);
+  } else {
+    sqlite3_bind_blob64(s_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  }
+  return *this;
+}
+
 Stmt& Stmt::bind_null(int i) {
   sqlite3_bind_null(s_, i);
   return *this;
@@ -61,6 +71,12 @@ std::string Stmt::col_text(int i) const {
   if (!p) return {};
   return std::string(reinterpret_cast<const char*>(p),
                      static_cast<size_t>(sqlite3_column_bytes(s_, i)));
+}
+
+std::string Stmt::col_blob(int i) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, i));
+  if (!p) return {};
+  return std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, i)));
 }
 
 bool Stmt::col_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }

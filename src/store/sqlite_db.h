@@ -27,7 +27,8 @@ class Stmt {
   // Resets the statement and clears its bindings, ready for new binds (1-based indexes).
   Stmt& reset();
   Stmt& bind(int i, int64_t v);
-  Stmt& bind(int i, std::string_view text);  // bound as TEXT, copied
+  Stmt& bind(int i, std::string_view text);        // bound as TEXT, copied
+  Stmt& bind_blob(int i, std::string_view bytes);  // bound as BLOB, copied
   Stmt& bind_null(int i);
   // true: a row is available; false: done. Error with the SQLite message otherwise.
   [[nodiscard]] Result<bool> step();
@@ -36,6 +37,7 @@ class Stmt {
 
   int64_t col_int(int i) const;
   std::string col_text(int i) const;  // "" for NULL
+  std::string col_blob(int i) const;  // "" for NULL
   bool col_null(int i) const;
 
  private:

@@ -11,7 +11,7 @@
 namespace ingestor::store {
 
 namespace {
-constexpr size_t kBuffer = 1 << 20;
+constexpr size_t kBuffer = StagedFile::kBufferSize;
 ApiError io(const std::string& what, int e) {
   return err::internal(what + ": " + std::strerror(e));
 }
@@ -21,13 +21,16 @@ ApiResult<StagedFile> StagedFile::create(const std::string& data_dir) {
   StagedFile f;
   f.data_dir_ = data_dir;
   f.id_ = new_content_id();
-  auto file = File::open(temp_path(data_dir, f.id_), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (!file) {
-    f.id_.clear();
-    return err::internal(file.error().message);
-  }
-  f.file_ = std::move(*file);
   return f;
+}
+
+ApiStatus StagedFile::open_temp() {
+  if (created_) return {};
+  auto file = File::open(temp_path(data_dir_, id_), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (!file) return err::internal(file.error().message);
+  file_ = std::move(*file);
+  created_ = true;
+  return {};
 }
 
 StagedFile::StagedFile(StagedFile&& o) noexcept
@@ -36,6 +39,7 @@ StagedFile::StagedFile(StagedFile&& o) noexcept
       file_(std::move(o.file_)),
       buf_(std::move(o.buf_)),
       size_(o.size_),
+      created_(o.created_),
       renamed_(o.renamed_),
       durable_(o.durable_),
       released_(o.released_) {
@@ -51,7 +55,7 @@ StagedFile& StagedFile::operator=(StagedFile&& o) noexcept {
 }
 
 StagedFile::~StagedFile() {
-  if (id_.empty() || released_) return;
+  if (id_.empty() || released_ || !created_) return;
   (void)file_.close();
   if (renamed_) {
     ::unlink(content_path(data_dir_, id_).c_str());
@@ -61,6 +65,7 @@ StagedFile::~StagedFile() {
 }
 
 ApiStatus StagedFile::flush() {
+  if (auto s = open_temp(); !s) return s;
   if (buf_.empty()) return {};
   auto s = file_.write_all(buf_);
   buf_.clear();
@@ -71,7 +76,7 @@ ApiStatus StagedFile::flush() {
 ApiStatus StagedFile::write(std::string_view data) {
   size_ += data.size();
   if (buf_.size() + data.size() > kBuffer) {
-    if (auto s = flush(); !s) return s;
+    if (auto s = flush(); !s) return s;  // creates the file
     if (data.size() >= kBuffer) {
       auto s = file_.write_all(data);
       if (!s) return err::internal(s.error().message);

@@ -1,12 +1,16 @@
 #pragma once
-// StagedFile: object bytes on their way into the store. Bytes are written to
-// <data>/tmp/<id>.part through a 1 MiB buffer; commit_file() fsyncs the file, renames it to
-// <data>/objects/<id[0..2]>/<id> and fsyncs that directory, so the content is durable under its
-// final name before the metadata row that references it is committed. Until
-// released, the destructor removes whatever exists of the file (temp or renamed), so a failed
-// request leaves nothing behind. Not thread-safe; moved between threads, used by one at a time.
+// StagedFile: object bytes on their way into the store. Bytes collect in a buffer of
+// kBufferSize; the temp file <data>/tmp/<id>.part is created only when that buffer first spills
+// (or on commit_file()/append_from()), so a small body that ObjectStore stores inline in the
+// database (buffered_contents()) never touches the file system. commit_file() writes the rest,
+// fsyncs the file, renames it to <data>/objects/<id[0..2]>/<id> and fsyncs that directory, so the
+// content is durable under its final name before the metadata row that references it is
+// committed. Until released, the destructor removes whatever exists of the file (temp or
+// renamed), so a failed request leaves nothing behind. Memory: at most kBufferSize bytes.
+// Not thread-safe; moved between threads, used by one at a time.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +21,8 @@ namespace ingestor::store {
 
 class StagedFile {
  public:
+  static constexpr uint64_t kBufferSize = 1 << 20;
+
   [[nodiscard]] static ApiResult<StagedFile> create(const std::string& data_dir);
   StagedFile() = default;
   StagedFile(StagedFile&& o) noexcept;
@@ -35,9 +41,17 @@ class StagedFile {
 
   const std::string& id() const { return id_; }
   uint64_t size() const { return size_; }
+  // All the bytes written so far while no file exists yet (at most kBufferSize of them), else
+  // nullopt. Valid until the next call that changes this object. Lets ObjectStore store a small
+  // body inline, without a file.
+  std::optional<std::string_view> buffered_contents() const {
+    if (created_) return std::nullopt;
+    return std::string_view(buf_);
+  }
   bool valid() const { return !id_.empty(); }
 
  private:
+  [[nodiscard]] ApiStatus open_temp();  // creates the temp file on first use
   [[nodiscard]] ApiStatus flush();
   std::string content_dir() const;
   std::string data_dir_;
@@ -45,6 +59,7 @@ class StagedFile {
   File file_;
   std::string buf_;
   uint64_t size_ = 0;
+  bool created_ = false;  // the temp file exists (created lazily: a small object never needs it)
   bool renamed_ = false;
   bool durable_ = false;  // renamed and the content directory fsynced
   bool released_ = false;
