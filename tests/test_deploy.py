@@ -666,7 +666,8 @@ class DockerTest(unittest.TestCase):
         built = ingestor_bin().stat().st_mtime if ingestor_bin().exists() else 0
         newer = [str(p.relative_to(REPO)) for p in [*(REPO / "src").rglob("*"),
                                                     REPO / "CMakeLists.txt"]
-                 if p.is_file() and p.stat().st_mtime > built]
+                 if p.is_file() and p.stat().st_mtime > built
+                 and not p.name.endswith(("_test.cc", ".md"))]  # not part of the binary
         if newer:
             self.skipTest(f"{build_dir} is not up to date (run `make build` first): {newer[:3]}")
         with tempfile.TemporaryDirectory() as tmp:
