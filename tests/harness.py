@@ -27,8 +27,69 @@ def wait_for(cond, timeout=20.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
-class Agent:
+class Process:
+    """A real `ingestor` process with a status file and a log (the agent, the store, the relay,
+    the consumer): launch it, wait for its status file, read its log, stop it with SIGTERM or
+    kill it with SIGKILL. Subclasses set `label` (for messages), `status_file` and `log_path`."""
+
+    label = "ingestor"
+    proc = None
+
+    def launch(self, cmd, env=None):
+        if os.path.exists(self.status_file):
+            os.unlink(self.status_file)
+        self.log = open(self.log_path, "ab")
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+
+    def wait_status(self, timeout=20.0):
+        """The status file's JSON, once the process has written it; fails if it exits first."""
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"{self.label} exited with {self.proc.returncode}:\n{self.output()}")
+            if os.path.exists(self.status_file):
+                with open(self.status_file) as f:
+                    return json.load(f)
+            return None
+        return wait_for(ready, timeout, what=f"{self.label} start")
+
+    def output(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _close_log(self):
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def stop(self, timeout=30.0):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"{self.label} did not stop on SIGTERM within {timeout}s")
+        self._close_log()
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self._close_log()
+
+
+class Agent(Process):
     """An `ingestor agent` process built from an inline Flume config."""
+
+    label = "agent"
 
     def __init__(self, config, name="a1", args=(), tmp=None, env=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="ingestor-it-")
@@ -40,32 +101,17 @@ class Agent:
         self.name = name
         self.args = list(args)
         self.env = env
-        self.proc = None
         self.status = None
 
     def start(self, wait=True):
-        if os.path.exists(self.status_file):
-            os.unlink(self.status_file)
-        self.log = open(self.log_path, "ab")
-        cmd = [BIN, "agent", "-n", self.name, "-f", self.conf,
-               "--status-file", self.status_file] + self.args
-        env = dict(os.environ)
-        if self.env:
-            env.update(self.env)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.launch([BIN, "agent", "-n", self.name, "-f", self.conf,
+                     "--status-file", self.status_file] + self.args, self.env)
         if wait:
             self.wait_started()
         return self
 
     def wait_started(self, timeout=20.0):
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"agent exited with {self.proc.returncode}:\n{self.output()}")
-            if os.path.exists(self.status_file):
-                with open(self.status_file) as f:
-                    return json.load(f)
-            return None
-        self.status = wait_for(ready, timeout, what="agent start")
+        self.status = self.wait_status(timeout)
         return self.status
 
     def port(self, source):
@@ -74,33 +120,6 @@ class Agent:
     @property
     def metrics_port(self):
         return self.status["metrics_port"]
-
-    def output(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self, timeout=30.0):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("agent did not stop on SIGTERM within %ss" % timeout)
-        if getattr(self, "log", None):
-            self.log.close()
-        return self.proc.returncode if self.proc else None
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
 
 
 def run_agent_once(config, name="a1", args=(), timeout=20.0):

@@ -7,7 +7,6 @@ import http.server
 import json
 import os
 import queue
-import signal
 import socket
 import socketserver
 import subprocess
@@ -15,7 +14,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import BIN, wait_for
+from harness import BIN, Process, wait_for
 
 
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -189,50 +188,28 @@ class FakeConsumer:
             self.server = None
 
 
-class Proc:
+class Proc(Process):
     """An ingestor role process (relay or consumer) with a status file and a log."""
 
     def __init__(self, tmp, name, args, env=None, argv0=None, status=True):
         self.tmp = tmp
-        self.name = name
+        self.name = self.label = name
         self.status_file = os.path.join(tmp, f"{name}-status.json")
         self.log_path = os.path.join(tmp, f"{name}.log")
         self.args = list(args)
         self.env = env
         self.argv0 = argv0
         self.use_status = status
-        self.proc = None
         self.port = None
 
     def start(self, wait=True, timeout=20.0):
-        if os.path.exists(self.status_file):
-            os.unlink(self.status_file)
-        self.log = open(self.log_path, "ab")
         cmd = [self.argv0 or BIN] + self.args
         if self.use_status:
             cmd += ["--status-file", self.status_file]
-        env = dict(os.environ)
-        if self.env:
-            env.update(self.env)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.launch(cmd, self.env)
         if wait and self.use_status:
-            def ready():
-                if self.proc.poll() is not None:
-                    raise AssertionError(
-                        f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
-                if os.path.exists(self.status_file):
-                    with open(self.status_file) as f:
-                        return json.load(f)
-                return None
-            self.port = wait_for(ready, timeout, what=f"{self.name} start")["port"]
+            self.port = self.wait_status(timeout)["port"]
         return self
-
-    def output(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
 
     def wait_exit(self, timeout=20.0):
         try:
@@ -241,23 +218,7 @@ class Proc:
             raise AssertionError(f"{self.name} did not exit:\n{self.output()}")
 
     def stop(self, timeout=20.0):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"{self.name} did not stop on SIGTERM")
-        if getattr(self, "log", None):
-            self.log.close()
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
+        super().stop(timeout)
 
 
 def s3_event(records, wrap=None):

@@ -5,7 +5,6 @@ import http.server
 import json
 import os
 import shutil
-import signal
 import socketserver
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import BIN, wait_for
+from harness import BIN, Process, wait_for
 
 ACCESS_KEY = "AKIDSTORETEST"
 SECRET_KEY = "store/secret+KEY/for/tests"
@@ -38,8 +37,10 @@ def aws_cli():
     raise AssertionError(f"the aws CLI is missing; {INSTALL_HINT}")
 
 
-class Store:
+class Store(Process):
     """An `ingestor store` process."""
+
+    label = "store"
 
     def __init__(self, tmp, args=(), data_dir=None):
         self.tmp = tmp
@@ -47,27 +48,14 @@ class Store:
         self.status_file = os.path.join(tmp, "store-status.json")
         self.log_path = os.path.join(tmp, "store.log")
         self.args = list(args)
-        self.proc = None
         self.port = None
         self.scheme = "http"
 
     def start(self, timeout=20.0):
-        if os.path.exists(self.status_file):
-            os.unlink(self.status_file)
-        self.log = open(self.log_path, "ab")
-        cmd = [BIN, "store", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
-               "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--region", REGION,
-               "--status-file", self.status_file] + self.args
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"store exited with {self.proc.returncode}:\n{self.output()}")
-            if os.path.exists(self.status_file):
-                with open(self.status_file) as f:
-                    return json.load(f)
-            return None
-        st = wait_for(ready, timeout, what="store start")
+        self.launch([BIN, "store", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+                     "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--region", REGION,
+                     "--status-file", self.status_file] + self.args)
+        st = self.wait_status(timeout)
         self.port = st["port"]
         self.scheme = st.get("scheme", "http")
         return self
@@ -76,32 +64,8 @@ class Store:
     def endpoint(self):
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
-    def output(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
     def stop(self, timeout=20.0):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("store did not stop on SIGTERM")
-        if getattr(self, "log", None):
-            self.log.close()
-        return self.proc.returncode if self.proc else None
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
+        return super().stop(timeout)
 
 
 class Webhook:
