@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <ctime>
 
+#include "s3/event_parse.h"
+
 namespace ingestor::s3 {
 
 namespace json = boost::json;
@@ -28,27 +30,9 @@ std::string event_key_encode(std::string_view key) {
 }
 
 Result<std::string> event_key_decode(std::string_view s) {
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      int h = i + 2 < s.size() ? hexval(s[i + 1]) : -1;
-      int l = i + 2 < s.size() ? hexval(s[i + 2]) : -1;
-      if (h < 0 || l < 0) return make_error(Errc::kInvalidArgument, "bad escape in event key");
-      out += static_cast<char>(h * 16 + l);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
+  // The same form-URL encoding the relay decodes (s3/event_parse.h): one decoder for both.
+  auto out = form_url_decode(s);
+  if (!out) return make_error(Errc::kInvalidArgument, "bad escape in event key");
   return out;
 }
 
