@@ -3,7 +3,7 @@
 //
 //   ingestor-s3load --endpoint http://127.0.0.1:P --bucket B --op put|get --size S --count N
 //                   [--concurrency C] [--prefix K] [--access-key A --secret-key S]
-//                   [--region R] [--create-bucket]
+//                   [--region R] [--create-bucket] [--checksum crc32c|md5]
 //
 // C threads share N requests (the client is synchronous: one request in flight per thread). PUT
 // writes objects <prefix>/<i> for i in [0, N) with the same S random bytes; GET reads them back
@@ -44,13 +44,16 @@ struct Args {
   long count = 1000;
   int concurrency = 16;
   bool create_bucket = false;
+  // What each PUT carries for the server to verify: crc32c (x-amz-checksum-crc32c, unsigned
+  // payload: what the agent's S3 sink sends by default) or md5 (Content-MD5 + signed SHA-256).
+  std::string checksum = "crc32c";
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "%s\nusage: ingestor-s3load --endpoint URL --op put|get --size BYTES --count N "
                "[--concurrency C] [--bucket B] [--prefix P] [--access-key A] [--secret-key S] "
-               "[--region R] [--create-bucket]\n",
+               "[--region R] [--create-bucket] [--checksum crc32c|md5]\n",
                why.c_str());
   std::exit(2);
 }
@@ -85,12 +88,15 @@ Args parse_args(int argc, char** argv) {
       a.concurrency = std::stoi(val());
     else if (k == "--create-bucket")
       a.create_bucket = true;
+    else if (k == "--checksum")
+      a.checksum = val();
     else
       usage("unknown argument " + k);
   }
   if (a.endpoint.empty()) usage("--endpoint is required");
   if (a.op != "put" && a.op != "get") usage("--op must be put or get");
   if (a.count < 1 || a.concurrency < 1) usage("--count and --concurrency must be >= 1");
+  if (a.checksum != "crc32c" && a.checksum != "md5") usage("--checksum must be crc32c or md5");
   return a;
 }
 
@@ -103,6 +109,7 @@ std::unique_ptr<s3::S3Client> make_client(const Args& a) {
   p.push_back(std::make_unique<s3::StaticCredentialsProvider>(
       s3::Credentials{a.access_key, a.secret_key, ""}));
   o.credentials = std::make_shared<s3::CredentialsChain>(std::move(p));
+  o.body_checksum = a.checksum == "md5" ? s3::BodyChecksum::kContentMd5 : s3::BodyChecksum::kCrc32c;
   o.max_attempts = 1;  // a retry would hide a failure inside a latency figure
   // One pooled keep-alive connection per thread, and room for a GET body of --size.
   o.http.max_idle_per_host = static_cast<size_t>(a.concurrency);

@@ -125,6 +125,21 @@ class NetcatSourceTest(AgentTestCase):
             mine = [l for l in lines if l.startswith(b"c%d-" % i)]
             self.assertEqual(mine, [b"c%d-%d" % (i, j) for j in range(500)])  # order per connection
 
+    def test_bulk_sender_lines_across_growing_read_buffers(self):
+        # A sender with megabytes waiting: the source's reads grow from 64 KiB to 1 MiB and
+        # lines of every length straddle the buffer boundaries; every byte arrives, in order.
+        a, port = self.start("a1.sources.r1.ack-every-event = false\n"
+                             "a1.sources.r1.max-line-length = 2048",
+                             channel="capacity = 100000\na1.channels.c1.transactionCapacity = 10000")
+        rng = __import__("random").Random(7)
+        sent = b"".join(b"%d-" % i + b"x" * rng.randrange(0, 2000) + b"\n" for i in range(12000))
+        s = connect(port)
+        s.sendall(sent)
+        s.close()
+        wait_for(lambda: len(rolled(self.out)) >= len(sent), timeout=60,
+                 what=f"{len(sent)} bytes in the file_roll output")
+        self.assertEqual(rolled(self.out), sent)
+
     def test_no_acks_full_channel_pushes_back_instead_of_dropping(self):
         # No sink drains the channel: it fills, and the source stops reading the socket.
         a, port = self.start("a1.sources.r1.ack-every-event = false",

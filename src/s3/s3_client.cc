@@ -12,6 +12,7 @@
 #include "base/file.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "s3/checksum.h"
 #include "s3/s3_call.h"
 
 namespace ingestor::s3 {
@@ -50,41 +51,52 @@ std::string status_code_name(int status) {
 }
 
 struct Digests {
-  std::string md5_base64;
-  std::string sha256_hex;  // empty unless asked for
+  std::string md5_base64;     // empty unless asked for
+  std::string sha256_hex;     // empty unless asked for
+  std::string crc32c_base64;  // empty unless asked for
+};
+
+struct DigestPlan {
+  bool md5 = false;
+  bool sha256 = false;
+  bool crc32c = false;
 };
 
 // Digests of a body; file ranges are read in 1 MiB pieces.
-Result<Digests> digest_body(const Body& body, bool want_sha256) {
+Result<Digests> digest_body(const Body& body, DigestPlan plan) {
   Digests d;
-  if (!body.file) {
-    d.md5_base64 = base64_encode(md5(body.data));
-    if (want_sha256) d.sha256_hex = sha256_hex(body.data);
-    return d;
-  }
-  const auto& fr = *body.file;
-  auto file = File::open(fr.path, O_RDONLY);
-  if (!file) return file.error();
   Md5 m;
   Sha256 s;
-  std::string buf(std::min<uint64_t>(1 << 20, std::max<uint64_t>(fr.length, 1)), '\0');
-  uint64_t done = 0;
-  while (done < fr.length) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), fr.length - done));
-    ssize_t n = ::pread(file->fd(), buf.data(), want, static_cast<off_t>(fr.offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("read " + fr.path, errno);
-    if (n == 0)
-      return make_error(
-          Errc::kInvalidArgument,
-          fmt::format("{} is shorter than offset {} + length {}", fr.path, fr.offset, fr.length));
-    std::string_view piece(buf.data(), static_cast<size_t>(n));
-    m.update(piece);
-    if (want_sha256) s.update(piece);
-    done += static_cast<uint64_t>(n);
+  Checksummer crc(ChecksumAlgorithm::kCrc32c);
+  auto update = [&](std::string_view piece) {
+    if (plan.md5) m.update(piece);
+    if (plan.sha256) s.update(piece);
+    if (plan.crc32c) crc.update(piece);
+  };
+  if (!body.file) {
+    update(body.data);
+  } else {
+    const auto& fr = *body.file;
+    auto file = File::open(fr.path, O_RDONLY);
+    if (!file) return file.error();
+    std::string buf(std::min<uint64_t>(1 << 20, std::max<uint64_t>(fr.length, 1)), '\0');
+    uint64_t done = 0;
+    while (done < fr.length) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), fr.length - done));
+      ssize_t n = ::pread(file->fd(), buf.data(), want, static_cast<off_t>(fr.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error("read " + fr.path, errno);
+      if (n == 0)
+        return make_error(
+            Errc::kInvalidArgument,
+            fmt::format("{} is shorter than offset {} + length {}", fr.path, fr.offset, fr.length));
+      update(std::string_view(buf.data(), static_cast<size_t>(n)));
+      done += static_cast<uint64_t>(n);
+    }
   }
-  d.md5_base64 = base64_encode(m.finish());
-  if (want_sha256) d.sha256_hex = s.finish_hex();
+  if (plan.md5) d.md5_base64 = base64_encode(m.finish());
+  if (plan.sha256) d.sha256_hex = s.finish_hex();
+  if (plan.crc32c) d.crc32c_base64 = crc.finish_base64();
   return d;
 }
 
@@ -221,11 +233,12 @@ ClientResult<net::ClientResponse> S3Client::execute(Call& call) {
   }
 }
 
-ClientResult<std::string> S3Client::put_body(Call& call, const Body& body) {
+ClientResult<S3Client::PutResult> S3Client::put_body(Call& call, const Body& body) {
+  const bool crc = options_.body_checksum == BodyChecksum::kCrc32c;
   const bool sign = options_.payload_signing == PayloadSigning::kAlways ||
-                    (options_.payload_signing == PayloadSigning::kAuto &&
+                    (options_.payload_signing == PayloadSigning::kAuto && !crc &&
                      (!body.file || !endpoint_.endpoint.tls));
-  auto digests = digest_body(body, sign);
+  auto digests = digest_body(body, DigestPlan{!crc, sign, crc});
   if (!digests) {
     ClientError e;
     e.errc = digests.error().code;
@@ -235,13 +248,18 @@ ClientResult<std::string> S3Client::put_body(Call& call, const Body& body) {
     return e;
   }
   call.method = "PUT";
-  call.headers.push_back({"Content-MD5", digests->md5_base64});
+  if (crc) {
+    call.headers.push_back({"x-amz-checksum-crc32c", digests->crc32c_base64});
+    call.headers.push_back({"x-amz-sdk-checksum-algorithm", "CRC32C"});
+  } else {
+    call.headers.push_back({"Content-MD5", digests->md5_base64});
+  }
   call.payload_hash = sign ? digests->sha256_hex : std::string(kUnsignedPayload);
   call.body = body.data;
   call.body_file = body.file;
   auto r = execute(call);
   if (!r) return r.error();
-  return header_or(*r, "ETag");
+  return PutResult{header_or(*r, "ETag"), std::move(digests->crc32c_base64)};
 }
 
 ClientResult<std::string> S3Client::put_object(const PutObjectRequest& req) {
@@ -252,7 +270,9 @@ ClientResult<std::string> S3Client::put_object(const PutObjectRequest& req) {
   if (!req.content_type.empty()) call.headers.push_back({"Content-Type", req.content_type});
   for (const auto& [k, v] : req.metadata) call.headers.push_back({"x-amz-meta-" + k, v});
   if (req.if_none_match) call.headers.push_back({"If-None-Match", "*"});
-  return put_body(call, req.body);
+  auto r = put_body(call, req.body);
+  if (!r) return r.error();
+  return std::move(r->etag);
 }
 
 ClientResult<std::string> S3Client::create_multipart_upload(const std::string& bucket,
@@ -265,6 +285,9 @@ ClientResult<std::string> S3Client::create_multipart_upload(const std::string& b
   call.bucket = bucket;
   call.key = key;
   call.query.push_back({"uploads", "", false});
+  // S3 refuses part checksums of an algorithm the upload did not declare.
+  if (options_.body_checksum == BodyChecksum::kCrc32c)
+    call.headers.push_back({"x-amz-checksum-algorithm", "CRC32C"});
   if (!content_type.empty()) call.headers.push_back({"Content-Type", content_type});
   for (const auto& [k, v] : metadata) call.headers.push_back({"x-amz-meta-" + k, v});
   auto r = execute(call);
@@ -282,14 +305,16 @@ ClientResult<std::string> S3Client::create_multipart_upload(const std::string& b
   return std::move(*id);
 }
 
-ClientResult<std::string> S3Client::upload_part(const UploadPartRequest& req) {
+ClientResult<CompletedPart> S3Client::upload_part(const UploadPartRequest& req) {
   Call call;
   call.operation = "UploadPart";
   call.bucket = req.bucket;
   call.key = req.key;
   call.query.push_back({"partNumber", std::to_string(req.part_number)});
   call.query.push_back({"uploadId", req.upload_id});
-  return put_body(call, req.body);
+  auto r = put_body(call, req.body);
+  if (!r) return r.error();
+  return CompletedPart{req.part_number, std::move(r->etag), std::move(r->crc32c_base64)};
 }
 
 ClientResult<std::string> S3Client::complete_multipart_upload(

@@ -112,9 +112,11 @@ struct StaticSource : CredentialsSource {
 };
 
 struct Fixture {
-  explicit Fixture(const std::string& endpoint = {}) {
+  explicit Fixture(const std::string& endpoint = {},
+                   BodyChecksum checksum = BodyChecksum::kContentMd5) {
     S3ClientOptions o;
     o.endpoint = endpoint.empty() ? s3.url() : endpoint;
+    o.body_checksum = checksum;
     o.credentials = creds;
     o.sleep = [this](std::chrono::milliseconds d) { sleeps.push_back(d); };
     o.http.timeout = 5s;
@@ -147,6 +149,35 @@ TEST(S3Client, PutObjectIsSignedWithMd5AndConditions) {
   EXPECT_EQ(*seen[0].header("x-amz-meta-origin"), "host1");
   EXPECT_EQ(*seen[0].header("Content-Type"), "text/plain");
   EXPECT_EQ(*seen[0].header("x-amz-content-sha256"), sha256_hex("hello world"));
+}
+
+TEST(S3Client, Crc32cChecksumReplacesContentMd5AndThePayloadSignature) {
+  Fixture f({}, BodyChecksum::kCrc32c);
+  f.s3.add(xml(200, ""));
+  f.s3.add(xml(200,
+               "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
+               "<UploadId>up1</UploadId></InitiateMultipartUploadResult>"));
+  auto ok = xml(200, "");
+  ok.headers.emplace_back("ETag", "\"p1\"");
+  f.s3.add(ok);
+  ASSERT_TRUE(f.client->put_object({"b", "k", Body::memory("hello world"), "", {}, true}));
+  ASSERT_EQ(f.client->create_multipart_upload("b", "k").value(), "up1");
+  auto part = f.client->upload_part({"b", "k", "up1", 3, Body::memory("hello world")});
+  ASSERT_TRUE(part) << part.error().describe();
+  EXPECT_EQ(part->part_number, 3);
+  EXPECT_EQ(part->etag, "\"p1\"");
+  EXPECT_EQ(part->checksum_crc32c, "yZRlqg==");  // CRC32C("hello world") = 0xc99465aa
+
+  auto seen = f.s3.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  for (size_t i : {0u, 2u}) {  // the two bodies: checksum, no MD5, payload not hashed
+    EXPECT_EQ(*seen[i].header("x-amz-checksum-crc32c"), "yZRlqg==");
+    EXPECT_EQ(*seen[i].header("x-amz-sdk-checksum-algorithm"), "CRC32C");
+    EXPECT_FALSE(seen[i].header("Content-MD5"));
+    EXPECT_EQ(*seen[i].header("x-amz-content-sha256"), "UNSIGNED-PAYLOAD");
+  }
+  // S3 refuses part checksums unless the upload declared the algorithm.
+  EXPECT_EQ(*seen[1].header("x-amz-checksum-algorithm"), "CRC32C");
 }
 
 TEST(S3Client, PutObjectFromAFileRange) {
@@ -234,7 +265,8 @@ TEST(S3Client, CompleteMultipartUploadTreatsA200ErrorAsRetryable) {
   f.s3.add(xml(200,
                "<CompleteMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
                "<ETag>\"abc-2\"</ETag></CompleteMultipartUploadResult>"));
-  auto r = f.client->complete_multipart_upload("b", "k", "u", {{1, "\"p1\""}, {2, "\"p2\""}}, true);
+  auto r = f.client->complete_multipart_upload("b", "k", "u",
+                                               {{1, "\"p1\"", ""}, {2, "\"p2\"", ""}}, true);
   ASSERT_TRUE(r) << r.error().describe();
   EXPECT_EQ(*r, "\"abc-2\"");
   auto seen = f.s3.requests();

@@ -242,12 +242,12 @@ TEST_F(MotoTest, MultipartUploadFromFileRanges) {
   for (int n = 1; uint64_t((n - 1) * kPart) < size; ++n) {
     uint64_t off = (n - 1) * kPart;
     uint64_t len = std::min<uint64_t>(kPart, size - off);
-    auto etag =
+    auto part =
         client_->upload_part({bucket_, "mp/object", *id, n, Body::file_range(path, off, len)});
-    ASSERT_TRUE(etag) << etag.error().describe();
-    EXPECT_EQ(etag_unquoted(*etag), to_hex(md5(std::string_view(data).substr(off, len))));
+    ASSERT_TRUE(part) << part.error().describe();
+    EXPECT_EQ(etag_unquoted(part->etag), to_hex(md5(std::string_view(data).substr(off, len))));
     md5s += as_bytes(md5(std::string_view(data).substr(off, len)));
-    parts.push_back({n, *etag});
+    parts.push_back(*part);
   }
   ASSERT_EQ(parts.size(), 3u);
   auto etag = client_->complete_multipart_upload(bucket_, "mp/object", *id, parts, true);
@@ -276,7 +276,7 @@ TEST_F(MotoTest, MultipartUploadFromFileRanges) {
   ASSERT_TRUE(id4);
   auto only = client_->upload_part({bucket_, "mp/object", *id4, 1, Body::memory("replacement")});
   ASSERT_TRUE(only);
-  auto clash = client_->complete_multipart_upload(bucket_, "mp/object", *id4, {{1, *only}}, true);
+  auto clash = client_->complete_multipart_upload(bucket_, "mp/object", *id4, {*only}, true);
   ASSERT_FALSE(clash);
   EXPECT_TRUE(clash.error().precondition_failed()) << clash.error().describe();
   EXPECT_EQ(client_->head_object(bucket_, "mp/object").value().etag, *etag);
@@ -296,10 +296,50 @@ TEST_F(MotoTest, MultipartUploadFromFileRanges) {
   auto p1 = client_->upload_part({bucket_, "mp/small", *id3, 1, Body::memory("tiny")});
   auto p2 = client_->upload_part({bucket_, "mp/small", *id3, 2, Body::memory("tiny")});
   ASSERT_TRUE(p1 && p2);
-  auto small = client_->complete_multipart_upload(bucket_, "mp/small", *id3, {{1, *p1}, {2, *p2}});
+  auto small = client_->complete_multipart_upload(bucket_, "mp/small", *id3, {*p1, *p2});
   ASSERT_FALSE(small);
   EXPECT_EQ(small.error().code, "EntityTooSmall");
   EXPECT_EQ(small.error().attempts, 1);
+}
+
+TEST_F(MotoTest, Crc32cChecksumsForPutAndMultipart) {
+  // What the agent's S3 sink sends by default: x-amz-checksum-crc32c and UNSIGNED-PAYLOAD, the
+  // upload declaring CRC32C and Complete listing each part's checksum.
+  S3ClientOptions o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(port_);
+  std::vector<std::unique_ptr<CredentialsProvider>> p;
+  p.push_back(std::make_unique<StaticCredentialsProvider>(Credentials{"testing", "testing", ""}));
+  o.credentials = std::make_shared<CredentialsChain>(std::move(p));
+  o.body_checksum = BodyChecksum::kCrc32c;
+  auto client = S3Client::create(o).value();
+
+  ASSERT_TRUE(client->put_object({bucket_, "small", Body::memory("hello world"), "", {}, true}));
+  const uint64_t kPart = 5 << 20;
+  std::string data(kPart + 1000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31 + (i >> 12));
+  auto id = client->create_multipart_upload(bucket_, "big");
+  ASSERT_TRUE(id) << id.error().describe();
+  std::vector<CompletedPart> parts;
+  for (int n = 1; n <= 2; ++n) {
+    auto body = std::string_view(data).substr((n - 1) * kPart, n == 1 ? kPart : 1000);
+    auto part = client->upload_part({bucket_, "big", *id, n, Body::memory(body)});
+    ASSERT_TRUE(part) << part.error().describe();
+    EXPECT_FALSE(part->checksum_crc32c.empty());
+    parts.push_back(*part);
+  }
+  auto etag = client->complete_multipart_upload(bucket_, "big", *id, parts, true);
+  ASSERT_TRUE(etag) << etag.error().describe();
+  EXPECT_EQ(etag_unquoted(*etag).substr(32), "-2");
+
+  for (auto [key, want] : {std::pair<std::string, std::string>{"small", "hello world"},
+                           std::pair<std::string, std::string>{"big", data}}) {
+    GetObjectRequest get;
+    get.bucket = bucket_;
+    get.key = key;
+    get.path = dir_ + "/crc.out";
+    ASSERT_TRUE(client->get_object(get)) << key;
+    EXPECT_EQ(read(get.path), want) << key;
+  }
 }
 
 TEST_F(MotoTest, ConcurrentPutsShareOneClient) {

@@ -110,6 +110,8 @@ std::string build_complete_multipart_upload(const std::vector<CompletedPart>& pa
     part.append_child("PartNumber").text().set(p.part_number);
     std::string etag = "\"" + std::string(etag_unquoted(p.etag)) + "\"";
     part.append_child("ETag").text().set(etag.c_str());
+    if (!p.checksum_crc32c.empty())
+      part.append_child("ChecksumCRC32C").text().set(p.checksum_crc32c.c_str());
   }
   struct Writer : pugi::xml_writer {
     std::string out;

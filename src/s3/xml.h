@@ -43,9 +43,11 @@ struct CompleteMultipartUploadResult {
 
 struct CompletedPart {
   int part_number = 0;
-  std::string etag;  // quoted or not; written quoted
+  std::string etag;             // quoted or not; written quoted
+  std::string checksum_crc32c;  // base64; written as <ChecksumCRC32C> when not empty
 };
-// <CompleteMultipartUpload xmlns=...><Part><PartNumber>1</PartNumber><ETag>"..."</ETag></Part>...
+// <CompleteMultipartUpload xmlns=...><Part><PartNumber>1</PartNumber><ETag>"..."</ETag>
+// [<ChecksumCRC32C>...</ChecksumCRC32C>]</Part>...
 std::string build_complete_multipart_upload(const std::vector<CompletedPart>& parts);
 
 struct ObjectSummary {

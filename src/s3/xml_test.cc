@@ -72,12 +72,12 @@ TEST(S3Xml, CompleteMultipartUpload) {
 }
 
 TEST(S3Xml, BuildCompleteMultipartUpload) {
-  std::string body = build_complete_multipart_upload({{1, "\"aaa\""}, {2, "bbb"}});
+  std::string body = build_complete_multipart_upload({{1, "\"aaa\"", ""}, {2, "bbb", "yZRlqg=="}});
   EXPECT_EQ(body,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUpload "
             "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Part><PartNumber>1</PartNumber>"
             "<ETag>\"aaa\"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>\"bbb\"</ETag>"
-            "</Part></CompleteMultipartUpload>");
+            "<ChecksumCRC32C>yZRlqg==</ChecksumCRC32C></Part></CompleteMultipartUpload>");
 }
 
 TEST(S3Xml, ListObjectsV2) {

@@ -56,6 +56,7 @@ Status S3Sink::start() {
         s3::Credentials{opts_.access_key, opts_.secret_key, opts_.session_token};
   co.credentials = s3::CredentialsChain::make_default(cc);
   co.http.timeout = opts_.call_timeout;
+  co.body_checksum = opts_.body_checksum;
   auto client = s3::S3Client::create(co);
   if (!client) return make_error(Errc::kConfig, "S3 client: " + client.error().message);
   client_ = std::move(*client);
@@ -199,7 +200,7 @@ Status S3Sink::close_writer(const std::string& bucket_path) {
   if (auto s = commit_staged(); !s) return s;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    sealed = staging_->seal(w.id, w.committed_bytes <= opts_.part_size);
+    sealed = staging_->seal(w.id, /*with_md5=*/false);  // needed only after a 412: see upload_one
     if (sealed) {
       if (sealed->size == 0) {
         staging_->remove(w.id);  // never upload an empty object
@@ -500,15 +501,13 @@ Status S3Sink::upload_parts(const StagedObject& o, Multipart& mp, bool last) {
     pr.upload_id = mp.upload_id;
     pr.part_number = static_cast<int>(mp.parts.size() + 1);
     pr.body = s3::Body::file_range(o.data_path, mp.uploaded, len);
-    auto etag = client_->upload_part(pr);
-    if (!etag) {
-      if (etag.error().not_found()) multipart_.erase(o.id);  // NoSuchUpload: begin again
-      return etag.error().to_error();
+    auto done = client_->upload_part(pr);
+    if (!done) {
+      if (done.error().not_found()) multipart_.erase(o.id);  // NoSuchUpload: begin again
+      return done.error().to_error();
     }
-    std::string bare = *etag;
-    if (bare.size() >= 2 && bare.front() == '"') bare = bare.substr(1, bare.size() - 2);
-    if (auto raw = from_hex(bare)) mp.part_md5s += *raw;
-    mp.parts.push_back({pr.part_number, *etag});
+    if (auto raw = from_hex(s3::etag_unquoted(done->etag))) mp.part_md5s += *raw;
+    mp.parts.push_back(std::move(*done));
     mp.uploaded += len;
   }
   return {};
@@ -526,13 +525,16 @@ Status S3Sink::upload_one(Upload& u) {
     req.key = o.key;
     req.body = s3::Body::file_range(o.data_path, 0, o.size);
     req.if_none_match = true;
-    expected_etag = o.md5_hex;
-    if (expected_etag.empty()) {  // sealed for parts, and s3.partSize has grown since
-      auto md5 = md5_of_file(o.data_path, o.size);
-      if (!md5) return md5.error();
-      expected_etag = *md5;
-    }
     etag = client_->put_object(req);
+    if (!etag && etag.error().precondition_failed()) {
+      // Only now is the MD5 needed: to tell a replay from somebody else's object.
+      expected_etag = o.md5_hex;
+      if (expected_etag.empty()) {
+        auto md5 = md5_of_file(o.data_path, o.size);
+        if (!md5) return md5.error();
+        expected_etag = *md5;
+      }
+    }
   } else {
     if (mp == multipart_.end()) mp = multipart_.emplace(o.id, Multipart{}).first;
     if (auto s = upload_parts(o, mp->second, true); !s) return s;

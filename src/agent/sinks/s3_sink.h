@@ -6,9 +6,10 @@
 //    so a committed prefix is always decodable) into local staging files that are fsynced, with a
 //    commit record, before the channel take commits (S3Staging);
 //  - a sealed object is uploaded by the uploader thread with one PutObject, or one multipart
-//    upload above `s3.partSize`, under its final key with `If-None-Match: *`; a 412 whose ETag
-//    matches the staged MD5 counts as done (a replay after a crash), another ETag means somebody
-//    else owns the key and the object is renamed;
+//    upload above `s3.partSize`, under its final key with `If-None-Match: *`; each body carries
+//    `s3.checksum` (CRC32C by default: the CPU-cheap one) for S3 to verify; a 412 whose ETag
+//    matches the staged data's MD5 (computed only then) counts as done (a replay after a crash),
+//    another ETag means somebody else owns the key and the object is renamed;
 //  - at start, staged objects from a previous run are uploaded under their manifested keys and
 //    orphaned multipart uploads of those keys are aborted;
 //  - when S3 is slow or down, uploads back off and the staged bytes grow up to

@@ -64,6 +64,10 @@ std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names) {
       {"s3.region", KeyType::kString, "us-east-1", false, "S3 region"},
       {"s3.pathStyleAccess", KeyType::kString, "", false,
        "true: http://host/bucket/key; false: http://bucket.host/key; default: auto"},
+      {"s3.checksum", KeyType::kString, "CRC32C", false,
+       "What each upload carries for S3 to verify: CRC32C (x-amz-checksum-crc32c, unsigned "
+       "payload; cheap) or MD5 (Content-MD5 and a signed payload, for S3-compatible stores "
+       "without additional checksums)"},
       {"s3.accessKey", KeyType::kString, "", false,
        "Access key id (better: the environment, ~/.aws or an instance role)"},
       {"s3.secretKey", KeyType::kString, "", false, "Secret access key"},
@@ -223,6 +227,14 @@ Result<S3SinkOptions> s3_sink_options(const std::string& type_alias, const std::
   std::string ps = lower(s.str("s3.pathStyleAccess"));
   if (ps == "true") o.path_style = true;
   if (ps == "false") o.path_style = false;
+  std::string ck = lower(s.str("s3.checksum"));
+  if (ck == "crc32c")
+    o.body_checksum = s3::BodyChecksum::kCrc32c;
+  else if (ck == "md5")
+    o.body_checksum = s3::BodyChecksum::kContentMd5;
+  else
+    return make_error(Errc::kConfig,
+                      "s3.checksum = " + s.str("s3.checksum") + ": expected CRC32C or MD5");
   o.access_key = s.str("s3.accessKey");
   o.secret_key = s.str("s3.secretKey");
   if (!conf_dir.empty()) {

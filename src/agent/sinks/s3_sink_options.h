@@ -14,6 +14,7 @@
 #include "agent/sinks/serializer.h"
 #include "base/compression.h"
 #include "core/config/spec.h"
+#include "s3/s3_client.h"
 
 namespace ingestor {
 
@@ -41,6 +42,7 @@ struct S3SinkOptions {
   std::string endpoint;  // empty: AWS's endpoint for the region
   std::string region = "us-east-1";
   std::optional<bool> path_style;
+  s3::BodyChecksum body_checksum = s3::BodyChecksum::kCrc32c;
   std::string access_key;
   std::string secret_key;
   std::string session_token;
