@@ -61,7 +61,7 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
   Connection(std::shared_ptr<Impl> i, tcp::socket s)
       : impl(std::move(i)), socket(std::move(s)), timer(socket.get_executor()) {
     const auto& o = impl->opts;
-    buf_cap = std::max<size_t>(64 * 1024, 4 * o.max_line_length + 16);
+    min_cap = buf_cap = std::max<size_t>(kMinChunk, 4 * o.max_line_length + 16);
     new_chunk(0);
     ok_reply = encode_from_utf8("OK\n", o.encoding == Charset::kUtf16 ? Charset::kUtf16Be : o.encoding);
   }
@@ -69,7 +69,13 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
   std::shared_ptr<Impl> impl;
   tcp::socket socket;
   asio::steady_timer timer;
-  size_t buf_cap;
+  // Read buffers start at 64 KiB and double, up to 1 MiB, while reads fill them (a sender with
+  // more data waiting): one read is one batch, and with acks on one fsync round trip, so a
+  // connection's throughput is its batch size per fsync. Idle or slow connections stay small.
+  static constexpr size_t kMinChunk = 64 * 1024;
+  static constexpr size_t kMaxChunk = 1024 * 1024;
+  size_t min_cap;
+  size_t buf_cap;  // capacity of the next chunk; the current one has chunk->capacity()
   ChunkRef chunk;
   size_t start = 0;   // first byte of the unparsed line
   size_t len = 0;     // bytes of data in the chunk
@@ -109,9 +115,11 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
     if (impl->stopping) return close();
     // Keep reading into the same chunk while it has room; the parsed part may still be
     // referenced by events in the channel, so it is never overwritten.
-    size_t room = buf_cap - len;
-    if (room < std::min<size_t>(buf_cap / 4, 8192) || (start == len && room < buf_cap / 2)) {
-      if (chunk->refs() == 1 && start > 0) {
+    const size_t cap = chunk->capacity();
+    size_t room = cap - len;
+    if (room < std::min<size_t>(cap / 4, 8192) || (start == len && room < cap / 2) ||
+        (cap < buf_cap && start == len)) {
+      if (chunk->refs() == 1 && start > 0 && cap == buf_cap) {
         std::memmove(chunk->data(), chunk->data() + start, len - start);
         len -= start;
         start = 0;
@@ -121,18 +129,29 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
     }
     auto self = shared_from_this();
     if (cs() == Charset::kUtf8) {
-      socket.async_read_some(asio::buffer(chunk->data() + len, buf_cap - len),
-                             [self](boost::system::error_code ec, size_t n) {
+      const size_t want = chunk->capacity() - len;
+      socket.async_read_some(asio::buffer(chunk->data() + len, want),
+                             [self, want](boost::system::error_code ec, size_t n) {
+                               self->adapt(n, want);
                                self->on_read(ec, n, false);
                              });
     } else {
       // Decoded text can be up to 3x the input bytes (Latin-1 -> UTF-8 is at most 2x, UTF-16 3x).
-      size_t max_in = std::min(sizeof read_buf, (buf_cap - len) / 3);
+      size_t max_in = std::min(sizeof read_buf, (chunk->capacity() - len) / 3);
       socket.async_read_some(asio::buffer(read_buf, std::max<size_t>(max_in, 4)),
                              [self](boost::system::error_code ec, size_t n) {
                                self->on_read(ec, n, true);
                              });
     }
+  }
+
+  // Grows the next chunk when a read filled all the room it had, shrinks it when reads are
+  // small again.
+  void adapt(size_t got, size_t wanted) {
+    if (got == wanted && wanted >= buf_cap / 2)
+      buf_cap = std::min(buf_cap * 2, std::max(kMaxChunk, min_cap));
+    else if (got < buf_cap / 8)
+      buf_cap = std::max(buf_cap / 2, min_cap);
   }
 
   void on_read(boost::system::error_code ec, size_t n, bool decode) {
@@ -151,7 +170,8 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
       usable -= usable % unit;
       std::string text = decode_to_utf8(std::string_view(decode_in).substr(0, usable), cs());
       raw_tail = decode_in.substr(usable);
-      if (text.size() > buf_cap - len) text.resize(buf_cap - len);  // cannot happen: sized above
+      const size_t room = chunk->capacity() - len;
+      if (text.size() > room) text.resize(room);  // cannot happen: sized above
       std::memcpy(chunk->data() + len, text.data(), text.size());
       n = text.size();
     }
