@@ -41,9 +41,11 @@ class FaultFs::FaultFile final : public FsFile {
     }
     if (matches && take_one(fs_.fail_syncs_))
       return make_error(Errc::kIo, "fsync " + path() + ": injected");
-    if (auto s = f_->sync(); !s) return s;
+    // An fsync covers what was written before it began, not what another thread appends
+    // meanwhile (the file channel's writer and syncer run concurrently).
     auto sz = f_->size();
     if (!sz) return sz.error();
+    if (auto s = f_->sync(); !s) return s;
     fs_.syncs_.fetch_add(1);
     std::lock_guard<std::mutex> lk(fs_.mu_);
     fs_.synced_[path()] = *sz;

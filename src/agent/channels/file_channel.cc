@@ -447,6 +447,7 @@ void FileChannel::maintenance() {
     std::lock_guard<std::mutex> lk(ckpt_mu_);
     target = ckpt_requested_;
   }
+  wal_->wait_synced();  // the snapshot must cover every record written so far
   Status s = do_checkpoint();
   last_checkpoint_ = now;
   if (!s) log::error("file channel {}: checkpoint failed: {}", name(), s.error().message);
@@ -458,8 +459,9 @@ void FileChannel::maintenance() {
   ckpt_cv_.notify_all();
 }
 
-// Runs on the writer thread (or after it stopped): every record written so far has been applied
-// to the queue, so the snapshot below reflects the log exactly up to its current end.
+// Runs on the writer thread after Wal::wait_synced() (or after the log stopped): every record
+// written so far has been applied to the queue, so the snapshot below reflects the log exactly up
+// to its current end.
 Status FileChannel::do_checkpoint() {
   if (auto s = wal_->sync_now(); !s) {
     ckpt_errors_.add();

@@ -5,10 +5,11 @@
 // Promise: a committed put survives a process crash and, with fsyncPerTransaction (the default),
 // an OS crash; a take that was not committed is redelivered after a restart; a committed take is
 // not. A put transaction is written as one record at commit; a take transaction's commit writes one
-// record naming the sequence numbers it took. Commits are group-committed by the log's writer
-// thread: records submitted while an fsync is in flight share the next one, and each commit's
-// `done` runs on the writer thread once its own record is durable (commit_async never blocks the
-// caller; commit() waits for it; do not call commit() from a commit_async callback).
+// record naming the sequence numbers it took. Commits are group-committed by the log (fc::Wal):
+// its writer thread writes groups while its syncer thread fsyncs the ones written before, records
+// written during an fsync share the next one, and each commit's `done` runs on the syncer thread
+// once its own record is durable (commit_async never blocks the caller; commit() waits for it; do
+// not call commit() from a commit_async callback).
 //
 // What bounds memory: the queue is kept as ranges of (segment, offset, sequence numbers), merged
 // while consecutive, so it is O(segments + rollback holes), not O(events); event bodies are read

@@ -329,7 +329,7 @@ TEST_F(FileChannelTest, ConcurrentCommittersShareFsyncs) {
   EXPECT_EQ(ch->size(), static_cast<size_t>(kThreads * kEach));
 }
 
-TEST_F(FileChannelTest, CommitAsyncCompletesOnTheWriterThreadWhenDurable) {
+TEST_F(FileChannelTest, CommitAsyncCompletesOnTheLogsThreadWhenDurable) {
   auto ch = open();
   Tx tx = ch->begin();
   Batch b{Event::of("async")};

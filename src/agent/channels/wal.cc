@@ -13,7 +13,7 @@ namespace ingestor::fc {
 namespace {
 constexpr size_t kScanBuffer = 1 << 20;
 constexpr int kMaxIov = IOV_MAX;
-// How long the writer waits for the other recent committers before it writes a group.
+// How long the syncer waits for the other recent committers before it fsyncs.
 constexpr auto kGroupWait = std::chrono::microseconds(300);
 }  // namespace
 
@@ -53,7 +53,7 @@ Status Wal::open_segment(uint32_t id) {
   if (!f) return f.error();
   std::string h = encode_segment_header(id);
   std::vector<struct iovec> iov{{h.data(), h.size()}};
-  std::unique_ptr<FsFile> old = std::move(cur_);
+  std::shared_ptr<FsFile> old = std::move(cur_);
   cur_ = std::move(*f);
   Status s = write_all(iov);
   if (s) s = cur_->sync();
@@ -63,7 +63,8 @@ Status Wal::open_segment(uint32_t id) {
     (void)fs_.remove(path);
     return s;
   }
-  cur_size_ = synced_size_ = kSegmentHeaderSize;
+  cur_size_ = kSegmentHeaderSize;
+  note_synced(id, kSegmentHeaderSize);
   written_end_.store(kSegmentHeaderSize);
   cur_id_.store(id);
   last_sync_ = std::chrono::steady_clock::now();
@@ -71,9 +72,9 @@ Status Wal::open_segment(uint32_t id) {
 }
 
 Status Wal::roll() {
-  if (cur_ && cur_size_ > synced_size_ && !need_roll_) {
+  if (cur_ && cur_size_ > synced_end() && !need_roll_) {
     if (auto s = cur_->sync(); !s) return s;
-    synced_size_ = cur_size_;
+    note_synced(cur_id_.load(), cur_size_);
   }
   if (auto s = open_segment(cur_id_.load() + 1); !s) return s;
   need_roll_ = false;
@@ -106,6 +107,7 @@ Status Wal::start(uint32_t first_id, std::function<void()> maintenance) {
   if (auto s = open_segment(first_id); !s) return s;
   maintenance_ = std::move(maintenance);
   stopping_ = false;
+  if (opts_.fsync_per_transaction) syncer_ = std::thread([this] { sync_loop(); });
   thread_ = std::thread([this] { run(); });
   return {};
 }
@@ -116,12 +118,6 @@ void Wal::poke() {
     poked_ = true;
   }
   cv_.notify_one();
-}
-
-size_t Wal::recent_group_max() const {
-  size_t m = 0;
-  for (size_t n : recent_groups_) m = std::max(m, n);
-  return m;
 }
 
 void Wal::submit(std::string record, Done done) {
@@ -148,8 +144,16 @@ void Wal::stop(bool drain) {
   }
   cv_.notify_one();
   thread_.join();
-  if (drain && cur_ && cur_size_ > synced_size_ && !need_roll_) {
-    if (cur_->sync()) synced_size_ = cur_size_;
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lk(sync_mu_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_one();
+    syncer_.join();
+  }
+  if (drain && cur_ && cur_size_ > synced_end() && !need_roll_) {
+    if (cur_->sync()) note_synced(cur_id_.load(), cur_size_);
   }
   if (!drain) cur_.reset();
 }
@@ -163,12 +167,12 @@ uint64_t Wal::safe_read_end(uint32_t seg) const {
 }
 
 Status Wal::sync_now() {
-  if (!cur_ || cur_size_ <= synced_size_ || need_roll_) return {};
+  if (!cur_ || cur_size_ <= synced_end() || need_roll_) return {};
   if (auto s = cur_->sync(); !s) {
     need_roll_ = true;
     return s;
   }
-  synced_size_ = cur_size_;
+  note_synced(cur_id_.load(), cur_size_);
   last_sync_ = std::chrono::steady_clock::now();
   return {};
 }
@@ -182,21 +186,11 @@ void Wal::run() {
       cv_.wait_for(lk, std::chrono::milliseconds(100),
                    [&] { return !pending_.empty() || stopping_ || poked_; });
       poked_ = false;
-      // Group commit with more than one committer: when recent groups were larger than what is
-      // waiting, the other committers are most likely about to submit (they were woken by the
-      // last group's completions); wait briefly for them instead of fsyncing for one alone.
-      if (opts_.fsync_per_transaction && !stopping_ && !pending_.empty() &&
-          pending_.size() < recent_group_max()) {
-        const size_t want = recent_group_max();
-        cv_.wait_for(lk, kGroupWait, [&] { return pending_.size() >= want || stopping_; });
-      }
       batch.swap(pending_);
       stop = stopping_;
       drain = drain_;
     }
-    if (!batch.empty()) {
-      recent_groups_[recent_idx_++ % recent_groups_.size()] = batch.size();
-    }
+    if (sync_failed_.load()) handle_sync_failure();
     if (stop && !drain) {
       for (auto& r : batch)
         r.done(make_error(Errc::kChannelClosed, "the file channel is stopped"), 0, 0);
@@ -207,7 +201,7 @@ void Wal::run() {
       write_group(batch);
       batch.clear();
     }
-    if (!opts_.fsync_per_transaction && cur_size_ > synced_size_ &&
+    if (!opts_.fsync_per_transaction && cur_size_ > synced_end() &&
         std::chrono::steady_clock::now() - last_sync_ >= opts_.fsync_interval) {
       if (auto s = sync_now(); !s) log::error("file channel: {}", s.error().message);
     }
@@ -220,11 +214,152 @@ void Wal::run() {
   }
 }
 
+uint64_t Wal::synced_end() const {
+  std::lock_guard<std::mutex> lk(sync_mu_);
+  return synced_seg_ == cur_id_.load() ? synced_end_ : 0;
+}
+
+void Wal::note_synced(uint32_t seg, uint64_t end) {
+  std::lock_guard<std::mutex> lk(sync_mu_);
+  if (seg > synced_seg_ || (seg == synced_seg_ && end > synced_end_)) {
+    synced_seg_ = seg;
+    synced_end_ = end;
+  }
+}
+
+size_t Wal::waiting() const {
+  size_t n = 0;
+  for (const auto& w : to_sync_) n += w.reqs.size();
+  return n;
+}
+
+size_t Wal::recent_sync_max() const {
+  size_t m = 0;
+  for (size_t n : recent_syncs_) m = std::max(m, n);
+  return m;
+}
+
+void Wal::wait_synced() {
+  if (!syncer_.joinable()) return;
+  std::unique_lock<std::mutex> lk(sync_mu_);
+  synced_cv_.wait(lk, [&] { return completed_ == handed_; });
+}
+
+void Wal::handle_sync_failure() {
+  std::shared_ptr<FsFile> file;
+  uint64_t from = 0;
+  {
+    std::lock_guard<std::mutex> lk(sync_mu_);
+    sync_failed_.store(false);
+    file = failed_file_;
+    from = failed_from_;
+  }
+  if (!file) return;
+  // Best effort: the records of the failed groups must not come back at replay (their
+  // committers were told they failed and may send them again).
+  (void)file->truncate(from);
+  if (file == cur_) {
+    cur_size_ = std::min(cur_size_, from);
+    written_end_.store(std::min(written_end_.load(), from));
+    need_roll_ = true;
+  }
+}
+
+void Wal::complete(Written& w, const Status& sync_status) {
+  for (size_t k = 0; k < w.reqs.size(); ++k) {
+    if (k < w.durable)
+      w.reqs[k].done({}, w.placed[k].seg, w.placed[k].off);
+    else if (k < w.ok && sync_status.has_value())
+      w.reqs[k].done({}, w.placed[k].seg, w.placed[k].off);
+    else
+      w.reqs[k].done(k < w.ok ? sync_status : w.err, 0, 0);
+  }
+}
+
+void Wal::sync_loop() {
+  std::vector<Written> batch;
+  for (;;) {
+    bool stop = false, drain = true;
+    {
+      std::unique_lock<std::mutex> lk(sync_mu_);
+      sync_cv_.wait(lk, [&] { return !to_sync_.empty() || sync_stop_; });
+      // Committers that wait for their acknowledgement before committing again come back right
+      // after an fsync completed them, one after the other. When more committers were active
+      // recently than have records waiting now, wait briefly for the rest: one fsync for all of
+      // them, rather than one each in turn.
+      const size_t want = recent_sync_max();
+      if (!sync_stop_ && waiting() < want)
+        sync_cv_.wait_for(lk, kGroupWait, [&] { return waiting() >= want || sync_stop_; });
+      batch.swap(to_sync_);
+      stop = sync_stop_;
+    }
+    size_t records = 0;
+    for (const auto& w : batch) records += w.reqs.size();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      drain = drain_;
+    }
+    if (stop && !drain) {  // a simulated crash: written, never acknowledged
+      for (auto& w : batch) {
+        w.ok = w.durable;
+        w.err = make_error(Errc::kChannelClosed, "the file channel is stopped");
+        complete(w, {});
+      }
+    } else {
+      // Every group in `batch` was written before this fsync begins, so one fsync per file
+      // (almost always one: the current segment) makes all of them durable.
+      std::vector<std::pair<FsFile*, Status>> synced;
+      for (auto& w : batch) {
+        Status st;
+        if (w.ok > w.durable) {
+          std::shared_ptr<FsFile> failed;
+          {
+            std::lock_guard<std::mutex> lk(sync_mu_);
+            failed = failed_file_;
+          }
+          auto it = std::find_if(synced.begin(), synced.end(),
+                                 [&](const auto& p) { return p.first == w.file.get(); });
+          if (failed == w.file) {
+            st = make_error(Errc::kIo, "an earlier fsync of " + w.file->path() + " failed");
+          } else if (it != synced.end()) {
+            st = it->second;
+          } else {
+            st = w.file->sync();
+            synced.push_back({w.file.get(), st});
+          }
+          if (st.has_value()) note_synced(w.seg, w.end);
+          if (!st.has_value() && failed != w.file) {
+            log::error(
+                "file channel: fsync of {} failed: {}; the records since fail, the log moves "
+                "to a new segment",
+                w.file->path(), st.error().message);
+            std::lock_guard<std::mutex> lk(sync_mu_);
+            failed_file_ = w.file;
+            failed_from_ = w.start;
+            sync_failed_.store(true);
+          }
+        }
+        complete(w, st);
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lk(sync_mu_);
+      completed_ += batch.size();
+      // The committers just completed plus those already waiting: how many are active. (Those
+      // waiting arrived during this fsync; counting only each fsync's own records would keep
+      // two committers alternating, one fsync each, for ever.)
+      recent_syncs_[recent_idx_++ % recent_syncs_.size()] = records + waiting();
+    }
+    synced_cv_.notify_all();
+    batch.clear();
+    if (stop) {
+      std::lock_guard<std::mutex> lk(sync_mu_);
+      if (to_sync_.empty()) break;
+    }
+  }
+}
+
 void Wal::write_group(std::vector<Request>& batch) {
-  struct Placed {
-    uint32_t seg = 0;
-    uint64_t off = 0;
-  };
   std::vector<Placed> placed(batch.size());
   std::vector<struct iovec> iov;
   iov.reserve(std::min<size_t>(batch.size(), 4096));
@@ -238,8 +373,9 @@ void Wal::write_group(std::vector<Request>& batch) {
         (cur_size_ > kSegmentHeaderSize &&
          cur_size_ + batch[i].bytes.size() > opts_.max_file_size)) {
       if (auto s = roll(); !s) {
+        // If its fsync failed, what this group wrote to the old segment is not durable either.
         err = s;
-        failed_from = i;
+        failed_from = seg_first;
         break;
       }
       seg_first = i;
@@ -267,15 +403,6 @@ void Wal::write_group(std::vector<Request>& batch) {
     }
     i = j;
   }
-  if (err.has_value() && opts_.fsync_per_transaction && cur_size_ > synced_size_) {
-    if (auto s = cur_->sync(); !s) {
-      err = s;
-      failed_from = seg_first;
-    } else {
-      synced_size_ = cur_size_;
-      last_sync_ = std::chrono::steady_clock::now();
-    }
-  }
   if (!err.has_value()) {
     log::error(
         "file channel: write to {} failed: {}; records of this group fail, the log moves "
@@ -287,12 +414,28 @@ void Wal::write_group(std::vector<Request>& batch) {
     written_end_.store(cur_size_);
   }
   groups_.fetch_add(1);
-  for (size_t k = 0; k < batch.size(); ++k) {
-    if (k < failed_from)
-      batch[k].done({}, placed[k].seg, placed[k].off);
-    else
-      batch[k].done(err, 0, 0);
+  Written w;
+  w.reqs = std::move(batch);
+  w.placed = std::move(placed);
+  w.durable = seg_first;  // earlier records went to a segment that roll() synced
+  w.ok = failed_from;
+  w.err = err;
+  w.file = cur_;
+  w.start = seg_start;
+  w.seg = cur_id_.load();
+  w.end = cur_size_;
+  batch.clear();
+  if (!syncer_.joinable()) {  // fsyncInterval mode: acknowledged once written
+    w.durable = w.ok;
+    complete(w, {});
+    return;
   }
+  {
+    std::lock_guard<std::mutex> lk(sync_mu_);
+    to_sync_.push_back(std::move(w));
+    ++handed_;
+  }
+  sync_cv_.notify_one();
 }
 
 // ---------------------------------------------------------------------------------------------

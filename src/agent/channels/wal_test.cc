@@ -236,6 +236,73 @@ TEST_F(WalTest, ConcurrentCommitsShareFsyncs) {
   EXPECT_GT(syncs, 0);
 }
 
+// Waits up to 10 s for cond(); false on timeout.
+template <class F>
+bool eventually(F cond) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+struct Async {
+  std::promise<Status> p;
+  std::future<Status> f = p.get_future();
+  Wal::Done done() {
+    return [this](Status s, uint32_t, uint64_t) { p.set_value(std::move(s)); };
+  }
+  bool ready() { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
+};
+
+TEST_F(WalTest, TheNextGroupIsWrittenWhileTheLastIsBeingSynced) {
+  FaultFs fs;
+  fs.set_sync_delay(std::chrono::milliseconds(300));
+  Wal w(fs, opts());
+  ASSERT_TRUE(w.start(1, nullptr));
+  const int64_t writes = fs.writes();
+  Async a, b;
+  w.submit(put_record({Event::of("a")}, 1), a.done());
+  ASSERT_TRUE(eventually([&] { return fs.writes() > writes; }));
+  w.submit(put_record({Event::of("b")}, 2), b.done());
+  // b reaches the file while a's fsync is still running, and neither is acknowledged before
+  // an fsync that began after it was written.
+  ASSERT_TRUE(eventually([&] { return fs.writes() > writes + 1; }));
+  EXPECT_FALSE(a.ready());
+  EXPECT_TRUE(a.f.get());
+  EXPECT_TRUE(b.f.get());
+  EXPECT_GE(fs.syncs(), 2);
+}
+
+TEST_F(WalTest, AFailedFsyncFailsTheGroupsWrittenDuringIt) {
+  FaultFs fs;
+  fs.set_sync_delay(std::chrono::milliseconds(200));
+  Wal w(fs, opts());
+  ASSERT_TRUE(w.start(1, nullptr));
+  ASSERT_TRUE(write(w, put_record({Event::of("kept")}, 1)));
+  fs.fail_next_syncs(1);
+  const int64_t writes = fs.writes();
+  Async a, b;
+  w.submit(put_record({Event::of("a")}, 2), a.done());
+  ASSERT_TRUE(eventually([&] { return fs.writes() > writes; }));
+  w.submit(put_record({Event::of("b")}, 3), b.done());
+  // The fsync covering a fails; b, written to the same segment meanwhile, cannot be trusted to
+  // a later fsync of it (the failed one may have dropped its pages): both fail.
+  EXPECT_FALSE(a.f.get());
+  EXPECT_FALSE(b.f.get());
+  uint32_t seg = 0;
+  ASSERT_TRUE(write(w, put_record({Event::of("c")}, 4), &seg));
+  EXPECT_EQ(seg, 2u);
+  w.stop(true);
+  int corrupt = 0;
+  auto recs = scan(fs, 1, &corrupt);  // cut back to the last good record
+  EXPECT_EQ(corrupt, 0);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].first_seq, 1u);
+  ASSERT_EQ(scan(fs, 2).size(), 1u);
+}
+
 TEST_F(WalTest, ScannerStopsAtTornTail) {
   FaultFs fs;
   {
