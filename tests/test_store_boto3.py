@@ -1,8 +1,10 @@
 """`ingestor store` driven by boto3: list pagination (v2 and v1, delimiter, url encoding),
 conditional put, delete_objects, presigned GET (SigV2 default and SigV4), multipart via s3api
-calls, virtual-hosted addressing, CopyObject, conditional GET; objects on both sides of the
-inline threshold (stored in meta.db up to 64 KiB, in files above) through Range, conditions, copy,
-overwrite and delete; acknowledged PUTs surviving SIGKILL of the store."""
+calls (objects made of their part files: ranges across parts, partNumber, part files released on
+delete and overwrite, SIGKILL before and after Complete), virtual-hosted addressing, CopyObject,
+conditional GET; objects on both sides of the inline threshold (stored in meta.db up to 64 KiB,
+in files above) through Range, conditions, copy, overwrite and delete; acknowledged PUTs
+surviving SIGKILL of the store."""
 import concurrent.futures
 import hashlib
 import os
@@ -136,6 +138,108 @@ class Boto3Test(StoreTestCase):
         self.s3.copy_object(Bucket="bkt", Key="copy", CopySource="bkt/copy",
                             MetadataDirective="REPLACE", Metadata={"n": "w"})
         self.assertEqual(self.s3.head_object(Bucket="bkt", Key="copy")["Metadata"], {"n": "w"})
+
+    def upload_parts(self, key, bodies, s3=None):
+        """Starts a multipart upload of `bodies` as parts 1..N; returns (upload id, part list)."""
+        s3 = s3 or self.s3
+        uid = s3.create_multipart_upload(Bucket="bkt", Key=key)["UploadId"]
+        listed = []
+        for i, body in enumerate(bodies, 1):
+            etag = s3.upload_part(Bucket="bkt", Key=key, UploadId=uid, PartNumber=i,
+                                  Body=body)["ETag"]
+            listed.append({"PartNumber": i, "ETag": etag})
+        return uid, listed
+
+    def test_multipart_object_is_its_parts_ranges_and_part_numbers(self):
+        from botocore.exceptions import ClientError
+        mib5 = 5 << 20
+        bodies = [os.urandom(mib5), os.urandom(mib5), os.urandom(mib5 + 7), os.urandom(1000)]
+        whole = b"".join(bodies)
+        n = len(whole)
+        uid, listed = self.upload_parts("mp", bodies)
+        self.assertEqual(len(self.object_files()), 4)
+        self.s3.complete_multipart_upload(Bucket="bkt", Key="mp", UploadId=uid,
+                                          MultipartUpload={"Parts": listed})
+        # Complete wrote no content: the object is its four part files.
+        self.assertEqual(len(self.object_files()), 4)
+        self.assertEqual(self.s3.get_object(Bucket="bkt", Key="mp")["Body"].read(), whole)
+        b1, b2 = mib5, 2 * mib5
+        for what, rng, first, last in (
+                ("first byte", "bytes=0-0", 0, 0),
+                ("last byte", f"bytes={n - 1}-", n - 1, n - 1),
+                ("parts 1 to 3", f"bytes={b1 - 3}-{b2 + 3}", b1 - 3, b2 + 3),
+                ("suffix over parts 3 and 4", "bytes=-1500", n - 1500, n - 1)):
+            g = self.s3.get_object(Bucket="bkt", Key="mp", Range=rng)
+            self.assertEqual(g["Body"].read(), whole[first:last + 1], what)
+            self.assertEqual(g["ContentRange"], f"bytes {first}-{last}/{n}", what)
+        # ?partNumber= serves that part, with the parts count (as S3 does).
+        g = self.s3.get_object(Bucket="bkt", Key="mp", PartNumber=2)
+        self.assertEqual(g["Body"].read(), bodies[1])
+        self.assertEqual(g["PartsCount"], 4)
+        self.assertEqual(g["ContentRange"], f"bytes {b1}-{b2 - 1}/{n}")
+        h = self.s3.head_object(Bucket="bkt", Key="mp", PartNumber=4)
+        self.assertEqual((h["ContentLength"], h["PartsCount"]), (1000, 4))
+        with self.assertRaises(ClientError) as cm:
+            self.s3.get_object(Bucket="bkt", Key="mp", PartNumber=5)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidPartNumber")
+        # UploadPartCopy of a range across part boundaries of the multipart source.
+        uid2 = self.s3.create_multipart_upload(Bucket="bkt", Key="pc")["UploadId"]
+        r = self.s3.upload_part_copy(Bucket="bkt", Key="pc", UploadId=uid2, PartNumber=1,
+                                     CopySource={"Bucket": "bkt", "Key": "mp"},
+                                     CopySourceRange=f"bytes={b1 - 5}-{b2 + 5}")
+        self.s3.complete_multipart_upload(
+            Bucket="bkt", Key="pc", UploadId=uid2,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["CopyPartResult"]["ETag"]}]})
+        self.assertEqual(self.s3.get_object(Bucket="bkt", Key="pc")["Body"].read(),
+                         whole[b1 - 5:b2 + 6])
+        self.assertEqual(len(self.object_files()), 5)
+        # Deleting releases every part file.
+        self.s3.delete_objects(Bucket="bkt", Delete={"Objects": [{"Key": "mp"}, {"Key": "pc"}]})
+        self.assertEqual(self.object_files(), [])
+
+    def test_multipart_subset_overwrite_and_sigkill(self):
+        mib5 = 5 << 20
+        bodies = [os.urandom(mib5), os.urandom(mib5), os.urandom(mib5)]
+        uid, listed = self.upload_parts("mp", bodies)
+        # SIGKILL between the parts and Complete: the upload and its three part files survive.
+        self.store.kill()
+        self.store = self.start_store(self.store_args, data_dir=self.store.data_dir)
+        s3 = self.client()
+        self.assertEqual(len(self.object_files()), 3)
+        parts = s3.list_parts(Bucket="bkt", Key="mp", UploadId=uid)["Parts"]
+        self.assertEqual([p["PartNumber"] for p in parts], [1, 2, 3])
+        # Complete with parts 1 and 3: part 2 is released.
+        r = s3.complete_multipart_upload(Bucket="bkt", Key="mp", UploadId=uid,
+                                         MultipartUpload={"Parts": [listed[0], listed[2]]})
+        self.assertTrue(r["ETag"].endswith('-2"'), r["ETag"])
+        self.assertEqual(len(self.object_files()), 2)
+        want = bodies[0] + bodies[2]
+        self.assertEqual(s3.get_object(Bucket="bkt", Key="mp")["Body"].read(), want)
+        # Parts keep the numbers they were uploaded as.
+        self.assertEqual(s3.get_object(Bucket="bkt", Key="mp", PartNumber=3)["Body"].read(),
+                         bodies[2])
+        # SIGKILL after Complete: the object reads back whole and the sweep finds no orphan.
+        self.store.kill()
+        self.store = self.start_store(self.store_args, data_dir=self.store.data_dir)
+        s3 = self.client()
+        self.assertEqual(s3.get_object(Bucket="bkt", Key="mp")["Body"].read(), want)
+        self.assertEqual(len(self.object_files()), 2)
+        self.assertNotIn("Uploads", s3.list_multipart_uploads(Bucket="bkt"))
+        # Overwrite by another Complete, by CopyObject and by PutObject: each releases every
+        # part file of the object it replaces.
+        uid, listed = self.upload_parts("mp", [os.urandom(mib5), b"tail"], s3)
+        s3.complete_multipart_upload(Bucket="bkt", Key="mp", UploadId=uid,
+                                     MultipartUpload={"Parts": listed})
+        self.assertEqual(len(self.object_files()), 2)
+        s3.put_object(Bucket="bkt", Key="big", Body=os.urandom(100000))
+        s3.copy_object(Bucket="bkt", Key="mp", CopySource={"Bucket": "bkt", "Key": "big"})
+        self.assertEqual(len(self.object_files()), 2)  # big and its copy
+        uid, listed = self.upload_parts("mp", [os.urandom(mib5), b"tail"], s3)
+        s3.complete_multipart_upload(Bucket="bkt", Key="mp", UploadId=uid,
+                                     MultipartUpload={"Parts": listed})
+        s3.put_object(Bucket="bkt", Key="mp", Body=b"small")
+        self.assertEqual(len(self.object_files()), 1)  # big's
+        self.assertEqual(s3.get_object(Bucket="bkt", Key="mp")["Body"].read(), b"small")
 
     def test_inline_threshold_range_conditions_copy_overwrite(self):
         from botocore.exceptions import ClientError

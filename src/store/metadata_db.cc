@@ -1,16 +1,16 @@
 #include "store/metadata_db.h"
 
-#include <unistd.h>
-
 #include "base/log.h"
 
 namespace ingestor::store {
 
 namespace {
 
-// Version 2 of the schema (docs/formats/store.md). Every statement is idempotent, so running it
-// on a version 1 database (which lacks only inline_content) is the migration. Keys are TEXT
-// compared with SQLite's BINARY collation (memcmp), which is S3's UTF-8 byte order.
+// Version 3 of the schema (docs/formats/store.md). Every statement is idempotent, so running it
+// on a version 1 database (which lacks inline_content and object_parts) or a version 2 one
+// (lacking object_parts) is the migration: rows already there keep their meaning, so a multipart
+// object completed by an older version stays one content file. Keys are TEXT compared with
+// SQLite's BINARY collation (memcmp), which is S3's UTF-8 byte order.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS buckets(
   name TEXT PRIMARY KEY,
@@ -65,9 +65,18 @@ CREATE TABLE IF NOT EXISTS inline_content(
   content_id TEXT PRIMARY KEY,
   data BLOB NOT NULL
 );
-PRAGMA user_version = 2;
+CREATE TABLE IF NOT EXISTS object_parts(
+  content_id TEXT NOT NULL,
+  part_number INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  part_content_id TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  PRIMARY KEY(content_id, part_number)
+) WITHOUT ROWID;
+PRAGMA user_version = 3;
 )sql";
-constexpr int64_t kSchemaVersion = 2;
+constexpr int64_t kSchemaVersion = 3;
 
 constexpr size_t kMaxBatch = 512;
 
@@ -83,7 +92,7 @@ Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& path) {
   auto w = SqliteDb::open(path);
   if (!w) return w.error();
   if (auto s = configure(**w); !s) return s.error();
-  // 0: a new database; 1: written before inline_content existed (migrated here, atomically).
+  // 0: a new database; 1 or 2: written by an older version (migrated here, atomically).
   if (auto s = (*w)->exec("BEGIN IMMEDIATE"); !s) return s.error();
   auto v = (*w)->prepare("PRAGMA user_version");
   if (!v) return v.error();
@@ -215,7 +224,7 @@ void MetadataDb::run_batch(std::vector<Pending*>& batch) {
   ++batches_;
   for (size_t i = 0; i < batch.size(); ++i)
     if (ok[i]) batch[i]->result = {};
-  for (const auto& f : unlinks) ::unlink(f.c_str());
+  for (const auto& f : unlinks) pins_.unlink(f);
   if (outbox && outbox_listener_) outbox_listener_();
 }
 

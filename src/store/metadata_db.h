@@ -4,7 +4,8 @@
 //
 // Writes: write(op) queues `op`; one writer thread runs every queued op inside one transaction
 // (each op under its own SAVEPOINT, so a failing op rolls back alone), commits (one fsync of the
-// WAL for the whole batch), then unlinks the files the ops released and wakes the callers. Content
+// WAL for the whole batch), then unlinks the files the ops released (through pins(): a file a
+// reader still streams from goes when that reader is done) and wakes the callers. Content
 // an op references is either inserted by the op itself (inline_content, durable with the COMMIT)
 // or a file that must already be durable (StagedFile::commit_file() syncs file and directory on
 // the request's thread, so that those fsyncs run in parallel rather than in this serial loop).
@@ -24,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/file_pins.h"
 #include "store/sqlite_db.h"
 #include "store/store_error.h"
 
@@ -59,6 +61,9 @@ class MetadataDb {
   // A reader connection (opened on demand, returned to the pool by ~Lease).
   [[nodiscard]] Result<Lease> reader();
 
+  // Released files are unlinked through these after their commit; readers pin what they stream.
+  FilePins& pins() { return pins_; }
+
   // Called on the writer thread after each commit in which an op set outbox_changed.
   void set_outbox_listener(std::function<void()> f) { outbox_listener_ = std::move(f); }
 
@@ -76,6 +81,7 @@ class MetadataDb {
   void run_batch(std::vector<Pending*>& batch);
 
   const std::string path_;
+  FilePins pins_;                     // outlives the writer thread (declared before it)
   std::unique_ptr<SqliteDb> writer_;  // writer thread only
   std::function<void()> outbox_listener_;
   std::mutex mu_;

@@ -2,8 +2,9 @@
 // ListMultipartUploads). Validation order of Complete (aws.md 2.6): upload exists (NoSuchUpload)
 // -> ascending part numbers (InvalidPartOrder) -> each part exists with its ETag (InvalidPart)
 // -> every part but the last >= min_part_size (EntityTooSmall).
-#include <fcntl.h>
-#include <unistd.h>
+// A completed object references its part files (object_parts): Complete copies no bytes, and the
+// parts it does not list are unlinked after its commit.
+#include <unordered_map>
 
 #include "base/hash.h"
 #include "store/keys.h"
@@ -227,24 +228,21 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
           .with("PartNumber", std::to_string(chosen[i]->info.part_number));
     }
   }
-  // Assemble the object from the parts.
-  auto staged = stage();
-  if (!staged) return staged.error();
   std::vector<std::string> etags;
+  uint64_t size = 0;
   for (const PartRow* p : chosen) {
-    auto f = File::open(content_path(options_.data_dir, p->content_id), O_RDONLY);
-    if (!f) return err::no_such_upload(upload_id);  // aborted or completed meanwhile
-    if (auto s = staged->append_from(f->fd(), 0, p->info.size); !s) return s.error();
     etags.push_back(p->info.etag);
+    size += p->info.size;
   }
   auto etag = multipart_etag(etags);
   if (!etag) return err::internal("a stored part ETag is not an MD5");
-  if (auto s = staged->commit_file(); !s) return s.error();
+  // The object's content id names its part list, not a file: every part file was fsynced (with
+  // its directory) before its UploadPart was acknowledged, so the commit below is all it takes.
   ObjectMeta meta = upload.proto;
   meta.bucket = bucket;
   meta.key = key;
-  meta.content_id = staged->id();
-  meta.size = staged->size();
+  meta.content_id = new_content_id();
+  meta.size = size;
   meta.etag = *etag;
   meta.mtime_ms = now_ms();
   meta.parts_count = static_cast<int>(chosen.size());
@@ -254,15 +252,32 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
     if (!u) return u.error();
     auto now_rows = read_parts(tx.db, upload_id);
     if (!now_rows) return now_rows.error();
+    // Up to 10,000 parts on the serial writer thread: look them up by number.
+    std::unordered_map<int, const PartRow*> by_number;
+    for (const auto& r : *now_rows) by_number.emplace(r.info.part_number, &r);
     for (const PartRow* p : chosen) {
-      bool same = false;
-      for (const auto& r : *now_rows)
-        if (r.info.part_number == p->info.part_number && r.content_id == p->content_id) same = true;
-      if (!same) return err::invalid_part("A part changed while the upload was being completed.");
+      auto it = by_number.find(p->info.part_number);
+      if (it == by_number.end() || it->second->content_id != p->content_id)
+        return err::invalid_part("A part changed while the upload was being completed.");
+      by_number.erase(it);
     }
     if (auto st = commit_object_row(tx, meta, cond, ev, "CompleteMultipartUpload"); !st) return st;
-    for (const auto& r : *now_rows)
-      tx.unlink_after_commit.push_back(content_path(options_.data_dir, r.content_id));
+    auto ins = tx.db.prepare(
+        "INSERT INTO object_parts(content_id, part_number, start, size, part_content_id, etag) "
+        "VALUES(?,?,?,?,?,?)");
+    if (!ins) return db_error(ins.error());
+    uint64_t start = 0;
+    for (const PartRow* p : chosen) {
+      (*ins)->reset().bind(1, meta.content_id).bind(2, static_cast<int64_t>(p->info.part_number));
+      (*ins)->bind(3, static_cast<int64_t>(start)).bind(4, static_cast<int64_t>(p->info.size));
+      (*ins)->bind(5, p->content_id).bind(6, p->info.etag);
+      if (auto x = (*ins)->run(); !x) return db_error(x.error());
+      start += p->info.size;
+    }
+    // Uploaded parts the request did not list (left in by_number) are released; the listed ones
+    // now belong to the object.
+    for (const auto& [number, r] : by_number)
+      tx.unlink_after_commit.push_back(content_path(options_.data_dir, r->content_id));
     for (const char* sql :
          {"DELETE FROM parts WHERE upload_id=?", "DELETE FROM uploads WHERE upload_id=?"}) {
       auto d = tx.db.prepare(sql);
@@ -272,7 +287,6 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
     return {};
   });
   if (!s) return s.error();
-  staged->release();
   return meta;
 }
 

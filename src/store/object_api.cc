@@ -1,5 +1,6 @@
 // S3Api: object and multipart operations (PutObject, CopyObject, GetObject/HeadObject with Range
 // and preconditions, UploadPart(Copy), Create/Complete/Abort/ListParts/ListMultipartUploads).
+#include <algorithm>
 #include <cctype>
 
 #include "store/keys.h"
@@ -293,14 +294,26 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
       return r;
     }
     std::optional<std::pair<uint64_t, uint64_t>> range;
+    bool empty_part = false;
     if (auto pn = c->q("partNumber")) {
       auto n = parse_part_number(pn);
       if (!n) return c->fail(n.error());
-      if (m.parts_count == 0 && *n != 1)
-        return c->fail(err::invalid_range(m.size, "partNumber=" + *pn));
-      // Parts are not tracked after completion: serve the whole object as part 1 of 1 only.
-      if (m.parts_count > 1)
+      if (!content.parts.empty()) {
+        // By the part number it was uploaded as (as S3 does; a Complete may skip numbers).
+        auto it = std::find_if(content.parts.begin(), content.parts.end(),
+                               [&](const ContentPart& p) { return p.part_number == *n; });
+        if (it == content.parts.end()) return c->fail(err::invalid_part_number());
+        if (it->size == 0)
+          empty_part = true;
+        else
+          range = std::make_pair(it->start, it->start + it->size - 1);
+      } else if (m.parts_count > 1) {
+        // Completed before schema version 3, into one file: the part boundaries are gone.
         return c->fail(err::not_implemented("GetObject by part number of a multipart object"));
+      } else if (*n != 1) {
+        // A single-part object is its own part 1.
+        return c->fail(err::invalid_range(m.size, "partNumber=" + *pn));
+      }
     } else if (auto rh = c->h("range")) {
       auto r = parse_range(*rh, m.size);
       if (!r) return c->fail(r.error());
@@ -313,7 +326,7 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
         res.headers.emplace_back("x-amz-checksum-" + lower(alg), v);
     }
     res.offset = range ? range->first : 0;
-    res.length = range ? range->second - range->first + 1 : m.size;
+    res.length = range ? range->second - range->first + 1 : empty_part ? 0 : m.size;
     if (range) {
       res.headers.emplace_back("Content-Range", "bytes " + std::to_string(range->first) + "-" +
                                                     std::to_string(range->second) + "/" +
@@ -323,8 +336,8 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
     if (!head && content.data) {
       res.body =
           content.data->substr(static_cast<size_t>(res.offset), static_cast<size_t>(res.length));
-    } else if (!head) {
-      res.file = std::move(content.file);
+    } else if (!head && res.length > 0) {
+      res.content = std::move(content);
     }
     return res;
   };

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
@@ -154,11 +155,14 @@ Status ObjectStore::sweep() {
     }
     ::closedir(dir);
   }
-  // Content files no row references were renamed by a request that crashed before its commit.
+  // Content files no row references were renamed by a request that crashed before its commit, or
+  // released by a commit whose unlinks the crash cut short. A multipart object's content id names
+  // no file; its part files are live through object_parts.
   auto lease = db_->reader();
   if (!lease) return lease.error();
   std::unordered_set<std::string> live;
-  for (const char* sql : {"SELECT content_id FROM objects", "SELECT content_id FROM parts"}) {
+  for (const char* sql : {"SELECT content_id FROM objects", "SELECT content_id FROM parts",
+                          "SELECT part_content_id FROM object_parts"}) {
     auto st = lease->db().prepare(sql);
     if (!st) return st.error();
     for (;;) {
@@ -435,11 +439,12 @@ ApiResult<ObjectMeta> ObjectStore::head_object(const std::string& bucket, const 
 
 ApiResult<std::pair<ObjectMeta, Content>> ObjectStore::open_object(const std::string& bucket,
                                                                    const std::string& key) {
-  // The row and its inline bytes come from one read transaction. A file is released (unlinked)
-  // after the commit that replaced its row: read again if it vanished in between.
+  // The row, its inline bytes and its part list come from one read transaction. A file is
+  // released (unlinked) after the commit that replaced its row: read again if it vanished in
+  // between.
   for (int attempt = 0; attempt < 3; ++attempt) {
     ObjectMeta m;
-    std::optional<std::string> data;
+    Content content;
     {
       auto lease = db_->reader();
       if (!lease) return db_error(lease.error());
@@ -457,13 +462,52 @@ ApiResult<std::pair<ObjectMeta, Content>> ObjectStore::open_object(const std::st
         continue;  // created meanwhile
       }
       m = row_to_meta(**st);
-      if (!(*st)->col_null(11)) data = (*st)->col_blob(11);
+      if (!(*st)->col_null(11)) content.data = (*st)->col_blob(11);
+      if (m.parts_count > 0 && !content.data) {
+        auto parts = read_content_parts(lease->db(), m.content_id);
+        if (!parts) return parts.error();
+        content.parts = std::move(*parts);
+      }
     }
-    if (data) return std::make_pair(std::move(m), Content{File(), std::move(data)});
+    if (!content.parts.empty()) {
+      // Part files are opened only as reads reach them, so a pin rather than a descriptor keeps
+      // each one: a file that exists once pinned stays until the pin goes (FilePins).
+      std::vector<std::string> paths;
+      paths.reserve(content.parts.size());
+      for (const auto& p : content.parts) paths.push_back(p.path);
+      content.pin = db_->pins().pin(std::move(paths));
+      bool all = true;
+      for (const auto& p : content.parts) all = all && ::access(p.path.c_str(), F_OK) == 0;
+      if (all) return std::make_pair(std::move(m), std::move(content));
+      continue;  // released meanwhile
+    }
+    if (content.data) return std::make_pair(std::move(m), std::move(content));
     auto f = File::open(content_path(options_.data_dir, m.content_id), O_RDONLY);
-    if (f) return std::make_pair(std::move(m), Content{std::move(*f), std::nullopt});
+    if (f) {
+      content.file = std::move(*f);
+      return std::make_pair(std::move(m), std::move(content));
+    }
   }
   return err::internal("object content is missing");
+}
+
+ApiResult<std::vector<ContentPart>> ObjectStore::read_content_parts(SqliteDb& db,
+                                                                    const std::string& id) {
+  auto st = db.prepare(
+      "SELECT part_number, start, size, part_content_id FROM object_parts WHERE content_id=? "
+      "ORDER BY part_number");
+  if (!st) return db_error(st.error());
+  (*st)->bind(1, id);
+  std::vector<ContentPart> out;
+  for (;;) {
+    auto r = (*st)->step();
+    if (!r) return db_error(r.error());
+    if (!*r) break;
+    out.push_back({static_cast<int>((*st)->col_int(0)), static_cast<uint64_t>((*st)->col_int(1)),
+                   static_cast<uint64_t>((*st)->col_int(2)),
+                   content_path(options_.data_dir, (*st)->col_text(3))});
+  }
+  return out;
 }
 
 ApiStatus Content::read(uint64_t offset, size_t len, std::string& out) const {
@@ -475,21 +519,77 @@ ApiStatus Content::read(uint64_t offset, size_t len, std::string& out) const {
   out.resize(len);
   size_t got = 0;
   while (got < len) {
-    ssize_t n = ::pread(file.fd(), out.data() + got, len - got, static_cast<off_t>(offset + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return err::internal(std::string("read error: ") + std::strerror(errno));
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
+    auto n = read_some(offset + got, out.data() + got, len - got);
+    if (!n) return n.error();
+    if (*n == 0) break;
+    got += *n;
   }
   out.resize(got);
   return {};
+}
+
+ApiResult<size_t> Content::read_some(uint64_t offset, char* buf, size_t len) const {
+  if (data) {
+    if (offset >= data->size()) return size_t{0};
+    size_t n = std::min(len, data->size() - static_cast<size_t>(offset));
+    std::memcpy(buf, data->data() + offset, n);
+    return n;
+  }
+  int fd = file.fd();
+  uint64_t at = offset;
+  if (!parts.empty()) {
+    // The last part starting at or before `offset` (parts are sorted by start).
+    auto it = std::upper_bound(parts.begin(), parts.end(), offset,
+                               [](uint64_t o, const ContentPart& p) { return o < p.start; });
+    if (it == parts.begin()) return size_t{0};
+    --it;
+    while (it != parts.end() && offset >= it->start + it->size) ++it;  // skips empty parts
+    if (it == parts.end()) return size_t{0};
+    size_t i = static_cast<size_t>(it - parts.begin());
+    if (i != part_index_) {
+      part_index_ = SIZE_MAX;
+      auto f = File::open(it->path, O_RDONLY);
+      if (!f) return err::internal("part file is missing: " + f.error().message);
+      part_file_ = std::move(*f);
+      part_index_ = i;
+    }
+    fd = part_file_.fd();
+    at = offset - it->start;
+    len = static_cast<size_t>(std::min<uint64_t>(len, it->size - at));
+  }
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return err::internal(std::string("read error: ") + std::strerror(errno));
+    if (n == 0 && !parts.empty() && len > 0)
+      return err::internal("a part file is shorter than its recorded size");
+    return static_cast<size_t>(n);
+  }
 }
 
 ApiStatus ObjectStore::release_content(WriteTx& tx, const std::string& id) {
   auto st = tx.db.prepare("DELETE FROM inline_content WHERE content_id=?");
   if (!st) return db_error(st.error());
   if (auto s = (*st)->bind(1, id).run(); !s) return db_error(s.error());
-  if (tx.db.changes() == 0) tx.unlink_after_commit.push_back(content_path(options_.data_dir, id));
+  if (tx.db.changes() > 0) return {};
+  auto parts = tx.db.prepare("SELECT part_content_id FROM object_parts WHERE content_id=?");
+  if (!parts) return db_error(parts.error());
+  (*parts)->bind(1, id);
+  bool by_parts = false;
+  for (;;) {
+    auto r = (*parts)->step();
+    if (!r) return db_error(r.error());
+    if (!*r) break;
+    tx.unlink_after_commit.push_back(content_path(options_.data_dir, (*parts)->col_text(0)));
+    by_parts = true;
+  }
+  if (!by_parts) {
+    tx.unlink_after_commit.push_back(content_path(options_.data_dir, id));
+    return {};
+  }
+  auto del = tx.db.prepare("DELETE FROM object_parts WHERE content_id=?");
+  if (!del) return db_error(del.error());
+  if (auto s = (*del)->bind(1, id).run(); !s) return db_error(s.error());
   return {};
 }
 
@@ -545,14 +645,34 @@ ApiResult<ObjectMeta> ObjectStore::copy_object(const std::string& src_bucket,
   auto& [sm, content] = *src;
   auto staged = stage();
   if (!staged) return staged.error();
-  if (content.data || sm.size <= options_.inline_max_size) {
-    // Through the staging buffer, so that a small copy is stored inline too.
-    std::string bytes;
-    if (auto s = content.read(0, sm.size, bytes); !s) return s.error();
-    if (bytes.size() != sm.size) return err::internal("read error while copying");
-    if (auto s = staged->write(bytes); !s) return s.error();
-  } else if (auto s = staged->append_from(content.file.fd(), 0, sm.size); !s) {
-    return s.error();
+  // S3 (and moto) give the copy of a multipart object a single-part MD5 ETag: its bytes go
+  // through the staging buffer (a small copy is then stored inline) while the MD5 is computed, in
+  // one pass over the parts. A single-part source keeps its ETag and checksums.
+  if (sm.parts_count > 0) {
+    Md5 md5;
+    std::string buf;
+    uint64_t off = 0;
+    while (off < sm.size) {
+      if (auto s = content.read(off, StagedFile::kBufferSize, buf); !s) return s.error();
+      if (buf.empty()) return err::internal("read error while copying");
+      md5.update(buf);
+      if (auto s = staged->write(buf); !s) return s.error();
+      off += buf.size();
+    }
+    dst.etag = to_hex(md5.finish());
+    dst.checksums.clear();
+  } else {
+    if (content.data || sm.size <= options_.inline_max_size) {
+      // Through the staging buffer, so that a small copy is stored inline too.
+      std::string bytes;
+      if (auto s = content.read(0, sm.size, bytes); !s) return s.error();
+      if (bytes.size() != sm.size) return err::internal("read error while copying");
+      if (auto s = staged->write(bytes); !s) return s.error();
+    } else if (auto s = staged->append_from(content.file.fd(), 0, sm.size); !s) {
+      return s.error();
+    }
+    dst.etag = sm.etag;
+    dst.checksums = sm.checksums;
   }
   if (!replace_meta) {
     dst.content_type = sm.content_type;
@@ -560,25 +680,6 @@ ApiResult<ObjectMeta> ObjectStore::copy_object(const std::string& src_bucket,
     dst.user_meta = sm.user_meta;
   }
   dst.size = sm.size;
-  // A copy of a multipart object keeps its ETag only if it is a plain MD5; moto and S3 give the
-  // copy a single-part MD5, which would need a full read: we keep the source ETag for
-  // single-part sources and recompute for multipart ones.
-  if (sm.parts_count > 0) {
-    Md5 md5;
-    std::string buf;
-    uint64_t off = 0;
-    while (off < sm.size) {
-      if (auto s = content.read(off, 1 << 20, buf); !s) return s.error();
-      if (buf.empty()) return err::internal("read error while copying");
-      md5.update(buf);
-      off += buf.size();
-    }
-    dst.etag = to_hex(md5.finish());
-    dst.checksums.clear();
-  } else {
-    dst.etag = sm.etag;
-    dst.checksums = sm.checksums;
-  }
   dst.parts_count = 0;
   return put_object(std::move(*staged), std::move(dst), cond, ev, "Copy");
 }

@@ -4,14 +4,16 @@
 //
 // Durability: a body up to inline_max_size (PutObject, CopyObject) is stored in the database
 // (inline_content) in the same group-commit transaction as its object row, so the batch's one WAL
-// fsync makes both durable. A larger body, every part and every multipart object is staged in a
-// temp file, fsynced and renamed to a content-id path (keys never touch the file system); the
-// metadata row that makes it visible is committed by MetadataDb's group commit after the content
-// directory was fsynced. A crash before the commit leaves an unreferenced file, removed by the
-// sweep at open(). Released content goes with the releasing transaction: its inline row is
-// deleted in it, its file unlinked after it commits. Notifications to emit are written
-// to the outbox table in the same transaction as the object row, so every committed object has
-// its events (at-least-once delivery by Notifier).
+// fsync makes both durable. A larger body and every part is staged in a temp file, fsynced and
+// renamed to a content-id path (keys never touch the file system); the metadata row that makes it
+// visible is committed by MetadataDb's group commit after the content directory was fsynced. A
+// multipart object is its part files, by reference: CompleteMultipartUpload moves the parts from
+// the upload to the object (object_parts) in the transaction that commits the object row, and
+// copies no bytes. A crash before the commit leaves an unreferenced file, removed by the sweep at
+// open(). Released content goes with the releasing transaction: its inline row is deleted in it,
+// its file (or part files) unlinked after it commits. Notifications to emit are written to the
+// outbox table in the same transaction as the object row, so every committed object has its
+// events (at-least-once delivery by Notifier).
 // Thread-safety: every method may be called concurrently; the methods block (disk and SQLite)
 // and are meant to run on a blocking pool, not an io thread.
 
@@ -25,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/file_pins.h"
 #include "store/listing.h"
 #include "store/metadata_db.h"
 #include "store/notification_config.h"
@@ -51,13 +54,33 @@ struct StoreOptions {
   uint64_t inline_max_size = 64 << 10;
 };
 
-// An object's bytes: an open read-only file, or the bytes themselves for an inline object
-// (at most inline_max_size of them, so holding them in memory is bounded).
+// One part of a multipart object stored by reference: the whole file at `path` is the object's
+// bytes [start, start + size).
+struct ContentPart {
+  int part_number = 0;  // as uploaded (ascending, maybe with gaps)
+  uint64_t start = 0, size = 0;
+  std::string path;
+};
+
+// An object's bytes, in one of three forms: the bytes themselves for an inline object (at most
+// inline_max_size of them, so holding them in memory is bounded); an open read-only file; or the
+// ordered part files of a multipart object, opened one at a time as reads reach them and pinned
+// (FilePins) so that a concurrent delete or overwrite unlinks them only once this Content is gone.
+// Memory: the part list, at most kMaxPartNumber entries. Used by one thread at a time.
 struct Content {
-  File file;                        // not open for an inline object
+  File file;                        // the single content file, if that is the form
   std::optional<std::string> data;  // set for an inline object
+  std::vector<ContentPart> parts;   // set for a multipart object stored by reference
+  FilePins::Lease pin;              // pins the files of `parts`
   // Replaces `out` with bytes [offset, offset + len) (fewer at the end of the content).
   [[nodiscard]] ApiStatus read(uint64_t offset, size_t len, std::string& out) const;
+  // Copies up to `len` bytes at `offset` into `buf`, fewer at the end of a part; 0 at the end of
+  // the content.
+  [[nodiscard]] ApiResult<size_t> read_some(uint64_t offset, char* buf, size_t len) const;
+
+ private:
+  mutable File part_file_;                // the part read last
+  mutable size_t part_index_ = SIZE_MAX;  // its index in `parts`
 };
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
@@ -72,7 +95,9 @@ struct ObjectMeta {
   HeaderPairs headers;    // stored Cache-Control, Content-Disposition, Content-Encoding, ...
   HeaderPairs user_meta;  // {"x-amz-meta-name" (lower case), value}
   HeaderPairs checksums;  // {"CRC32", base64}
-  int parts_count = 0;    // > 0 for objects made by CompleteMultipartUpload
+  // > 0 for objects made by CompleteMultipartUpload (whose content is then their part files, or
+  // one file for those completed before schema version 3).
+  int parts_count = 0;
 };
 
 struct PutConditions {
@@ -120,7 +145,8 @@ class ObjectStore {
                                                  const std::string& event_name = "Put");
   [[nodiscard]] ApiResult<ObjectMeta> head_object(const std::string& bucket,
                                                   const std::string& key);
-  // Metadata and the content (consistent with each other).
+  // Metadata and the content (consistent with each other; the content stays readable after a
+  // concurrent delete or overwrite).
   [[nodiscard]] ApiResult<std::pair<ObjectMeta, Content>> open_object(const std::string& bucket,
                                                                       const std::string& key);
   // Succeeds for an absent key (S3 semantics); NoSuchBucket if the bucket is missing.
@@ -174,8 +200,11 @@ class ObjectStore {
   // Inside a write op: checks conditions, inserts/replaces the row, queues events.
   ApiStatus commit_object_row(WriteTx& tx, const ObjectMeta& meta, const PutConditions& cond,
                               const EventContext& ev, const std::string& event_name);
-  // Drops content `id` with the transaction: its inline row now, its file after COMMIT.
+  // Drops content `id` with the transaction: its inline row or part list now, its file or part
+  // files after COMMIT.
   ApiStatus release_content(WriteTx& tx, const std::string& id);
+  // The part list of a multipart object stored by reference (empty for any other content id).
+  ApiResult<std::vector<ContentPart>> read_content_parts(SqliteDb& db, const std::string& id);
   ApiStatus enqueue_events(WriteTx& tx, const ObjectMeta& meta, const EventContext& ev,
                            const std::string& event_name);
   std::string next_sequencer();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -60,6 +61,47 @@ class ObjectStoreTest : public ::testing::Test {
     std::string out;
     EXPECT_TRUE(o->second.read(0, o->first.size, out));
     EXPECT_EQ(out.size(), o->first.size);
+    return out;
+  }
+  // Bytes that differ at every offset of every part (a misplaced read shows).
+  static std::string pattern(size_t n, int seed) {
+    std::string out(n, '\0');
+    for (size_t i = 0; i < n; ++i)
+      out[i] = static_cast<char>((i * 131 + seed * 7 + i / 251) & 0xff);
+    return out;
+  }
+  ApiResult<std::string> start_upload(const std::string& b, const std::string& k) {
+    ObjectMeta proto;
+    proto.bucket = b;
+    proto.key = k;
+    return store_->create_upload(proto, "");
+  }
+  ApiResult<PartInfo> upload_part(const std::string& b, const std::string& k, const std::string& id,
+                                  int n, const std::string& data) {
+    auto f = store_->stage();
+    EXPECT_TRUE(f);
+    EXPECT_TRUE(f->write(data));
+    return store_->put_part(b, k, id, n, std::move(*f), to_hex(md5(data)), {});
+  }
+  // Uploads `parts` as parts 1..N and completes with all of them.
+  ApiResult<ObjectMeta> put_multipart(const std::string& b, const std::string& k,
+                                      const std::vector<std::string>& parts) {
+    auto id = start_upload(b, k);
+    if (!id) return id.error();
+    std::vector<CompletePart> list;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto p = upload_part(b, k, *id, static_cast<int>(i + 1), parts[i]);
+      if (!p) return p.error();
+      list.push_back({static_cast<int>(i + 1), p->etag});
+    }
+    return store_->complete_upload(b, k, *id, list, {}, {});
+  }
+  std::string read_range(const std::string& b, const std::string& k, uint64_t off, size_t len) {
+    auto o = store_->open_object(b, k);
+    EXPECT_TRUE(o) << o.error().message;
+    if (!o) return {};
+    std::string out;
+    EXPECT_TRUE(o->second.read(off, len, out));
     return out;
   }
   size_t files_under(const std::string& sub) {
@@ -193,7 +235,264 @@ TEST_F(ObjectStoreTest, MultipartEtagAndValidation) {
             *ObjectStore::multipart_etag({to_hex(md5("0123456789AB")), to_hex(md5("last"))}));
   EXPECT_EQ(read("bkt", "big"), "0123456789ABlast");
   EXPECT_EQ(store_->complete_upload("bkt", "big", *id, good, {}, {}).error().code, "NoSuchUpload");
-  EXPECT_EQ(files_under("/objects"), 1u);  // parts (including unused part 2) removed
+  EXPECT_EQ(files_under("/objects"), 2u);  // the object is parts 1 and 3; unused part 2 removed
+}
+
+TEST_F(ObjectStoreTest, CompleteReferencesThePartFilesAndReadsCrossPartBoundaries) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  const std::vector<std::string> parts = {pattern(300000, 1), pattern(200001, 2),
+                                          pattern(StagedFile::kBufferSize + 3, 3), pattern(777, 4)};
+  std::string whole;
+  for (const auto& p : parts) whole += p;
+  auto id = start_upload("bkt", "mp");
+  ASSERT_TRUE(id);
+  std::vector<CompletePart> list;
+  std::vector<std::string> etags;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto p = upload_part("bkt", "mp", *id, static_cast<int>(i + 1), parts[i]);
+    ASSERT_TRUE(p);
+    list.push_back({static_cast<int>(i + 1), p->etag});
+    etags.push_back(p->etag);
+  }
+  ASSERT_EQ(files_under("/objects"), 4u);
+  auto done = store_->complete_upload("bkt", "mp", *id, list, {}, {});
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(done->size, whole.size());
+  EXPECT_EQ(done->etag, *ObjectStore::multipart_etag(etags));
+  EXPECT_EQ(done->parts_count, 4);
+  // Nothing was copied: the object is the four part files, no new file and no temp file.
+  EXPECT_EQ(files_under("/objects"), 4u);
+  EXPECT_EQ(files_under("/tmp"), 0u);
+  EXPECT_EQ(inline_rows(), 0);
+  EXPECT_TRUE(read("bkt", "mp") == whole);
+  const uint64_t b1 = parts[0].size(), b2 = b1 + parts[1].size(), b3 = b2 + parts[2].size();
+  const uint64_t n = whole.size();
+  struct Range {
+    const char* what;
+    uint64_t off;
+    size_t len;
+  };
+  const Range ranges[] = {
+      {"first byte", 0, 1},
+      {"last byte", n - 1, 1},
+      {"last byte of part 1 and first of part 2", b1 - 1, 2},
+      {"first byte of part 3", b2, 1},
+      {"spans parts 1, 2 and 3", b1 - 10, static_cast<size_t>(b2 - b1 + 20)},
+      {"spans parts 2, 3 and 4", b1 + 5, static_cast<size_t>(b3 - b1)},
+      {"suffix of 1000 (parts 3 and 4)", n - 1000, 1000},
+      {"past the end", n - 3, 100},
+      {"at the end", n, 10},
+  };
+  for (const auto& r : ranges) {
+    std::string got = read_range("bkt", "mp", r.off, r.len);
+    std::string want = r.off < n ? whole.substr(r.off, r.len) : "";
+    EXPECT_EQ(got.size(), want.size()) << r.what;
+    EXPECT_TRUE(got == want) << r.what;
+  }
+  {
+    // read_some stops at a part boundary (a streamed response reads one part file at a time).
+    auto o = store_->open_object("bkt", "mp");
+    ASSERT_TRUE(o);
+    ASSERT_EQ(o->second.parts.size(), 4u);
+    std::string buf(4096, '\0');
+    auto got = o->second.read_some(b1 - 100, buf.data(), buf.size());
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, 100u);
+    EXPECT_EQ(buf.substr(0, 100), parts[0].substr(b1 - 100));
+  }
+  // The part list survives a restart, and the sweep keeps every part file.
+  open_store();
+  EXPECT_EQ(files_under("/objects"), 4u);
+  EXPECT_TRUE(read("bkt", "mp") == whole);
+  EXPECT_EQ(read_range("bkt", "mp", b1 - 10, b2 - b1 + 20), whole.substr(b1 - 10, b2 - b1 + 20));
+}
+
+TEST_F(ObjectStoreTest, DeleteAndOverwriteReleaseEveryPartFile) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  const std::vector<std::string> three = {pattern(100000, 1), pattern(100000, 2), pattern(50, 3)};
+  const std::string large = pattern(200000, 9);
+  // Overwrite by PutObject.
+  ASSERT_TRUE(put_multipart("bkt", "k", three));
+  EXPECT_EQ(files_under("/objects"), 3u);
+  ASSERT_TRUE(put("bkt", "k", large));
+  EXPECT_EQ(files_under("/objects"), 1u);
+  EXPECT_TRUE(read("bkt", "k") == large);
+  // Overwrite of a file by a multipart object, then of that by another multipart object.
+  ASSERT_TRUE(put_multipart("bkt", "k", three));
+  EXPECT_EQ(files_under("/objects"), 3u);
+  ASSERT_TRUE(put_multipart("bkt", "k", {pattern(100000, 4), pattern(10, 5)}));
+  EXPECT_EQ(files_under("/objects"), 2u);
+  EXPECT_EQ(read("bkt", "k"), pattern(100000, 4) + pattern(10, 5));
+  // CopyObject of a multipart object writes one new file (with a plain MD5 ETag) and shares
+  // nothing: deleting the source leaves the copy whole.
+  ObjectMeta dst;
+  dst.bucket = "bkt";
+  dst.key = "copy";
+  auto c = store_->copy_object("bkt", "k", dst, false, {}, {});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->etag, to_hex(md5(pattern(100000, 4) + pattern(10, 5))));
+  EXPECT_EQ(c->parts_count, 0);
+  EXPECT_EQ(files_under("/objects"), 3u);
+  ASSERT_TRUE(store_->delete_object("bkt", "k"));
+  EXPECT_EQ(files_under("/objects"), 1u);
+  EXPECT_EQ(read("bkt", "copy"), pattern(100000, 4) + pattern(10, 5));
+  // Overwrite by CopyObject (of a small object: inline).
+  ASSERT_TRUE(put("bkt", "small", "tiny"));
+  ASSERT_TRUE(put_multipart("bkt", "k", three));
+  EXPECT_EQ(files_under("/objects"), 4u);
+  dst.key = "k";
+  ASSERT_TRUE(store_->copy_object("bkt", "small", dst, false, {}, {}));
+  EXPECT_EQ(files_under("/objects"), 1u);
+  EXPECT_EQ(read("bkt", "k"), "tiny");
+  // DeleteObjects, and a small multipart copy goes inline.
+  ASSERT_TRUE(put_multipart("bkt", "m1", {pattern(20, 1), pattern(5, 2)}));
+  ASSERT_TRUE(put_multipart("bkt", "m2", three));
+  dst.key = "small-copy";
+  ASSERT_TRUE(store_->copy_object("bkt", "m1", dst, false, {}, {}));
+  EXPECT_EQ(read("bkt", "small-copy"), pattern(20, 1) + pattern(5, 2));
+  EXPECT_EQ(files_under("/objects"), 6u);
+  ASSERT_TRUE(store_->delete_objects("bkt", {"m1", "m2", "copy", "k", "small", "small-copy"}));
+  EXPECT_EQ(contents(), 0u);
+  auto lease = store_->db().reader();
+  auto st = lease->db().prepare("SELECT COUNT(*) FROM object_parts");
+  ASSERT_TRUE((*st)->step());
+  EXPECT_EQ((*st)->col_int(0), 0);
+}
+
+TEST_F(ObjectStoreTest, CompleteWithASubsetOfThePartsReleasesTheOthers) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  auto id = start_upload("bkt", "k");
+  ASSERT_TRUE(id);
+  std::vector<PartInfo> infos;
+  for (int i = 1; i <= 5; ++i) {
+    auto p = upload_part("bkt", "k", *id, i, pattern(1000 * i, i));
+    ASSERT_TRUE(p);
+    infos.push_back(*p);
+  }
+  // Part 4 uploaded again: its first file goes with that commit.
+  auto p4 = upload_part("bkt", "k", *id, 4, pattern(4444, 44));
+  ASSERT_TRUE(p4);
+  EXPECT_EQ(files_under("/objects"), 5u);
+  std::vector<CompletePart> list{{2, infos[1].etag}, {4, p4->etag}, {5, infos[4].etag}};
+  auto done = store_->complete_upload("bkt", "k", *id, list, {}, {});
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(done->parts_count, 3);
+  EXPECT_EQ(files_under("/objects"), 3u);
+  const std::string want = pattern(2000, 2) + pattern(4444, 44) + pattern(5000, 5);
+  EXPECT_EQ(read("bkt", "k"), want);
+  {
+    auto o = store_->open_object("bkt", "k");
+    ASSERT_TRUE(o);
+    ASSERT_EQ(o->second.parts.size(), 3u);
+    EXPECT_EQ(o->second.parts[1].part_number, 4);  // numbers as uploaded
+    EXPECT_EQ(o->second.parts[1].start, 2000u);
+    EXPECT_EQ(o->second.parts[2].start, 2000u + 4444u);
+  }
+  EXPECT_EQ(store_->list_uploads("bkt", "", "", "", 10)->first.size(), 0u);
+  open_store();  // the sweep agrees: every remaining file is referenced
+  EXPECT_EQ(files_under("/objects"), 3u);
+  EXPECT_EQ(read("bkt", "k"), want);
+}
+
+TEST_F(ObjectStoreTest, AReaderKeepsReadingPartsOfAnObjectDeletedUnderIt) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  const std::vector<std::string> parts = {pattern(100000, 1), pattern(100000, 2), pattern(99, 3)};
+  ASSERT_TRUE(put_multipart("bkt", "k", parts));
+  {
+    auto o = store_->open_object("bkt", "k");
+    ASSERT_TRUE(o);
+    std::string first;
+    ASSERT_TRUE(o->second.read(0, 10, first));  // part 1 is open, parts 2 and 3 are not yet
+    ASSERT_TRUE(store_->delete_object("bkt", "k"));
+    EXPECT_EQ(store_->head_object("bkt", "k").error().code, "NoSuchKey");
+    EXPECT_EQ(files_under("/objects"), 3u);  // unlinks deferred while pinned
+    EXPECT_EQ(store_->db().pins().deferred(), 3u);
+    std::string all;
+    ASSERT_TRUE(o->second.read(0, 200099, all));
+    EXPECT_TRUE(all == parts[0] + parts[1] + parts[2]);
+  }  // the last reader is done
+  EXPECT_EQ(files_under("/objects"), 0u);
+  EXPECT_EQ(store_->db().pins().pinned(), 0u);
+}
+
+TEST_F(ObjectStoreTest, ConcurrentReadersSeeWholeObjectsWhileTheKeyIsReplaced) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  auto version = [](int v) {
+    return std::vector<std::string>{pattern(40000, v), pattern(40000, v + 100), pattern(7, v)};
+  };
+  std::vector<std::string> joined;
+  for (int v = 0; v < 30; ++v) {
+    joined.emplace_back();
+    for (const auto& p : version(v)) joined.back() += p;
+  }
+  ASSERT_TRUE(put_multipart("bkt", "k", version(0)));
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0}, bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        auto o = store_->open_object("bkt", "k");
+        if (!o) {
+          ++bad;
+          continue;
+        }
+        std::string s;
+        if (!o->second.read(0, o->first.size, s)) {
+          ++bad;
+          continue;
+        }
+        bool ok = false;
+        for (int v = 0; v < 30 && !ok; ++v) ok = s == joined[v];
+        if (!ok) ++bad;
+        ++reads;
+      }
+    });
+  }
+  for (int v = 1; v < 30; ++v) ASSERT_TRUE(put_multipart("bkt", "k", version(v)));
+  // Waits (10 s at most) until the readers got some reads done, most overlapping the writes.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (reads < 30 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad, 0);
+  EXPECT_GE(reads, 30);
+  EXPECT_EQ(read("bkt", "k"), joined[29]);
+  EXPECT_EQ(files_under("/objects"), 3u);
+  EXPECT_EQ(store_->db().pins().pinned(), 0u);
+}
+
+TEST_F(ObjectStoreTest, CrashBeforeAndAfterCompleteLeavesNoOrphanAndNoHole) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  auto id = start_upload("bkt", "k");
+  ASSERT_TRUE(id);
+  auto p1 = upload_part("bkt", "k", *id, 1, pattern(70000, 1));
+  auto p2 = upload_part("bkt", "k", *id, 2, pattern(70000, 2));
+  ASSERT_TRUE(p1 && p2);
+  // A part renamed into objects/ whose commit never ran (a crash inside UploadPart).
+  {
+    auto f = store_->stage();
+    ASSERT_TRUE(f->write(pattern(70000, 3)));
+    ASSERT_TRUE(f->commit_file());
+    f->release();
+  }
+  ASSERT_EQ(files_under("/objects"), 3u);
+  // The crash between the part uploads and Complete: the uncommitted part goes, the upload's
+  // stay.
+  open_store();
+  EXPECT_EQ(files_under("/objects"), 2u);
+  std::vector<CompletePart> list{{1, p1->etag}, {2, p2->etag}};
+  ASSERT_TRUE(store_->complete_upload("bkt", "k", *id, list, {}, {}));
+  // A released part file whose unlink the crash cut short (after Complete's commit).
+  const std::string leftover = content_path(dir_, new_content_id());
+  fs::copy_file(store_->open_object("bkt", "k")->second.parts[0].path, leftover);
+  ASSERT_EQ(files_under("/objects"), 3u);
+  open_store();  // the crash after Complete
+  EXPECT_FALSE(fs::exists(leftover));
+  EXPECT_EQ(files_under("/objects"), 2u);
+  EXPECT_EQ(read("bkt", "k"), pattern(70000, 1) + pattern(70000, 2));
+  EXPECT_EQ(store_->complete_upload("bkt", "k", *id, list, {}, {}).error().code, "NoSuchUpload");
 }
 
 TEST_F(ObjectStoreTest, OutboxRowCommittedWithObjectAndSurvivesReopen) {
@@ -410,7 +709,7 @@ TEST_F(ObjectStoreTest, OpensAndMigratesAVersion1DataDir) {
   ASSERT_EQ(user_version(dir_ + "/meta.db"), 1);
   open_store();
   ASSERT_TRUE(store_);
-  EXPECT_EQ(user_version(dir_ + "/meta.db"), 2);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
   EXPECT_EQ(read("bkt", "old"), old_body);
   auto h = store_->head_object("bkt", "old");
   ASSERT_TRUE(h);
@@ -426,9 +725,84 @@ TEST_F(ObjectStoreTest, OpensAndMigratesAVersion1DataDir) {
   EXPECT_EQ(inline_rows(), 2);
   // Opening again is a no-op.
   open_store();
-  EXPECT_EQ(user_version(dir_ + "/meta.db"), 2);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
   EXPECT_EQ(read("bkt", "old"), "replaced");
   EXPECT_EQ(read("bkt", "new"), "inline now");
+}
+
+TEST_F(ObjectStoreTest, MigratesAVersion2DataDirWithACopiedMultipartObject) {
+  // Version 2 stored a completed multipart object as one content file (its parts copied into it)
+  // and had no object_parts table. Also an upload in progress, with one part.
+  store_.reset();
+  dir_ = root_ + "/v2";
+  const std::string obj_id = new_content_id(), part_id = new_content_id();
+  const std::string p1 = pattern(30, 1), p2 = pattern(17, 2), p3 = pattern(40, 3);
+  const std::string old_body = p1 + p2;
+  const std::string old_etag = *ObjectStore::multipart_etag({to_hex(md5(p1)), to_hex(md5(p2))});
+  fs::create_directories(dir_ + "/tmp");
+  for (const auto& [id, body] : {std::pair{obj_id, old_body}, std::pair{part_id, p3}}) {
+    fs::create_directories(dir_ + "/objects/" + id.substr(0, 2));
+    std::FILE* f = std::fopen(content_path(dir_, id).c_str(), "wb");
+    ASSERT_TRUE(f);
+    std::fwrite(body.data(), 1, body.size(), f);
+    std::fclose(f);
+  }
+  {
+    auto db = SqliteDb::open(dir_ + "/meta.db");
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("PRAGMA journal_mode=WAL"));
+    ASSERT_TRUE((*db)->exec(kSchemaV1));
+    ASSERT_TRUE(
+        (*db)->exec("CREATE TABLE inline_content(content_id TEXT PRIMARY KEY, data BLOB NOT NULL); "
+                    "PRAGMA user_version = 2;"));
+    ASSERT_TRUE((*db)->exec("INSERT INTO buckets(name, created_ms) VALUES('bkt', 1)"));
+    ASSERT_TRUE((*db)->exec("INSERT INTO objects VALUES('bkt', 'old-mp', '" + obj_id + "', " +
+                            std::to_string(old_body.size()) + ", '" + old_etag +
+                            "', 1000, 'text/plain', '[]', '[]', '[]', 2)"));
+    ASSERT_TRUE((*db)->exec(
+        "INSERT INTO uploads VALUES('u1', 'bkt', 'new-mp', 1, 'binary/octet-stream', '[]', '[]', "
+        "'')"));
+    ASSERT_TRUE((*db)->exec("INSERT INTO parts VALUES('u1', 1, '" + part_id + "', " +
+                            std::to_string(p3.size()) + ", '" + to_hex(md5(p3)) + "', 1, '[]')"));
+  }
+  ASSERT_EQ(user_version(dir_ + "/meta.db"), 2);
+  open_store();
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
+  EXPECT_EQ(files_under("/objects"), 2u);  // both old files are live
+  // The copied form still reads, whole and by range, and copies.
+  auto h = store_->head_object("bkt", "old-mp");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->etag, old_etag);
+  EXPECT_EQ(h->parts_count, 2);
+  EXPECT_EQ(read("bkt", "old-mp"), old_body);
+  EXPECT_EQ(read_range("bkt", "old-mp", 25, 10), old_body.substr(25, 10));
+  {
+    auto o = store_->open_object("bkt", "old-mp");
+    ASSERT_TRUE(o);
+    EXPECT_TRUE(o->second.parts.empty());
+    EXPECT_TRUE(o->second.file.is_open());
+  }
+  ObjectMeta dst;
+  dst.bucket = "bkt";
+  dst.key = "copy";
+  auto c = store_->copy_object("bkt", "old-mp", dst, false, {}, {});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->etag, to_hex(md5(old_body)));
+  // The upload begun by version 2 completes into the new form.
+  auto done = store_->complete_upload("bkt", "new-mp", "u1", {{1, to_hex(md5(p3))}}, {}, {});
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(read("bkt", "new-mp"), p3);
+  EXPECT_EQ(store_->open_object("bkt", "new-mp")->second.parts.size(), 1u);
+  EXPECT_EQ(files_under("/objects"), 2u);  // old-mp's file and new-mp's part; copy is inline
+  // Overwriting the old form unlinks its one file.
+  ASSERT_TRUE(put_multipart("bkt", "old-mp", {pattern(20, 5), pattern(3, 6)}));
+  EXPECT_EQ(files_under("/objects"), 3u);
+  EXPECT_EQ(read("bkt", "old-mp"), pattern(20, 5) + pattern(3, 6));
+  open_store();
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
+  EXPECT_EQ(files_under("/objects"), 3u);
+  ASSERT_TRUE(store_->delete_objects("bkt", {"old-mp", "new-mp", "copy"}));
+  EXPECT_EQ(files_under("/objects"), 0u);
 }
 
 TEST_F(ObjectStoreTest, RefusesADatabaseFromANewerVersion) {
@@ -436,14 +810,14 @@ TEST_F(ObjectStoreTest, RefusesADatabaseFromANewerVersion) {
   {
     auto db = SqliteDb::open(dir_ + "/meta.db");
     ASSERT_TRUE(db);
-    ASSERT_TRUE((*db)->exec("PRAGMA user_version = 3"));
+    ASSERT_TRUE((*db)->exec("PRAGMA user_version = 4"));
   }
   StoreOptions o;
   o.data_dir = dir_;
   auto s = ObjectStore::open(o);
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message.find("newer"), std::string::npos) << s.error().message;
-  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 4);
 }
 
 }  // namespace

@@ -33,8 +33,8 @@ struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  // A streamed body: `length` bytes of `file` from `offset` (GetObject).
-  std::optional<File> file;
+  // A streamed body: `length` bytes of `content` from `offset` (GetObject).
+  std::optional<Content> content;
   uint64_t offset = 0, length = 0;
   // HEAD: headers only, but Content-Length as for GET.
   bool head = false;

@@ -141,8 +141,8 @@ awaitable<bool> StoreServer::Impl::write_response(Stream& stream, Response& r, u
   h.set(http::field::date, http_time(now_ms()));
   for (const auto& [k, v] : r.headers) h.insert(k, v);
   if (r.status != 304 && r.status != 204) {
-    uint64_t len = (r.file || r.head) ? r.length : r.body.size();
-    if (r.head && !r.file && r.body.empty() && r.length == 0) len = 0;
+    uint64_t len = (r.content || r.head) ? r.length : r.body.size();
+    if (r.head && !r.content && r.body.empty() && r.length == 0) len = 0;
     h.set(http::field::content_length, std::to_string(len));
   }
   h.keep_alive(keep_alive);
@@ -152,7 +152,7 @@ awaitable<bool> StoreServer::Impl::write_response(Stream& stream, Response& r, u
   co_await http::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
   if (ec) co_return false;
   if (r.head || r.status == 304 || r.status == 204) co_return true;
-  if (!r.file) {
+  if (!r.content) {
     if (!r.body.empty()) {
       co_await asio::async_write(stream, asio::buffer(r.body),
                                  asio::redirect_error(use_awaitable, ec));
@@ -163,14 +163,14 @@ awaitable<bool> StoreServer::Impl::write_response(Stream& stream, Response& r, u
   uint64_t off = r.offset, left = r.length;
   while (left > 0) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
-    ssize_t n = ::pread(r.file->fd(), buf.data(), want, static_cast<off_t>(off));
-    if (n <= 0) co_return false;  // the response is cut short; the client sees a short body
+    auto n = r.content->read_some(off, buf.data(), want);
+    if (!n || *n == 0) co_return false;  // the response is cut short; the client sees a short body
     lowest(stream).expires_after(opts.idle_timeout);
-    co_await asio::async_write(stream, asio::buffer(buf.data(), static_cast<size_t>(n)),
+    co_await asio::async_write(stream, asio::buffer(buf.data(), *n),
                                asio::redirect_error(use_awaitable, ec));
     if (ec) co_return false;
-    off += static_cast<uint64_t>(n);
-    left -= static_cast<uint64_t>(n);
+    off += *n;
+    left -= *n;
   }
   co_return true;
 }

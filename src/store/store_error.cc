@@ -91,6 +91,9 @@ ApiError invalid_range(uint64_t size, std::string requested) {
       .with("RangeRequested", std::move(requested))
       .with("ActualObjectSize", std::to_string(size));
 }
+ApiError invalid_part_number() {
+  return {"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"};
+}
 ApiError bad_digest(std::string msg) { return {"BadDigest", 400, std::move(msg)}; }
 ApiError invalid_digest(std::string msg) { return {"InvalidDigest", 400, std::move(msg)}; }
 ApiError incomplete_body(std::string msg) { return {"IncompleteBody", 400, std::move(msg)}; }

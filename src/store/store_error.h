@@ -56,6 +56,7 @@ ApiError entity_too_large(uint64_t size, uint64_t max);
 ApiError precondition_failed(std::string condition);
 ApiError not_modified();  // 304, no body
 ApiError invalid_range(uint64_t size, std::string requested);
+ApiError invalid_part_number();  // 416: GetObject ?partNumber= past the object's parts
 ApiError bad_digest(
     std::string msg = "The Content-MD5 you specified did not match what we received.");
 ApiError invalid_digest(std::string msg = "The Content-MD5 you specified was invalid.");
