@@ -63,7 +63,7 @@ Status load_relay_secret(RelayOptions& o) {
   return {};
 }
 
-s3::ObjectNotice to_notice(const s3::CreatedObject& c) {
+s3::ObjectNotice to_notice(const s3::S3EventRecord& c) {
   return s3::ObjectNotice{c.bucket, c.key, c.size, c.etag, c.event_time, c.sequencer};
 }
 

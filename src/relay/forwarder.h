@@ -106,6 +106,6 @@ class Forwarder {
 };
 
 // "ObjectCreated" record -> wire notice.
-s3::ObjectNotice to_notice(const s3::CreatedObject& c);
+s3::ObjectNotice to_notice(const s3::S3EventRecord& c);
 
 }  // namespace ingestor::relay

@@ -29,10 +29,30 @@ std::string event_key_encode(std::string_view key) {
   return out;
 }
 
-Result<std::string> event_key_decode(std::string_view s) {
-  // The same form-URL encoding the relay decodes (s3/event_parse.h): one decoder for both.
-  auto out = form_url_decode(s);
-  if (!out) return make_error(Errc::kInvalidArgument, "bad escape in event key");
+Result<std::string> form_url_decode(std::string_view s) {
+  auto bad = [](std::string m) { return make_error(Errc::kInvalidArgument, std::move(m)); };
+  auto hexval = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) return bad("truncated %-escape");
+      int h = hexval(s[i + 1]);
+      int l = hexval(s[i + 2]);
+      if (h < 0 || l < 0) return bad("bad %-escape");
+      out += static_cast<char>(h * 16 + l);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
   return out;
 }
 
@@ -50,12 +70,13 @@ std::string format_event_time(std::chrono::system_clock::time_point t) {
 
 namespace {
 
+// parse_record() (event_parse.cc) reads back every member written here.
 json::object record_object(const S3EventRecord& r) {
   json::object o;
   o["eventVersion"] = r.event_version;
   o["eventSource"] = r.event_source;
   o["awsRegion"] = r.aws_region;
-  o["eventTime"] = format_event_time(r.event_time);
+  o["eventTime"] = r.event_time;
   o["eventName"] = r.event_name;
   o["userIdentity"] = json::object{{"principalId", r.principal_id}};
   o["requestParameters"] = json::object{{"sourceIPAddress", r.source_ip}};
@@ -75,12 +96,6 @@ json::object record_object(const S3EventRecord& r) {
   return o;
 }
 
-std::string str_at(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  if (v && v->is_string()) return std::string(v->as_string());
-  return {};
-}
-
 }  // namespace
 
 std::string event_record_json(const S3EventRecord& r) { return json::serialize(record_object(r)); }
@@ -94,57 +109,9 @@ std::string event_envelope_json(const S3EventRecord& r) {
 }
 
 Result<std::vector<S3EventRecord>> parse_event_notification(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec || !v.is_object()) return make_error(Errc::kInvalidArgument, "notification is not JSON");
-  const json::object* root = &v.as_object();
-  json::value inner;
-  if (!root->contains("Records")) {
-    // SNS wraps the S3 body in a "Message" string.
-    std::string msg = str_at(*root, "Message");
-    if (!msg.empty()) {
-      inner = json::parse(msg, ec);
-      if (ec || !inner.is_object())
-        return make_error(Errc::kInvalidArgument, "SNS Message is not JSON");
-      root = &inner.as_object();
-    }
-  }
-  std::vector<S3EventRecord> out;
-  auto* recs = root->if_contains("Records");
-  if (!recs) return out;  // s3:TestEvent and friends
-  if (!recs->is_array()) return make_error(Errc::kInvalidArgument, "Records is not an array");
-  for (const auto& rv : recs->as_array()) {
-    if (!rv.is_object()) return make_error(Errc::kInvalidArgument, "record is not an object");
-    const auto& ro = rv.as_object();
-    S3EventRecord r;
-    r.event_version = str_at(ro, "eventVersion");
-    r.event_source = str_at(ro, "eventSource");
-    r.aws_region = str_at(ro, "awsRegion");
-    r.event_name = str_at(ro, "eventName");
-    if (r.event_name.starts_with("s3:")) r.event_name.erase(0, 3);
-    auto* s3v = ro.if_contains("s3");
-    if (!s3v || !s3v->is_object()) return make_error(Errc::kInvalidArgument, "record without s3");
-    const auto& s3o = s3v->as_object();
-    r.configuration_id = str_at(s3o, "configurationId");
-    auto* b = s3o.if_contains("bucket");
-    auto* obj = s3o.if_contains("object");
-    if (!b || !b->is_object() || !obj || !obj->is_object())
-      return make_error(Errc::kInvalidArgument, "record without s3.bucket or s3.object");
-    r.bucket = str_at(b->as_object(), "name");
-    auto key = event_key_decode(str_at(obj->as_object(), "key"));
-    if (!key) return key.error();
-    r.key = std::move(*key);
-    if (r.bucket.empty() || r.key.empty())
-      return make_error(Errc::kInvalidArgument, "record without bucket name or key");
-    if (auto* sz = obj->as_object().if_contains("size")) {
-      if (sz->is_uint64()) r.size = sz->as_uint64();
-      if (sz->is_int64() && sz->as_int64() >= 0) r.size = static_cast<uint64_t>(sz->as_int64());
-    }
-    r.etag = str_at(obj->as_object(), "eTag");
-    r.sequencer = str_at(obj->as_object(), "sequencer");
-    out.push_back(std::move(r));
-  }
-  return out;
+  auto parsed = parse_s3_notification(body);
+  if (!parsed) return parsed.error();
+  return std::move(parsed->objects);
 }
 
 }  // namespace ingestor::s3

@@ -1,6 +1,7 @@
 #include "s3/event_parse.h"
 
 #include <boost/json.hpp>
+#include <initializer_list>
 
 namespace ingestor::s3 {
 
@@ -22,6 +23,17 @@ Result<std::string> opt_string(const json::object& o, std::string_view name,
   if (!v || v->is_null()) return std::string();
   if (!v->is_string()) return bad(where + "." + std::string(name) + ": not a string");
   return std::string(v->get_string());
+}
+
+// A string at `path` below `o`; "" when any step is absent or of another type.
+std::string lenient_string(const json::object& o, std::initializer_list<std::string_view> path) {
+  const json::object* at = &o;
+  const json::value* v = nullptr;
+  for (std::string_view name : path) {
+    if (!at || !(v = member(*at, name))) return {};
+    at = v->if_object();
+  }
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
 Result<const json::object*> sub_object(const json::object& o, std::string_view name,
@@ -74,8 +86,9 @@ Status parse_record(const json::object& rec, const std::string& where, ParsedNot
   auto object = sub_object(**s3, "object", where + ".s3");
   if (!object) return object.error();
 
-  CreatedObject c;
+  S3EventRecord c;
   c.event_name = event_name;
+  c.event_version = std::move(*version);
   auto bname = opt_string(**bucket, "name", where + ".s3.bucket");
   if (!bname) return bname.error();
   if (bname->empty()) return bad(where + ".s3.bucket.name: missing");
@@ -105,6 +118,13 @@ Status parse_record(const json::object& rec, const std::string& where, ParsedNot
   auto time = opt_string(rec, "eventTime", where);
   if (!time) return time.error();
   c.event_time = std::move(*time);
+  c.event_source = lenient_string(rec, {"eventSource"});
+  c.aws_region = lenient_string(rec, {"awsRegion"});
+  c.principal_id = lenient_string(rec, {"userIdentity", "principalId"});
+  c.source_ip = lenient_string(rec, {"requestParameters", "sourceIPAddress"});
+  c.request_id = lenient_string(rec, {"responseElements", "x-amz-request-id"});
+  c.host_id = lenient_string(rec, {"responseElements", "x-amz-id-2"});
+  c.configuration_id = lenient_string(**s3, {"configurationId"});
   out.objects.push_back(std::move(c));
   return {};
 }
@@ -157,32 +177,6 @@ Status parse_value(const json::value& v, int depth, ParsedNotification& out) {
 }
 
 }  // namespace
-
-Result<std::string> form_url_decode(std::string_view s) {
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return bad("truncated %-escape");
-      int h = hexval(s[i + 1]);
-      int l = hexval(s[i + 2]);
-      if (h < 0 || l < 0) return bad("bad %-escape");
-      out += static_cast<char>(h * 16 + l);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 Result<ParsedNotification> parse_s3_notification(std::string_view body) {
   boost::system::error_code ec;

@@ -341,7 +341,8 @@ ApiStatus ObjectStore::enqueue_events(WriteTx& tx, const ObjectMeta& meta, const
   if (deliveries.empty()) return {};
   s3::S3EventRecord rec;
   rec.aws_region = options_.region;
-  rec.event_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(meta.mtime_ms));
+  rec.event_time = s3::format_event_time(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(meta.mtime_ms)));
   rec.event_name = "ObjectCreated:" + event_name;
   rec.principal_id = ev.principal;
   rec.source_ip = ev.source_ip;
