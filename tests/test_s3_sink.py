@@ -378,6 +378,8 @@ class MultipartTest(S3SinkTest):
         # upload and uploads the object once, whole.
         keys = wait_for(self.keys, timeout=60, what="the recovered object")
         self.assertEqual(keys, [upload["Key"]])
+        # Sealed with both of its parts ready: they went up together, and in order.
+        self.assertRegex(self.s3.head_object(Bucket=BUCKET, Key=keys[0])["ETag"], r'-2"$')
         wait_for(lambda: not self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads"),
                  timeout=30, what="no orphaned multipart upload")
         a.stop()

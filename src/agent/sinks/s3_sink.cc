@@ -493,22 +493,41 @@ Status S3Sink::upload_parts(const StagedObject& o, Multipart& mp, bool last) {
     mp.upload_id = *id;
   }
   const uint64_t part = static_cast<uint64_t>(opts_.part_size);
-  while (mp.uploaded < o.size && (last || o.size - mp.uploaded >= part)) {
-    const uint64_t len = std::min<uint64_t>(part, o.size - mp.uploaded);
-    s3::UploadPartRequest pr;
-    pr.bucket = o.bucket;
-    pr.key = o.key;
-    pr.upload_id = mp.upload_id;
-    pr.part_number = static_cast<int>(mp.parts.size() + 1);
-    pr.body = s3::Body::file_range(o.data_path, mp.uploaded, len);
-    auto done = client_->upload_part(pr);
-    if (!done) {
-      if (done.error().not_found()) multipart_.erase(o.id);  // NoSuchUpload: begin again
-      return done.error().to_error();
+  auto ready = [&](uint64_t off) { return off < o.size && (last || o.size - off >= part); };
+  while (ready(mp.uploaded)) {
+    // The parts ready now go up together, up to kParallelParts: one part at a time leaves the
+    // store's fsync of each part, and our read of the next, on the critical path.
+    std::vector<s3::UploadPartRequest> reqs;
+    for (uint64_t off = mp.uploaded; reqs.size() < kParallelParts && ready(off);) {
+      const uint64_t len = std::min<uint64_t>(part, o.size - off);
+      s3::UploadPartRequest pr;
+      pr.bucket = o.bucket;
+      pr.key = o.key;
+      pr.upload_id = mp.upload_id;
+      pr.part_number = static_cast<int>(mp.parts.size() + reqs.size() + 1);
+      pr.body = s3::Body::file_range(o.data_path, off, len);
+      reqs.push_back(std::move(pr));
+      off += len;
     }
-    if (auto raw = from_hex(s3::etag_unquoted(done->etag))) mp.part_md5s += *raw;
-    mp.parts.push_back(std::move(*done));
-    mp.uploaded += len;
+    std::vector<std::optional<s3::ClientResult<s3::CompletedPart>>> done(reqs.size());
+    {
+      std::vector<std::thread> helpers;
+      for (size_t i = 1; i < reqs.size(); ++i)
+        helpers.emplace_back([&, i] { done[i] = client_->upload_part(reqs[i]); });
+      done[0] = client_->upload_part(reqs[0]);
+      for (auto& t : helpers) t.join();
+    }
+    // In part order; a part after a failed one is uploaded again by the retry.
+    for (size_t i = 0; i < reqs.size(); ++i) {
+      auto& r = *done[i];
+      if (!r) {
+        if (r.error().not_found()) multipart_.erase(o.id);  // NoSuchUpload: begin again
+        return r.error().to_error();
+      }
+      if (auto raw = from_hex(s3::etag_unquoted(r->etag))) mp.part_md5s += *raw;
+      mp.parts.push_back(std::move(*r));
+      mp.uploaded += reqs[i].body.size();
+    }
   }
   return {};
 }

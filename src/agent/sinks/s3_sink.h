@@ -97,6 +97,7 @@ class S3Sink final : public Sink {
   // Limits of one group of takes sharing a staging commit (see process()).
   static constexpr size_t kGroupTakes = 64;
   static constexpr size_t kGroupBytes = 4u << 20;
+  static constexpr size_t kParallelParts = 3;  // parts of one object uploaded at once
   Status dead_letter(const Event& e, const std::string& reason);
   void uploader_loop();
   Status upload_one(Upload& u);
