@@ -126,15 +126,28 @@ class NetcatSourceTest(AgentTestCase):
             self.assertEqual(mine, [b"c%d-%d" % (i, j) for j in range(500)])  # order per connection
 
     def test_bulk_sender_lines_across_growing_read_buffers(self):
-        # A sender with megabytes waiting: the source's reads grow from 64 KiB to 1 MiB and
-        # lines of every length straddle the buffer boundaries; every byte arrives, in order.
-        a, port = self.start("a1.sources.r1.ack-every-event = false\n"
-                             "a1.sources.r1.max-line-length = 2048",
-                             channel="capacity = 100000\na1.channels.c1.transactionCapacity = 10000")
+        # A sender with megabytes waiting and commits that wait for an fsync (file channel, acks):
+        # the source's reads grow from 64 KiB towards 1 MiB and lines of every length straddle
+        # the buffer boundaries; every line is acknowledged and arrives, byte for byte, in order.
+        self.out = os.path.join(self.tmp, "out")
+        os.makedirs(self.out, exist_ok=True)
+        conf = config(self.out, "a1.sources.r1.max-line-length = 2048").replace(
+            "a1.channels.c1.type = memory\na1.channels.c1.capacity = 10000\n"
+            "a1.channels.c1.transactionCapacity = 1000",
+            "a1.channels.c1.type = file\na1.channels.c1.capacity = 100000\n"
+            "a1.channels.c1.transactionCapacity = 10000\n"
+            f"a1.channels.c1.checkpointDir = {self.tmp}/cp\n"
+            f"a1.channels.c1.dataDirs = {self.tmp}/data\n"
+            "a1.channels.c1.minimumRequiredSpace = 1048576")
+        self.assertIn("type = file", conf)
+        a = self.start_agent(conf, args=["--metrics-port", "0"])
         rng = __import__("random").Random(7)
         sent = b"".join(b"%d-" % i + b"x" * rng.randrange(0, 2000) + b"\n" for i in range(12000))
-        s = connect(port)
-        s.sendall(sent)
+        s = connect(a.port("r1"))
+        sender = threading.Thread(target=s.sendall, args=(sent,))
+        sender.start()
+        self.assertEqual(recv_lines(s, 12000, timeout=60), [b"OK"] * 12000)
+        sender.join()
         s.close()
         wait_for(lambda: len(rolled(self.out)) >= len(sent), timeout=60,
                  what=f"{len(sent)} bytes in the file_roll output")

@@ -70,12 +70,16 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
   tcp::socket socket;
   asio::steady_timer timer;
   // Read buffers start at 64 KiB and double, up to 1 MiB, while reads fill them (a sender with
-  // more data waiting): one read is one batch, and with acks on one fsync round trip, so a
-  // connection's throughput is its batch size per fsync. Idle or slow connections stay small.
+  // more data waiting) and commits are slow (a file channel's fsync): one read is one batch and
+  // one commit round trip, so then a connection's throughput is its batch size per fsync. With
+  // fast commits (a memory channel) larger reads gain nothing and would only hold more memory;
+  // idle or slow connections stay small too.
   static constexpr size_t kMinChunk = 64 * 1024;
   static constexpr size_t kMaxChunk = 1024 * 1024;
   size_t min_cap;
   size_t buf_cap;  // capacity of the next chunk; the current one has chunk->capacity()
+  bool slow_commits = false;  // the last commit took longer than kSlowCommit
+  static constexpr auto kSlowCommit = std::chrono::microseconds(500);
   ChunkRef chunk;
   size_t start = 0;   // first byte of the unparsed line
   size_t len = 0;     // bytes of data in the chunk
@@ -148,7 +152,7 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
   // Grows the next chunk when a read filled all the room it had, shrinks it when reads are
   // small again.
   void adapt(size_t got, size_t wanted) {
-    if (got == wanted && wanted >= buf_cap / 2)
+    if (got == wanted && wanted >= buf_cap / 2 && slow_commits)
       buf_cap = std::min(buf_cap * 2, std::max(kMaxChunk, min_cap));
     else if (got < buf_cap / 8)
       buf_cap = std::max(buf_cap / 2, min_cap);
@@ -248,6 +252,9 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
     auto& counters = impl->source.counters();
     const bool ack = impl->opts.ack_every_event;
     if (s) {
+      // A commit that had to wait for room (retries) says nothing about its own cost.
+      const bool retried = retry_delay != std::chrono::milliseconds(1);
+      slow_commits = !retried && std::chrono::steady_clock::now() - first_try >= kSlowCommit;
       counters.event_accepted.add(static_cast<int64_t>(k));
       counters.append_batch_accepted.add();
       if (ack)
