@@ -563,16 +563,12 @@ Status S3Sink::upload_one(Upload& u) {
     if (!etag) (void)client_->abort_multipart_upload(o.bucket, o.key, m.upload_id);
     multipart_.erase(mp);  // done, or aborted: a retry begins a new upload
   }
-  auto bare = [](std::string e) {
-    if (e.size() >= 2 && e.front() == '"') e = e.substr(1, e.size() - 2);
-    return e;
-  };
   if (etag) return {};
   if (!etag.error().precondition_failed()) return etag.error().to_error();
   // The key exists: a replay of an upload that succeeded before a crash, or somebody else's.
   auto head = client_->head_object(o.bucket, o.key);
   if (!head) return head.error().to_error();
-  if (bare(head->etag) == expected_etag && head->size == o.size) {
+  if (s3::etag_unquoted(head->etag) == expected_etag && head->size == o.size) {
     duplicates_avoided_.add();
     log::info("sink {}: s3://{}/{} is already there with the same content (a replay)", name(),
               o.bucket, o.key);
