@@ -108,6 +108,7 @@ def run_agent_scenario(build, sink, lines, size, conns, capacity, channel="memor
             if time.monotonic() > deadline:
                 raise RuntimeError("sink did not drain: " + json.dumps(m))
             time.sleep(0.005)
+        staged = time.monotonic() - t0  # every take committed (for S3: staged, not uploaded)
         peak = rss_kb(p.pid, "VmHWM")
         if sink == "s3":
             # End to end means uploaded: stopping seals the open object and uploads what is left.
@@ -119,8 +120,11 @@ def run_agent_scenario(build, sink, lines, size, conns, capacity, channel="memor
             p.send_signal(signal.SIGTERM)
             p.wait(30)
         log.close()
-        return {"events_per_s": lines / secs, "mib_per_s": lines * size / secs / 2**20,
-                "seconds": secs, "idle_rss_mib": idle / 1024, "peak_rss_mib": peak / 1024}
+        r = {"events_per_s": lines / secs, "mib_per_s": lines * size / secs / 2**20,
+             "seconds": secs, "idle_rss_mib": idle / 1024, "peak_rss_mib": peak / 1024}
+        if sink == "s3":
+            r["staged_mib_per_s"] = lines * size / staged / 2**20
+        return r
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -538,6 +542,12 @@ def main():
         print(f"| {r['scenario']} | {r['size']} B | {r['connections']} | {r['events_per_s']:,.0f} | "
               f"{r['mib_per_s']:.0f} | {r['limit']} | {r['limit_mib_per_s']:.0f} | {r['ratio']:.2f} | "
               f"{r['peak_rss_mib']:.1f} MiB |")
+    staged = [r for r in agent_rows if "staged_mib_per_s" in r]
+    if staged:
+        print("\nS3 sink, staged (every take committed) vs end to end (every object uploaded):")
+        for r in staged:
+            print(f"- {r['scenario']}, {r['size']} B: staged {r['staged_mib_per_s']:.0f} MiB/s, "
+                  f"end to end {r['mib_per_s']:.0f} MiB/s")
     if store_rows:
         print_store_table(*store_rows)
 
