@@ -53,12 +53,14 @@ class StagedFile {
  private:
   [[nodiscard]] ApiStatus open_temp();  // creates the temp file on first use
   [[nodiscard]] ApiStatus flush();
+  void start_writeback();
   std::string content_dir() const;
   std::string data_dir_;
   std::string id_;
   File file_;
   std::string buf_;
   uint64_t size_ = 0;
+  uint64_t writeback_from_ = 0;  // file bytes before this were handed to early writeback
   bool created_ = false;  // the temp file exists (created lazily: a small object never needs it)
   bool renamed_ = false;
   bool durable_ = false;  // renamed and the content directory fsynced
