@@ -320,15 +320,19 @@ class MultipartTest(S3SinkTest):
             got += sock.recv(65536)
         self.assertEqual(got.count(b"OK\n"), n)
 
-    def test_large_object_uploads_parts_while_it_fills(self):
-        staging = os.path.join(self.tmp, "staging")
-        a = self.agent(sink_config(self.store.endpoint, staging,
+    def start_rolling_at_three_parts(self):
+        """An agent whose objects roll at 3 parts of PART bytes, and a connection to its netcat."""
+        a = self.agent(sink_config(self.store.endpoint, os.path.join(self.tmp, "staging"),
                                    "a1.sinks.k1.hdfs.rollInterval = 0\n"
                                    f"a1.sinks.k1.hdfs.rollSize = {3 * self.PART}\n"
                                    f"a1.sinks.k1.s3.partSize = {self.PART}\n"
                                    "a1.sources.r1.max-line-length = 2048\n"))
         s = connect(a.port("r1"))
         s.settimeout(30)
+        return a, s
+
+    def test_large_object_uploads_parts_while_it_fills(self):
+        a, s = self.start_rolling_at_three_parts()
         # A bit over one part: the part goes up while the object is still open.
         self.send(s, 0, 6000)
         uploads = wait_for(lambda: self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads"),
@@ -357,14 +361,7 @@ class MultipartTest(S3SinkTest):
 
 
     def test_kill_with_parts_uploaded_gives_the_object_once_and_no_orphan(self):
-        staging = os.path.join(self.tmp, "staging")
-        a = self.agent(sink_config(self.store.endpoint, staging,
-                                   "a1.sinks.k1.hdfs.rollInterval = 0\n"
-                                   f"a1.sinks.k1.hdfs.rollSize = {3 * self.PART}\n"
-                                   f"a1.sinks.k1.s3.partSize = {self.PART}\n"
-                                   "a1.sources.r1.max-line-length = 2048\n"))
-        s = connect(a.port("r1"))
-        s.settimeout(30)
+        a, s = self.start_rolling_at_three_parts()
         self.send(s, 0, 6000)  # acknowledged = staged: the sink commits the take after staging
         upload = wait_for(lambda: self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads"),
                           timeout=30, what="a multipart upload in progress")[0]

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "net/http_server.h"
+#include "net/loopback_server_for_test.h"
 
 namespace ingestor::s3 {
 namespace {
@@ -41,30 +42,7 @@ struct Env {
   }
 };
 
-// net::HttpServer on loopback answering with `handler` (called under a lock).
-struct FakeServer {
-  using Handler = std::function<net::HttpResponse(const net::HttpRequest&)>;
-  explicit FakeServer(Handler h) : pool(1), handler(std::move(h)) {
-    pool.start();
-    net::HttpServerOptions o;
-    o.bind = "127.0.0.1";
-    server = std::make_unique<net::HttpServer>(
-        pool, o, [this](net::HttpRequest&& req, net::Respond respond) {
-          std::lock_guard lock(mu);
-          respond(handler(req));
-        });
-    EXPECT_TRUE(server->start());
-  }
-  ~FakeServer() {
-    server->stop();
-    pool.stop();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
-  net::IoPool pool;
-  std::mutex mu;
-  Handler handler;
-  std::unique_ptr<net::HttpServer> server;
-};
+using FakeServer = net::LoopbackServer;
 
 std::string creds_json(const std::string& akid, TimePoint expiration) {
   return R"({"Code":"Success","LastUpdated":"2026-11-26T09:00:00Z","Type":"AWS-HMAC",)"

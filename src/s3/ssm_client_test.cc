@@ -8,6 +8,7 @@
 
 #include "net/http_server.h"
 #include "net/io_pool.h"
+#include "net/loopback_server_for_test.h"
 
 namespace ingestor::s3 {
 namespace {
@@ -185,33 +186,20 @@ class FixedCredentials : public CredentialsSource {
 
 // A scripted SSM endpoint on loopback: answers[i] for the i-th request (the last one repeats).
 struct FakeSsm {
-  explicit FakeSsm(std::vector<net::HttpResponse> answers) : pool(1), answers_(std::move(answers)) {
-    pool.start();
-    net::HttpServerOptions o;
-    o.bind = "127.0.0.1";
-    server = std::make_unique<net::HttpServer>(
-        pool, o, [this](net::HttpRequest&& req, net::Respond respond) {
-          std::lock_guard lock(mu);
+  explicit FakeSsm(std::vector<net::HttpResponse> answers)
+      : answers_(std::move(answers)), server([this](const net::HttpRequest& req) {
           requests.push_back(req);
-          respond(answers_[std::min(requests.size(), answers_.size()) - 1]);
-        });
-    EXPECT_TRUE(server->start());
-  }
-  ~FakeSsm() {
-    server->stop();
-    pool.stop();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
+          return answers_[std::min(requests.size(), answers_.size()) - 1];
+        }) {}
+  std::string url() const { return server.url(); }
   size_t count() {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(server.mu);
     return requests.size();
   }
 
-  net::IoPool pool;
-  std::mutex mu;
-  std::vector<net::HttpRequest> requests;  // guarded by mu
   std::vector<net::HttpResponse> answers_;
-  std::unique_ptr<net::HttpServer> server;
+  std::vector<net::HttpRequest> requests;  // guarded by server.mu
+  net::LoopbackServer server;              // last: stops before the members above go
 };
 
 net::HttpResponse json_answer(int status, std::string body) {
