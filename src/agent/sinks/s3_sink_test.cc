@@ -48,6 +48,7 @@ TEST(S3SinkOptions, FlumeHdfsKeysAndDefaults) {
   EXPECT_EQ(o->batch_size, 100u);
   EXPECT_EQ(o->codec, Codec::kNone);
   EXPECT_EQ(o->effective_suffix(), "");
+  EXPECT_EQ(o->body_checksum, s3::BodyChecksum::kCrc32c);
 }
 
 TEST(S3SinkOptions, CompressedStreamTakesTheCodecExtension) {
@@ -86,6 +87,15 @@ TEST(S3SinkOptions, ClearErrors) {
                             {"hdfs.fileType", "DataStream"},
                             {"hdfs.roundUnit", "day"}});
   ASSERT_FALSE(unit);
+  auto checksum = hdfs_options(
+      {{"hdfs.path", "s3a://b/p"}, {"hdfs.fileType", "DataStream"}, {"s3.checksum", "SHA1"}});
+  ASSERT_FALSE(checksum);
+  EXPECT_NE(checksum.error().message.find("s3.checksum = SHA1: expected CRC32C or MD5"),
+            std::string::npos);
+  auto md5 = hdfs_options(
+      {{"hdfs.path", "s3a://b/p"}, {"hdfs.fileType", "DataStream"}, {"s3.checksum", "md5"}});
+  ASSERT_TRUE(md5);
+  EXPECT_EQ(md5->body_checksum, s3::BodyChecksum::kContentMd5);
 }
 
 TEST(S3SinkOptions, CoreSiteXmlGivesKeysEndpointAndAWarning) {
