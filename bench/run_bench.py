@@ -41,6 +41,9 @@ def metrics(port):
         return json.load(r)
 
 
+S3_PART_SIZE = 16 << 20  # the S3 sink's s3.partSize in the s3 scenarios (--part-size)
+
+
 def agent_config(sink, outdir, capacity, channel="memory", acks=False, extra=""):
     sinks = {
         "null": "a1.sinks.k1.type = null\na1.sinks.k1.batchSize = 1000\n",
@@ -51,7 +54,7 @@ def agent_config(sink, outdir, capacity, channel="memory", acks=False, extra="")
               "a1.sinks.k1.hdfs.rollCount = 0\na1.sinks.k1.hdfs.rollSize = 67108864\n"
               "a1.sinks.k1.hdfs.batchSize = 1000\na1.sinks.k1.s3.pathStyleAccess = true\n"
               f"a1.sinks.k1.s3.stagingDir = {outdir}/staging\n"
-              "a1.sinks.k1.s3.partSize = 16777216\n",
+              f"a1.sinks.k1.s3.partSize = {S3_PART_SIZE}\n",
     }[sink]
     if channel == "memory":
         ch = (f"a1.channels.c1.type = memory\na1.channels.c1.capacity = {capacity}\n"
@@ -462,13 +465,17 @@ def print_store_table(disk, rows):
 
 
 def main():
+    global S3_PART_SIZE
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--lines", type=int, default=5_000_000)
+    ap.add_argument("--part-size", type=int, default=S3_PART_SIZE,
+                    help="s3.partSize of the S3 sink scenarios (bytes)")
     ap.add_argument("--only", default="agent,file,s3,recovery,store",
                     help="comma list of: agent, file, s3, recovery, store")
     args = ap.parse_args()
+    S3_PART_SIZE = args.part_size
     build = os.path.abspath(args.build)
     only = set(args.only.split(","))
     tmp = tempfile.mkdtemp(prefix="ingestor-bench-", dir=os.environ.get("BENCH_DIR"))
