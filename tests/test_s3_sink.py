@@ -150,6 +150,25 @@ class DeliveryTest(S3SinkTest):
             self.assertRegex(k, r"^flume/events/ev-\.\d+\.log$")  # %{src} missing: ""
             self.assertEqual(self.body(k).count(b"\n"), 10)
 
+    def test_header_escapes_route_one_batch_to_several_objects_in_order(self):
+        # One HTTP request = one batch whose events alternate between two buckets.
+        staging = os.path.join(self.tmp, "staging")
+        a = self.agent(sink_config(self.store.endpoint, staging,
+                                   "a1.sinks.k1.hdfs.path = s3a://events/by/%{src}\n",
+                                   sources="netcat,http")
+                       .replace(f"a1.sinks.k1.hdfs.path = s3a://{BUCKET}/flume/events\n", ""))
+        events = [{"headers": {"src": "ab"[i % 2]}, "body": f"{'ab'[i % 2]}-{i:03d}"}
+                  for i in range(200)]
+        st, _, _ = http_req(a.port("r2"), "POST", "/", json.dumps(events).encode())
+        self.assertEqual(st, 200)
+        keys = wait_for(lambda: (lambda k: len(k) == 2 and k)(self.keys()), what="two objects")
+        self.assertEqual(sorted(k.split("/")[1] for k in keys), ["a", "b"])
+        for k in keys:
+            src = k.split("/")[1]
+            self.assertRegex(k, rf"^by/{src}/FlumeData\.\d+$")
+            self.assertEqual(self.body(k).split(b"\n")[:-1],
+                             [f"{src}-{i:03d}".encode() for i in range(200) if "ab"[i % 2] == src])
+
     def test_gzip_and_zstd_objects_decode(self):
         for codec, ext in (("gzip", ".gz"), ("zstd", ".zst")):
             with self.subTest(codec=codec):

@@ -368,6 +368,13 @@ Result<SinkStatus> S3Sink::process() {
 
 Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped) {
   const int64_t now_ms = now_epoch_ms();
+  const auto now = Clock::now();
+  // With no header or time escape in the path and prefix (the common case) every event of the
+  // batch goes to one bucket: expand and look it up once, not per event.
+  const bool constant = path_pattern_.is_constant() && prefix_pattern_.is_constant();
+  std::string p, f, bp;
+  bool expanded = false;
+  auto it = writers_.end();
   for (const Event& e : events) {
     const bool tracked = e.seq != 0 && sole_taker_;
     if (tracked && e.seq <= staged_high) {
@@ -375,15 +382,22 @@ Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped
       continue;
     }
     // Where does the event go? Flume's bucket: expanded path + "/" + expanded prefix.
-    auto p = path_pattern_.expand(e.headers, now_ms, opts_.time);
-    auto f = p ? prefix_pattern_.expand(e.headers, now_ms, opts_.time) : p;
-    if (!p || !f) {
-      if (auto s = dead_letter(e, (!p ? p : f).error().message); !s) return s;
-      if (tracked) serialized_high_ = std::max(serialized_high_, e.seq);
-      continue;
+    if (!constant || !expanded) {
+      auto pr = path_pattern_.expand(e.headers, now_ms, opts_.time);
+      auto fr = pr ? prefix_pattern_.expand(e.headers, now_ms, opts_.time) : pr;
+      if (!pr || !fr) {
+        if (auto s = dead_letter(e, (!pr ? pr : fr).error().message); !s) return s;
+        if (tracked) serialized_high_ = std::max(serialized_high_, e.seq);
+        continue;
+      }
+      p = std::move(*pr);
+      f = std::move(*fr);
+      bp = p + "/" + f;
+      expanded = true;
+      it = writers_.find(bp);
+    } else if (it == writers_.end()) {
+      it = writers_.find(bp);
     }
-    std::string bp = *p + "/" + *f;
-    auto it = writers_.find(bp);
     if (it != writers_.end() && it->second.roll) {
       // Count/size roll inside the batch: flush it, close it; the same BucketWriter goes on
       // with N+1 (Flume reuses the writer after a count or size roll).
@@ -402,8 +416,8 @@ Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped
       }
       Writer w;
       w.bucket_path = bp;
-      w.path = *p;
-      w.prefix = *f;
+      w.path = p;
+      w.prefix = f;
       if (auto s = open_writer(w); !s) return s;
       it = writers_.emplace(bp, std::move(w)).first;
     }
@@ -413,7 +427,7 @@ Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped
     group_bytes_ += w.pending.size() - before;
     if (tracked) serialized_high_ = std::max(serialized_high_, e.seq);
     ++w.count;
-    w.last_event = Clock::now();
+    w.last_event = now;
     if (opts_.codec == Codec::kNone) {
       int64_t encoded = w.bytes + static_cast<int64_t>(w.pending.size());
       if (opts_.roll_size > 0 && encoded >= opts_.roll_size) w.roll = true;
