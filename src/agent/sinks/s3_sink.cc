@@ -76,6 +76,11 @@ Status S3Sink::start() {
     for (auto& o : recovered) uploads_.push_back(Upload{o, 0, Clock::now()});
   }
   uploader_ = std::thread([this] { uploader_loop(); });
+  {
+    std::lock_guard<std::mutex> lk(sync_mu_);
+    sync_stopping_ = false;
+  }
+  syncer_ = std::thread([this] { syncer_loop(); });
   counters_.started();
   return {};
 }
@@ -112,6 +117,17 @@ void S3Sink::abort_orphans(const std::vector<StagedObject>& objs) {
 
 void S3Sink::stop() {
   if (!staging_) return;
+  if (inflight_ && !finish_inflight()) {
+    log::error("sink {}: the last group's staging commit failed: {}", name(),
+               inflight_->failed->message);
+    (void)fail_groups(*inflight_->failed, nullptr);
+  }
+  {
+    std::lock_guard<std::mutex> lk(sync_mu_);
+    sync_stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
   // Close every open object: flush, commit, seal, queue.
   std::vector<std::string> open;
   for (auto& [bp, w] : writers_) open.push_back(bp);
@@ -162,6 +178,7 @@ Status S3Sink::open_writer(Writer& w) {
 }
 
 Status S3Sink::flush_writers() {
+  if (auto s = finish_inflight(); !s) return s;
   for (auto& [bp, w] : writers_) {
     if (w.pending.empty()) continue;
     batch_buf_.clear();
@@ -216,6 +233,7 @@ Status S3Sink::close_writer(const std::string& bucket_path) {
 }
 
 Status S3Sink::commit_staged() {
+  if (auto s = finish_inflight(); !s) return s;
   // Dead letters are durable before the high water that covers them.
   if (dead_letters_unsynced_) {
     if (auto s = dead_letter_file_.fsync(); !s) return s;
@@ -293,10 +311,18 @@ Result<SinkStatus> S3Sink::process() {
       due.push_back(bp);
   }
   for (const auto& bp : due) {
-    if (auto s = close_writer(bp); !s) return s.error();
+    if (auto s = close_writer(bp); !s) return fail_groups(s.error(), nullptr);
     next_n_.erase(bp);
   }
-  {
+  // Every way out of process() but a new group handed to the syncer finishes the group in
+  // flight first: the runner may sleep next, and the group's takes would wait with it. Staged
+  // bytes count the group in flight.
+  auto staged_bytes = [&] {
+    std::lock_guard<std::mutex> lk(mu_);
+    return staging_->staged_bytes() + (inflight_ ? inflight_->bytes : 0);
+  };
+  if (staged_bytes() > static_cast<uint64_t>(opts_.max_staged_bytes)) {
+    if (auto s = finish_inflight(); !s) return fail_groups(s.error(), nullptr);
     std::lock_guard<std::mutex> lk(mu_);
     if (staging_->staged_bytes() > static_cast<uint64_t>(opts_.max_staged_bytes)) {
       return make_error(Errc::kUnavailable,
@@ -310,60 +336,155 @@ Result<SinkStatus> S3Sink::process() {
 
   // One batch per take transaction, as Flume; while the channel holds full batches, more of them
   // (up to kGroupTakes, or kGroupBytes serialized) share one staging commit: its two fsyncs are
-  // what a batch costs, whatever its size.
-  TakeGroup group(*channel_);
+  // what a batch costs, whatever its size. The group before this one may still be in flight on
+  // the syncer thread: its fsyncs overlap this group's takes and serialization.
+  auto group = std::make_unique<TakeGroup>(*channel_);
   int64_t taken = 0, skipped = 0;
   uint64_t staged_high = 0, staged_bytes_now = 0;
+  staged_bytes_now = staged_bytes();
   {
     std::lock_guard<std::mutex> lk(mu_);
     staged_high = staging_->high_water();
-    staged_bytes_now = staging_->staged_bytes();
   }
   serialized_high_ = 0;
   group_bytes_ = 0;
   for (;;) {
-    Tx& tx = group.begin();
+    Tx& tx = group->begin();
     auto n = tx.take(opts_.batch_size);
     if (!n) {
       counters_.channel_read_fail.add();
-      if (group.size() == 1) return n.error();
-      group.drop_last();  // stage what the group already took
+      if (group->size() == 1) {
+        group.reset();
+        if (auto s = finish_inflight(); !s) return fail_groups(s.error(), nullptr);
+        return n.error();
+      }
+      group->drop_last();  // stage what the group already took
       break;
     }
     if (*n == 0) {
-      group.drop_last();
+      group->drop_last();
       break;
     }
     (*n < opts_.batch_size ? counters_.batch_underflow : counters_.batch_complete).add();
     counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
     taken += static_cast<int64_t>(*n);
     if (auto s = stage(tx.taken(), staged_high, &skipped); !s)
-      return discard_uncommitted(s.error());
-    if (*n < opts_.batch_size || group.size() >= kGroupTakes || group_bytes_ >= kGroupBytes ||
+      return fail_groups(s.error(), group.get());
+    if (*n < opts_.batch_size || group->size() >= kGroupTakes || group_bytes_ >= kGroupBytes ||
         staged_bytes_now + group_bytes_ >= static_cast<uint64_t>(opts_.max_staged_bytes))
       break;  // s3.maxStagedBytes is exceeded by one batch at most, as without groups
   }
-  if (group.empty()) {
+  if (group->empty()) {
     counters_.batch_empty.add();
-    return SinkStatus::kBackoff;
+    const bool finished = inflight_ != nullptr;
+    if (auto s = finish_inflight(); !s) return fail_groups(s.error(), nullptr);
+    return finished ? SinkStatus::kReady : SinkStatus::kBackoff;
   }
-  if (auto s = flush_writers(); !s) return discard_uncommitted(s.error());
-  if (auto s = commit_staged(); !s) return discard_uncommitted(s.error());
-  if (skipped > 0) {
-    replays_skipped_.add(skipped);
-    log::info("sink {}: {} redelivered events were already staged before a restart; skipped",
-              name(), skipped);
-  }
-  if (auto s = group.commit(); !s) return s.error();
-  counters_.event_drain_success.add(taken);
-  queue_filled_parts();
-  // Count and size rolls close now: the object's data is committed.
+  // Appending waits for the group in flight (flush_writers() finishes it first).
+  if (auto s = flush_writers(); !s) return fail_groups(s.error(), group.get());
+  if (auto s = start_commit(std::move(group), taken, skipped); !s)
+    return fail_groups(s.error(), nullptr);
+  // Count and size rolls close once the object's data is committed: close_writer() waits for
+  // the group just handed over (rolls are rare: one per object).
   std::vector<std::string> rolled;
   for (const auto& [bp, w] : writers_)
     if (w.roll) rolled.push_back(bp);
   for (const auto& bp : rolled)
-    if (auto s = close_writer(bp); !s) return s.error();
+    if (auto s = close_writer(bp); !s) return fail_groups(s.error(), nullptr);
   return SinkStatus::kReady;
+}
+
+Status S3Sink::start_commit(std::unique_ptr<TakeGroup> group, int64_t taken, int64_t skipped) {
+  // Dead letters are durable before the high water that covers them (rare: synchronously).
+  if (dead_letters_unsynced_) {
+    if (auto s = dead_letter_file_.fsync(); !s) return s;
+    dead_letters_unsynced_ = false;
+  }
+  auto f = std::make_unique<InFlight>();
+  f->group = std::move(group);
+  f->taken = taken;
+  f->skipped = skipped;
+  f->bytes = group_bytes_;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    f->commit = staging_->prepare_commit(serialized_high_);
+  }
+  for (const auto& [bp, w] : writers_)
+    if (w.pending.empty()) f->writers.emplace_back(bp, w.count, w.bytes);
+  inflight_ = std::move(f);
+  {
+    std::lock_guard<std::mutex> lk(sync_mu_);
+    sync_job_ = inflight_.get();
+  }
+  sync_cv_.notify_all();
+  return {};
+}
+
+void S3Sink::syncer_loop() {
+  std::unique_lock<std::mutex> lk(sync_mu_);
+  for (;;) {
+    sync_cv_.wait(lk, [&] { return sync_stopping_ || sync_job_ != nullptr; });
+    if (sync_job_ == nullptr) return;
+    InFlight* job = sync_job_;
+    lk.unlock();
+    Status synced = job->commit.empty() ? Status{} : S3Staging::sync_commit(job->commit);
+    Status took = synced ? job->group->commit() : Status{};
+    lk.lock();
+    job->synced = std::move(synced);
+    job->take_committed = std::move(took);
+    job->done = true;
+    sync_job_ = nullptr;
+    sync_cv_.notify_all();
+  }
+}
+
+Status S3Sink::finish_inflight() {
+  if (!inflight_) return {};
+  InFlight& f = *inflight_;
+  {
+    std::unique_lock<std::mutex> lk(sync_mu_);
+    sync_cv_.wait(lk, [&] { return f.done; });
+  }
+  if (!f.failed) {
+    Status recorded;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      recorded = f.commit.empty() ? Status{} : staging_->finish_commit(f.commit, f.synced);
+    }
+    if (!recorded) {
+      f.failed = recorded.error();
+    } else {
+      // The staged data is durable, whatever became of the take commit.
+      for (const auto& [bp, count, bytes] : f.writers) {
+        auto it = writers_.find(bp);
+        if (it == writers_.end()) continue;
+        it->second.committed_count = count;
+        it->second.committed_bytes = bytes;
+      }
+      if (!f.take_committed) f.failed = f.take_committed.error();
+    }
+  }
+  if (f.failed) return *f.failed;
+  if (f.skipped > 0) {
+    replays_skipped_.add(f.skipped);
+    log::info("sink {}: {} redelivered events were already staged before a restart; skipped",
+              name(), f.skipped);
+  }
+  counters_.event_drain_success.add(f.taken);
+  inflight_.reset();
+  queue_filled_parts();
+  return {};
+}
+
+Error S3Sink::fail_groups(Error why, TakeGroup* current) {
+  // Newest first: the current group's events return to the channel's head, then the group in
+  // flight's in front of them. A group in flight that did commit is recorded, not rolled back.
+  if (current) current->rollback();
+  if (inflight_ && !finish_inflight()) {
+    inflight_->group->rollback();
+    inflight_.reset();
+  }
+  return discard_uncommitted(std::move(why));
 }
 
 Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped) {

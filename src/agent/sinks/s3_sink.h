@@ -4,7 +4,9 @@
 //    interval, size (encoded bytes), count and idle timeout; nothing in-use, no `.tmp`, no COPY;
 //  - each batch is serialized (and compressed: one gzip member / zstd frame per batch and object,
 //    so a committed prefix is always decodable) into local staging files that are fsynced, with a
-//    commit record, before the channel take commits (S3Staging);
+//    commit record, before the channel take commits (S3Staging). The fsyncs and the take commit
+//    of one group of batches run on the sink's syncer thread while process() takes and
+//    serializes the next group; the next group's bytes are appended only after they are done;
 //  - a sealed object is uploaded by the uploader thread with one PutObject, or one multipart
 //    upload above `s3.partSize`, under its final key with `If-None-Match: *`; each body carries
 //    `s3.checksum` (CRC32C by default: the CPU-cheap one) for S3 to verify; a 412 whose ETag
@@ -20,18 +22,23 @@
 // Memory: one serialization buffer per open object for the batch in progress (bounded by
 // maxOpenFiles), one compressor reused for every member/frame, and the uploader's 1 MiB read
 // buffer.
-// Threads: process() on the runner thread; uploads on the sink's own uploader thread.
+// Threads: process() on the runner thread; staging fsyncs + take commits on the syncer thread;
+// uploads on the uploader thread.
 
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "agent/sinks/s3_sink_options.h"
 #include "agent/sinks/s3_staging.h"
 #include "core/sink.h"
+#include "core/take_group.h"
 #include "s3/xml.h"
 
 namespace ingestor {
@@ -85,11 +92,34 @@ class S3Sink final : public Sink {
     uint64_t uploaded = 0;  // bytes covered by `parts`
   };
 
+  // A group of takes whose staging commit (fsyncs) and take commit run on the syncer thread
+  // while process() serializes the next group.
+  struct InFlight {
+    std::unique_ptr<TakeGroup> group;
+    S3Staging::PendingCommit commit;
+    // Writers as the commit covers them: bucket path, event count, encoded bytes.
+    std::vector<std::tuple<std::string, int64_t, int64_t>> writers;
+    int64_t taken = 0, skipped = 0;
+    uint64_t bytes = 0;             // serialized: counted as staged while in flight
+    Status synced, take_committed;  // set by the syncer
+    bool done = false;              // guarded by sync_mu_
+    std::optional<Error> failed;    // the outcome, once finish_inflight() has recorded a failure
+  };
+
   Status open_writer(Writer& w);
   Status close_writer(const std::string& bucket_path);  // seal + queue the upload
   Status flush_writers();                               // compress pending, append
   Status commit_staged();                // dead letters, then staged data + high water, durable
   Error discard_uncommitted(Error why);  // after a failed batch; returns `why`
+  // Hands the group and everything appended to the syncer (after flush_writers()).
+  Status start_commit(std::unique_ptr<TakeGroup> group, int64_t taken, int64_t skipped);
+  // Waits for the group in flight, if any, and records its outcome; on error it stays in flight
+  // for fail_groups() to roll back. Called before anything else is appended, sealed or committed.
+  Status finish_inflight();
+  // A failed process(): rolls back `current` and the group in flight (newest first, so the
+  // channel keeps its order) and discards what they staged; returns `why`.
+  Error fail_groups(Error why, TakeGroup* current);
+  void syncer_loop();
   // Serializes taken events into their writers (rolling and opening writers as needed); events
   // at or below `staged_high` were staged before a restart and are counted in `skipped`.
   Status stage(const Batch& events, uint64_t staged_high, int64_t* skipped);
@@ -125,7 +155,13 @@ class S3Sink final : public Sink {
   std::deque<Upload> uploads_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   std::thread uploader_;
-  std::string last_upload_error_;            // guarded by mu_
+  std::string last_upload_error_;       // guarded by mu_
+  std::unique_ptr<InFlight> inflight_;  // runner thread; the syncer's until `done`
+  std::thread syncer_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  InFlight* sync_job_ = nullptr;             // guarded by sync_mu_
+  bool sync_stopping_ = false;               // guarded by sync_mu_
   std::map<uint64_t, Multipart> multipart_;  // staged object id -> upload; uploader thread only
 
   Counter objects_uploaded_, upload_failures_, dead_letters_, duplicates_avoided_;

@@ -263,6 +263,42 @@ TEST(S3Staging, AbortDropsAFailedBatchSoTheRetryIsStagedOnce) {
   EXPECT_EQ((*st)->high_water(), 3u);
 }
 
+// The sink runs a commit's fsyncs on another thread: prepare (what it covers), sync, finish.
+TEST(S3Staging, ACommitInStepsCoversWhatWasAppendedBeforeItWasPrepared) {
+  TempDir dir;
+  uint64_t id;
+  {
+    auto st = S3Staging::open(dir.path, nullptr);
+    ASSERT_TRUE(st);
+    auto o = (*st)->create("bkt", "k");
+    ASSERT_TRUE(o);
+    id = o->id;
+    ASSERT_TRUE((*st)->append(id, "a\n"));
+    auto c = (*st)->prepare_commit(7);
+    ASSERT_FALSE(c.empty());
+    Status synced = S3Staging::sync_commit(c);
+    ASSERT_TRUE(synced);
+    ASSERT_TRUE((*st)->finish_commit(c, synced));
+    EXPECT_EQ((*st)->staged_bytes(), 2u);
+    EXPECT_EQ((*st)->high_water(), 7u);
+    EXPECT_TRUE((*st)->prepare_commit(7).empty());  // nothing new to cover
+    // A failed sync records nothing: the batch is aborted and its bytes dropped.
+    ASSERT_TRUE((*st)->append(id, "b\n"));
+    auto failed = (*st)->prepare_commit(8);
+    EXPECT_FALSE((*st)->finish_commit(failed, make_error(Errc::kIo, "fsync: EIO")));
+    EXPECT_EQ((*st)->staged_bytes(), 2u);
+    EXPECT_EQ((*st)->high_water(), 7u);
+    ASSERT_TRUE((*st)->abort());
+    EXPECT_EQ(*read_file(dir.path + "/" + std::to_string(id) + ".data"), "a\n");
+  }
+  std::vector<StagedObject> rec;
+  auto st = S3Staging::open(dir.path, &rec);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].size, 2u);
+  EXPECT_EQ((*st)->high_water(), 7u);
+}
+
 TEST(S3Staging, TornCommitLogRecordIsIgnored) {
   std::string log = encode_commit_record(1, 10) + encode_commit_record(2, 20) +
                     encode_commit_record(1, 15);

@@ -79,7 +79,6 @@ Result<std::string> md5_of_file(const std::string& path, uint64_t size) {
   return to_hex(md5.finish());
 }
 
-
 std::string encode_commit_record(uint64_t id, uint64_t length) {
   std::string r;
   put_u64(r, id);
@@ -263,25 +262,49 @@ Status S3Staging::append(uint64_t id, std::string_view bytes) {
 }
 
 Status S3Staging::commit(uint64_t high_water) {
-  std::string records;
+  PendingCommit c = prepare_commit(high_water);
+  if (c.empty()) return {};
+  return finish_commit(c, sync_commit(c));
+}
+
+S3Staging::PendingCommit S3Staging::prepare_commit(uint64_t high_water) {
+  PendingCommit c;
   for (auto& [id, e] : objects_) {
     if (!e.dirty) continue;
-    if (auto s = e.data.fsync(); !s) return s;
-    records += encode_commit_record(id, e.written);
+    c.lengths.emplace_back(id, e.written);
+    c.files.push_back(&e.data);
+    c.records += encode_commit_record(id, e.written);
   }
-  if (high_water > high_water_) records += encode_commit_record(0, high_water);
-  if (records.empty()) return {};
-  log_unsure_ = true;  // until the fsync returns: the records may or may not be on disk
-  if (auto s = log_.write_all(records); !s) return s;
-  if (auto s = log_.fsync(); !s) return s;
+  if (high_water > high_water_) {
+    c.records += encode_commit_record(0, high_water);
+    c.high_water = high_water;
+  }
+  // Until the log's fsync returns, its records may or may not be on disk.
+  if (!c.records.empty()) log_unsure_ = true;
+  c.log = &log_;
+  return c;
+}
+
+Status S3Staging::sync_commit(const PendingCommit& c) {
+  // The data before the records that vouch for it.
+  for (File* f : c.files)
+    if (auto s = f->fsync(); !s) return s;
+  if (auto s = c.log->write_all(c.records); !s) return s;
+  return c.log->fsync();
+}
+
+Status S3Staging::finish_commit(const PendingCommit& c, Status synced) {
+  if (!synced) return synced;  // log_unsure_ stays: abort() rewrites the log
   log_unsure_ = false;
-  log_bytes_ += records.size();
-  high_water_ = std::max(high_water_, high_water);
-  for (auto& [id, e] : objects_) {
-    if (!e.dirty) continue;
-    staged_bytes_ += e.written - e.obj.size;
-    e.obj.size = e.written;
-    e.dirty = false;
+  log_bytes_ += c.records.size();
+  high_water_ = std::max(high_water_, c.high_water);
+  for (const auto& [id, len] : c.lengths) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) continue;
+    Entry& e = it->second;
+    staged_bytes_ += len - e.obj.size;
+    e.obj.size = len;
+    e.dirty = e.written > len;
   }
   if (log_bytes_ > (4u << 20)) return compact_log();
   return {};

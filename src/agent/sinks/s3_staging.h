@@ -52,6 +52,22 @@ class S3Staging {
   // position staged, 0 for none) as a record of id 0, and fsyncs the log. The data and the
   // position become durable together.
   [[nodiscard]] Status commit(uint64_t high_water = 0);
+  // commit() in three steps, so that its fsyncs can run without the owner's lock, beside the
+  // serialization of the next batch: prepare_commit() (under the lock) fixes what the commit
+  // covers; sync_commit() (any thread, no lock) writes and fsyncs; finish_commit() (under the
+  // lock) records the outcome. Between prepare and finish nothing may be appended, sealed,
+  // aborted or committed; upload-side calls (object, remove, rekey) are fine.
+  struct PendingCommit {
+    std::vector<std::pair<uint64_t, uint64_t>> lengths;  // data file id -> length covered
+    std::vector<File*> files;                            // their data files, to fsync
+    std::string records;                                 // for commits.log
+    uint64_t high_water = 0;
+    File* log = nullptr;
+    bool empty() const { return records.empty(); }
+  };
+  PendingCommit prepare_commit(uint64_t high_water);
+  [[nodiscard]] static Status sync_commit(const PendingCommit& c);
+  [[nodiscard]] Status finish_commit(const PendingCommit& c, Status synced);
   // Drops everything appended since the last successful commit(): a failed batch is taken again,
   // so its bytes must not ride along with the next commit. After a failed commit the log may hold
   // records nobody acknowledged; it is rewritten from the committed state.
