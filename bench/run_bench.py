@@ -141,9 +141,13 @@ def loopback(build, lines, size, conns):
 
 
 def median_of(fn, repeat):
+    """Medians of `repeat` runs, with every run's MiB/s kept beside them (the spread is large)."""
     runs = [fn() for _ in range(repeat)]
     keys = runs[0].keys()
-    return {k: statistics.median(r[k] for r in runs) for k in keys}
+    med = {k: statistics.median(r[k] for r in runs) for k in keys}
+    if "mib_per_s" in med:
+        med["mib_per_s_runs"] = [round(r["mib_per_s"], 1) for r in runs]
+    return med
 
 
 def disk_bandwidth(dirpath, mib=512):
@@ -553,8 +557,9 @@ def main():
     if staged:
         print("\nS3 sink, staged (every take committed) vs end to end (every object uploaded):")
         for r in staged:
+            runs = ", ".join(f"{x:.0f}" for x in sorted(r.get("mib_per_s_runs", [])))
             print(f"- {r['scenario']}, {r['size']} B: staged {r['staged_mib_per_s']:.0f} MiB/s, "
-                  f"end to end {r['mib_per_s']:.0f} MiB/s")
+                  f"end to end {r['mib_per_s']:.0f} MiB/s (runs: {runs})")
     if store_rows:
         print_store_table(*store_rows)
 
