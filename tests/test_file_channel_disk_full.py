@@ -16,119 +16,19 @@ At the end every acknowledged line is in the bucket exactly once and no refused 
 
 The tmpfs needs CAP_SYS_ADMIN: as root the test mounts it directly; otherwise it runs the agent
 inside `unshare -rm` (a user + mount namespace with its own tmpfs, entered with nsenter for each
-agent start); if neither works it is skipped with the reason.
+agent start: disk_full_harness.Volume); if neither works it is skipped with the reason.
 """
 import os
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
 import unittest
 
-import harness
-from harness import Agent, connect, metrics, wait_for
-from test_s3_sink import BUCKET, S3SinkTest, ThrottleProxy, sink_config
+from disk_full_harness import NsAgent, Sender, Volume
+from harness import metrics, wait_for
+from test_s3_sink import S3SinkTest, ThrottleProxy, sink_config
 
 VOLUME = "24m"
-PAD = "p" * 900
 WINDOW = 200
-
-
-class NsAgent(Agent):
-    """An Agent whose command runs behind a prefix (nsenter into the test's mount namespace)."""
-
-    def __init__(self, config, prefix, **kw):
-        super().__init__(config, **kw)
-        self.prefix = list(prefix)
-
-    def start(self, wait=True):
-        if os.path.exists(self.status_file):
-            os.unlink(self.status_file)
-        self.log = open(self.log_path, "ab")
-        cmd = self.prefix + [harness.BIN, "agent", "-n", self.name, "-f", self.conf,
-                             "--status-file", self.status_file] + self.args
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        if wait:
-            self.wait_started()
-        return self
-
-
-class Volume:
-    """A small tmpfs at `path`: mounted here (root), or inside a user + mount namespace held by a
-    helper process (unprivileged); `prefix` runs a command where the volume is visible."""
-
-    def __init__(self, path, size):
-        self.path, self.size = path, size
-        self.holder = None
-        self.mounted = False
-        self.prefix = []
-
-    def mount(self):
-        os.makedirs(self.path, exist_ok=True)
-        why = []
-        if os.environ.get("INGESTOR_TEST_DISK_FULL_MODE") != "unshare":
-            r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size}", "tmpfs",
-                                self.path], capture_output=True, text=True)
-            if r.returncode == 0:
-                self.mounted = True
-                return "mount"
-            why.append(f"mount: {r.stderr.strip() or r.returncode}")
-        if shutil.which("unshare") and shutil.which("nsenter"):
-            self.holder = subprocess.Popen(
-                ["unshare", "-rm", "sh", "-c",
-                 f"mount -t tmpfs -o size={self.size} tmpfs '{self.path}' && echo mounted && "
-                 "exec cat"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            line = self.holder.stdout.readline()
-            if line.strip() == b"mounted":
-                self.prefix = ["nsenter", "--preserve-credentials", "-U", "-m", "-t",
-                               str(self.holder.pid)]
-                return "unshare"
-            err = self.holder.stderr.read().decode(errors="replace").strip()
-            self.holder.wait()
-            self.holder = None
-            why.append(f"unshare -rm: {err}")
-        else:
-            why.append("unshare/nsenter (util-linux) not installed")
-        raise unittest.SkipTest(
-            "needs a small tmpfs: run as root (CAP_SYS_ADMIN for `mount -t tmpfs`) or allow "
-            "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, "
-            "user.max_user_namespaces > 0) for `unshare -rm`; " + "; ".join(why))
-
-    def unmount(self):
-        if self.mounted:
-            subprocess.run(["umount", "-l", self.path], capture_output=True)
-            self.mounted = False
-        if self.holder:
-            self.holder.stdin.close()  # cat exits; the namespace and its tmpfs go with it
-            self.holder.wait(10)
-            self.holder = None
-
-
-class Sender:
-    """One netcat connection sending windows of numbered lines and reading one reply per line."""
-
-    def __init__(self, port):
-        self.sock = connect(port, timeout=30)
-        self.buf = b""
-
-    def window(self, ids):
-        self.sock.sendall(b"".join(f"{i} {PAD}\n".encode() for i in ids))
-        replies = []
-        while len(replies) < len(ids):
-            while b"\n" not in self.buf:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise AssertionError("the agent closed the connection")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\n", 1)
-            replies.append(line)
-        return list(zip(ids, replies))
-
-    def close(self):
-        self.sock.close()
 
 
 class DiskFullTest(S3SinkTest):

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -297,6 +300,82 @@ TEST(S3Staging, ACommitInStepsCoversWhatWasAppendedBeforeItWasPrepared) {
   ASSERT_EQ(rec.size(), 1u);
   EXPECT_EQ(rec[0].size, 2u);
   EXPECT_EQ((*st)->high_water(), 7u);
+}
+
+// Files may grow to `bytes` only while it lives: writes past it are cut short or fail (EFBIG),
+// as on a full disk, without a mount.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGXFSZ, &ignore, &old_action_);
+    getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &lim);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    sigaction(SIGXFSZ, &old_action_, nullptr);
+  }
+
+ private:
+  rlimit old_{};
+  struct sigaction old_action_ {};
+};
+
+TEST(S3Staging, AShortWriteOnAFullDiskIsCutOffBeforeTheBatchIsRetried) {
+  TempDir dir;
+  auto st = S3Staging::open(dir.path, nullptr);
+  ASSERT_TRUE(st);
+  auto o = (*st)->create("bkt", "k");
+  ASSERT_TRUE(o);
+  const std::string data = dir.path + "/" + std::to_string(o->id) + ".data";
+  ASSERT_TRUE((*st)->append(o->id, "a\n"));
+  ASSERT_TRUE((*st)->commit(1));
+  {
+    FileSizeLimit full(6);  // 4 of the next 6 bytes fit
+    EXPECT_FALSE((*st)->append(o->id, "b\nc\nd\n"));
+  }
+  ASSERT_TRUE((*st)->abort());
+  // The batch comes again and lands where the committed bytes end, not behind the torn part.
+  ASSERT_TRUE((*st)->append(o->id, "b\nc\nd\n"));
+  ASSERT_TRUE((*st)->commit(4));
+  EXPECT_EQ(*read_file(data), "a\nb\nc\nd\n");
+  st->reset();
+  std::vector<StagedObject> rec;
+  ASSERT_TRUE(S3Staging::open(dir.path, &rec));
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].size, 8u);
+}
+
+TEST(S3Staging, AnAbortThatCannotRewriteTheLogIsFinishedBeforeTheNextAppend) {
+  TempDir dir;
+  auto st = S3Staging::open(dir.path, nullptr);
+  ASSERT_TRUE(st);
+  auto o = (*st)->create("bkt", "k");
+  ASSERT_TRUE(o);
+  const std::string data = dir.path + "/" + std::to_string(o->id) + ".data";
+  ASSERT_TRUE((*st)->append(o->id, "a\n"));
+  ASSERT_TRUE((*st)->commit(1));  // the log now holds two records (40 bytes)
+  ASSERT_TRUE((*st)->append(o->id, "b\n"));
+  {
+    FileSizeLimit full(30);  // neither the log's next record nor a rewritten log fits
+    EXPECT_FALSE((*st)->commit(2));
+    EXPECT_FALSE((*st)->abort());
+  }
+  // Room again: "b" was never acknowledged, so the next batch must not carry it.
+  ASSERT_TRUE((*st)->append(o->id, "c\n"));
+  ASSERT_TRUE((*st)->commit(3));
+  EXPECT_EQ(*read_file(data), "a\nc\n");
+  st->reset();
+  std::vector<StagedObject> rec;
+  auto again = S3Staging::open(dir.path, &rec);
+  ASSERT_TRUE(again);
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].size, 4u);
+  EXPECT_EQ((*again)->high_water(), 3u);
 }
 
 TEST(S3Staging, TornCommitLogRecordIsIgnored) {

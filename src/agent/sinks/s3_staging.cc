@@ -255,9 +255,17 @@ Status S3Staging::append(uint64_t id, std::string_view bytes) {
   auto it = objects_.find(id);
   if (it == objects_.end() || !it->second.data.is_open())
     return make_error(Errc::kInternal, "staging: object " + std::to_string(id) + " is not open");
-  if (auto s = it->second.data.write_all(bytes); !s) return s;
-  it->second.written += bytes.size();
-  it->second.dirty = true;
+  // An abort that failed (say, no room to rewrite the log) is finished first: appending behind
+  // bytes it should have cut off would commit them.
+  if (abort_pending_) {
+    if (auto s = abort(); !s) return s;
+  }
+  Entry& e = it->second;
+  // Dirty before the write: a short write (ENOSPC) leaves part of `bytes` in the file and the
+  // offset past it, and abort() must cut that off too.
+  e.dirty = true;
+  if (auto s = e.data.write_all(bytes); !s) return s;
+  e.written += bytes.size();
   return {};
 }
 
@@ -279,23 +287,25 @@ S3Staging::PendingCommit S3Staging::prepare_commit(uint64_t high_water) {
     c.records += encode_commit_record(0, high_water);
     c.high_water = high_water;
   }
-  // Until the log's fsync returns, its records may or may not be on disk.
-  if (!c.records.empty()) log_unsure_ = true;
   c.log = &log_;
   return c;
 }
 
-Status S3Staging::sync_commit(const PendingCommit& c) {
+Status S3Staging::sync_commit(PendingCommit& c) {
   // The data before the records that vouch for it.
   for (File* f : c.files)
     if (auto s = f->fsync(); !s) return s;
+  // From here until the log's fsync returns, its records may or may not be on disk.
+  c.log_touched = true;
   if (auto s = c.log->write_all(c.records); !s) return s;
   return c.log->fsync();
 }
 
 Status S3Staging::finish_commit(const PendingCommit& c, Status synced) {
-  if (!synced) return synced;  // log_unsure_ stays: abort() rewrites the log
-  log_unsure_ = false;
+  if (!synced) {
+    if (c.log_touched) log_unsure_ = true;  // abort() rewrites the log
+    return synced;
+  }
   log_bytes_ += c.records.size();
   high_water_ = std::max(high_water_, c.high_water);
   for (const auto& [id, len] : c.lengths) {
@@ -314,11 +324,15 @@ Status S3Staging::abort() {
   bool dirty = false;
   for (auto& [id, e] : objects_) dirty = dirty || e.dirty;
   if (!dirty && !log_unsure_) return {};
+  abort_pending_ = true;  // until it succeeds: append() finishes it first
   // The log first: records of the failed commit (a higher length, a higher position) must not
   // survive a crash in the middle of this, or recovery would trust bytes and skip events that
-  // were never acknowledged.
-  if (auto s = compact_log(); !s) return s;
-  log_unsure_ = false;
+  // were never acknowledged. Without such records the log is left alone (rewriting it needs
+  // room, and a full disk is the usual reason to be here).
+  if (log_unsure_) {
+    if (auto s = compact_log(); !s) return s;
+    log_unsure_ = false;
+  }
   for (auto& [id, e] : objects_) {
     if (!e.dirty) continue;
     // Back to the committed length, and write from there (the fd's offset is past it).
@@ -328,6 +342,7 @@ Status S3Staging::abort() {
     e.written = e.obj.size;
     e.dirty = false;
   }
+  abort_pending_ = false;
   return {};
 }
 

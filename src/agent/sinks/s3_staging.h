@@ -63,10 +63,11 @@ class S3Staging {
     std::string records;                                 // for commits.log
     uint64_t high_water = 0;
     File* log = nullptr;
+    bool log_touched = false;  // sync_commit() began writing the records
     bool empty() const { return records.empty(); }
   };
   PendingCommit prepare_commit(uint64_t high_water);
-  [[nodiscard]] static Status sync_commit(const PendingCommit& c);
+  [[nodiscard]] static Status sync_commit(PendingCommit& c);
   [[nodiscard]] Status finish_commit(const PendingCommit& c, Status synced);
   // Drops everything appended since the last successful commit(): a failed batch is taken again,
   // so its bytes must not ride along with the next commit. After a failed commit the log may hold
@@ -109,7 +110,8 @@ class S3Staging {
   uint64_t next_id_ = 1;
   uint64_t staged_bytes_ = 0;
   uint64_t high_water_ = 0;
-  bool log_unsure_ = false;  // a commit failed after writing its records
+  bool log_unsure_ = false;     // a commit failed after writing its records
+  bool abort_pending_ = false;  // an abort() failed half way; append() retries it
   std::map<uint64_t, Entry> objects_;
 };
 
