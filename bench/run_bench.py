@@ -87,7 +87,8 @@ def run_agent_scenario(build, sink, lines, size, conns, capacity, channel="memor
         status = os.path.join(tmp, "status.json")
         log = open(os.path.join(tmp, "agent.log"), "wb")
         p = subprocess.Popen([os.path.join(build, "ingestor"), "agent", "-n", "a1", "-f", conf,
-                              "--metrics-port", "0", "--status-file", status],
+                              "--metrics-port", "0", "--metrics-bind", "127.0.0.1",
+                              "--status-file", status],
                              stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 20
         while not os.path.exists(status):
@@ -249,7 +250,8 @@ def recovery(build, tmp, repeat=3, gib=1.0, size=1000):
         with open(logf, "ab") as log:
             t0 = time.monotonic()
             p = subprocess.Popen([os.path.join(build, "ingestor"), "agent", "-n", "a1", "-f", conf,
-                                  "--metrics-port", "0", "--status-file", status],
+                                  "--metrics-port", "0", "--metrics-bind", "127.0.0.1",
+                                  "--status-file", status],
                                  stdout=log, stderr=subprocess.STDOUT)
         while not os.path.exists(status):
             if p.poll() is not None or time.monotonic() - t0 > 120:

@@ -100,6 +100,8 @@ class Agent(Process):
         self.log_path = os.path.join(self.tmp, "agent.log")
         self.name = name
         self.args = list(args)
+        if "--metrics-bind" not in self.args:  # tests keep every listener on loopback
+            self.args += ["--metrics-bind", "127.0.0.1"]
         self.env = env
         self.status = None
 
