@@ -595,6 +595,12 @@ void S3Sink::uploader_loop() {
       }
       u = uploads_.front();
       uploads_.pop_front();
+      if (u.parts_only) {
+        // Parts go up as far as the object is committed now, not as far as it was when this
+        // entry was queued: parts that became ready meanwhile go up together (kParallelParts),
+        // and the entries queued for them find nothing left to do.
+        if (auto now = staging_->object(u.obj.id)) u.obj = *now;
+      }
     }
     Status s = upload_one(u);
     std::lock_guard<std::mutex> lk(mu_);
