@@ -86,6 +86,17 @@ class Process:
         self._close_log()
 
 
+def test_failed(case):
+    """In tearDown: did this test (not an earlier one in the run) fail or raise, in a subtest too?
+    (The result's lists hold every test's failures so far; unittest resets its own success flag
+    for tearDown.)"""
+    result = getattr(getattr(case, "_outcome", None), "result", None)
+    if result is None:
+        return False
+    return any(t is case or getattr(t, "test_case", None) is case
+               for t, _ in list(result.failures) + list(result.errors))
+
+
 class Agent(Process):
     """An `ingestor agent` process built from an inline Flume config."""
 
@@ -185,8 +196,7 @@ class AgentTestCase(unittest.TestCase):
         return a.start()
 
     def tearDown(self):
-        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) or \
-            (hasattr(self._outcome, "result") and (self._outcome.result.failures or self._outcome.result.errors))
+        failed = test_failed(self)
         for a in self.agents:
             try:
                 a.stop()

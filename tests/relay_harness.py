@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import BIN, Process, wait_for
+from harness import BIN, Process, test_failed, wait_for
 
 
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -337,9 +337,7 @@ class PipelineTestCase(__import__("unittest").TestCase):
 
     def tearDown(self):
         import shutil
-        outcome = getattr(self, "_outcome", None)
-        failed = outcome is not None and hasattr(outcome, "result") and bool(
-            outcome.result.failures or outcome.result.errors)
+        failed = test_failed(self)
         for p in self.procs:
             try:
                 p.stop()

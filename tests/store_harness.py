@@ -12,7 +12,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import BIN, Process, wait_for
+from harness import BIN, Process, test_failed, wait_for
 
 ACCESS_KEY = "AKIDSTORETEST"
 SECRET_KEY = "store/secret+KEY/for/tests"
@@ -150,10 +150,7 @@ class StoreTestCase(unittest.TestCase):
         return s.start()
 
     def tearDown(self):
-        failed = False
-        outcome = getattr(self, "_outcome", None)
-        if outcome is not None and hasattr(outcome, "result"):
-            failed = bool(outcome.result.failures or outcome.result.errors)
+        failed = test_failed(self)
         for s in self.stores:
             try:
                 s.stop()

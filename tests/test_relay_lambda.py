@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, wait_for
+from harness import BIN, test_failed, wait_for
 from relay_harness import (FakeConsumer, FakeRuntimeApi, Proc, free_port, s3_event, sign)
 
 SECRET = "relay-test-secret"
@@ -22,9 +22,7 @@ class RelayLambdaTest(unittest.TestCase):
         self.procs = []
 
     def tearDown(self):
-        outcome = getattr(self, "_outcome", None)
-        failed = outcome is not None and hasattr(outcome, "result") and bool(
-            outcome.result.failures or outcome.result.errors)
+        failed = test_failed(self)
         for p in self.procs:
             p.kill()
             if failed:

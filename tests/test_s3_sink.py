@@ -14,7 +14,7 @@ import threading
 import time
 import unittest
 
-from harness import Agent, connect, http as http_req, metrics, wait_for
+from harness import Agent, connect, http as http_req, metrics, test_failed, wait_for
 from store_harness import StoreTestCase, Webhook
 
 BUCKET = "events"
@@ -57,7 +57,7 @@ class S3SinkTest(StoreTestCase):
                 a.stop()
             except AssertionError:
                 a.kill()
-            if any(getattr(self._outcome.result, k) for k in ("failures", "errors")):
+            if test_failed(self):
                 print(f"--- agent log ---\n{a.output()[-4000:]}")
         self.hook.stop()
         super().tearDown()
