@@ -101,6 +101,23 @@ class Volume:
             return sorted(os.listdir(d)) if os.path.isdir(d) else []
         return sorted(self._run(["sh", "-c", f"[ -d '{d}' ] && ls -1A '{d}' || true"]).split())
 
+    def files(self, sub=""):
+        """Paths (relative to `sub`) of the regular files under a directory of the volume."""
+        d = os.path.join(self.path, sub)
+        if not self.prefix:
+            return sorted(os.path.relpath(os.path.join(r, f), d)
+                          for r, _, fs in os.walk(d) for f in fs)
+        out = self._run(["sh", "-c", f"[ -d '{d}' ] && cd '{d}' && find . -type f || true"])
+        return sorted(os.path.relpath(p) for p in out.split())
+
+    def write_file(self, name, size):
+        """A file of `size` zero bytes on the volume (data of another tenant of the disk)."""
+        path = os.path.join(self.path, name)
+        self._run(["sh", "-c", f"head -c {int(size)} /dev/zero > '{path}'"])
+
+    def remove(self, name):
+        self._run(["rm", "-f", os.path.join(self.path, name)])
+
     def unmount(self):
         if self.mounted:
             subprocess.run(["umount", "-l", self.path], capture_output=True)

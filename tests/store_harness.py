@@ -42,8 +42,9 @@ class Store(Process):
 
     label = "store"
 
-    def __init__(self, tmp, args=(), data_dir=None):
+    def __init__(self, tmp, args=(), data_dir=None, prefix=()):
         self.tmp = tmp
+        self.prefix = list(prefix)  # runs the command behind it (e.g. nsenter: disk_full_harness)
         self.data_dir = data_dir or os.path.join(tmp, "data")
         self.status_file = os.path.join(tmp, "store-status.json")
         self.log_path = os.path.join(tmp, "store.log")
@@ -52,9 +53,10 @@ class Store(Process):
         self.scheme = "http"
 
     def start(self, timeout=20.0):
-        self.launch([BIN, "store", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
-                     "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--region", REGION,
-                     "--status-file", self.status_file] + self.args)
+        self.launch(self.prefix + [
+            BIN, "store", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+            "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--region", REGION,
+            "--status-file", self.status_file] + self.args)
         st = self.wait_status(timeout)
         self.port = st["port"]
         self.scheme = st.get("scheme", "http")
@@ -142,10 +144,14 @@ class StoreTestCase(unittest.TestCase):
             if k.startswith("AWS_"):
                 del os.environ[k]
         os.environ.update({k: v for k, v in self.env.items() if k.startswith("AWS_")})
-        self.store = self.start_store(self.store_args)
+        self.store = self.first_store()
 
-    def start_store(self, args=(), data_dir=None):
-        s = Store(self.tmp, args, data_dir=data_dir)
+    def first_store(self):
+        """The store setUp starts for every test; a subclass may start it elsewhere."""
+        return self.start_store(self.store_args)
+
+    def start_store(self, args=(), data_dir=None, prefix=()):
+        s = Store(self.tmp, args, data_dir=data_dir, prefix=prefix)
         self.stores.append(s)
         return s.start()
 

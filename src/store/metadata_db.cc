@@ -6,11 +6,12 @@ namespace ingestor::store {
 
 namespace {
 
-// Version 3 of the schema (docs/formats/store.md). Every statement is idempotent, so running it
-// on a version 1 database (which lacks inline_content and object_parts) or a version 2 one
-// (lacking object_parts) is the migration: rows already there keep their meaning, so a multipart
-// object completed by an older version stays one content file. Keys are TEXT compared with
-// SQLite's BINARY collation (memcmp), which is S3's UTF-8 byte order.
+// Version 3 of the schema (docs/formats/store.md), without its user_version (set apart, only
+// when it changes). Every statement is idempotent and writes nothing where its table or index
+// exists, so running it on a version 1 database (which lacks inline_content and object_parts) or a
+// version 2 one (lacking object_parts) is the migration: rows already there keep their meaning, so
+// a multipart object completed by an older version stays one content file. Keys are TEXT compared
+// with SQLite's BINARY collation (memcmp), which is S3's UTF-8 byte order.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS buckets(
   name TEXT PRIMARY KEY,
@@ -74,7 +75,6 @@ CREATE TABLE IF NOT EXISTS object_parts(
   etag TEXT NOT NULL,
   PRIMARY KEY(content_id, part_number)
 ) WITHOUT ROWID;
-PRAGMA user_version = 3;
 )sql";
 constexpr int64_t kSchemaVersion = 3;
 
@@ -108,6 +108,15 @@ Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& path) {
   if (auto s = (*w)->exec(kSchema); !s) {
     (void)(*w)->exec("ROLLBACK");
     return s.error();
+  }
+  // A database already at this version is opened without a write, so that a store starts on a
+  // full disk: setting user_version rewrites page 1 even to the same value, a WAL frame that a
+  // full disk refuses (SQLITE_FULL), and the sweep below never ran to free what it could.
+  if (version != kSchemaVersion) {
+    if (auto s = (*w)->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s) {
+      (void)(*w)->exec("ROLLBACK");
+      return s.error();
+    }
   }
   if (auto s = (*w)->exec("COMMIT"); !s) return s.error();
   if (version != 0 && version < kSchemaVersion)

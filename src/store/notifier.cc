@@ -138,8 +138,19 @@ std::optional<int64_t> Notifier::pass() {
     }
     return {};
   });
-  if (!s) log::warn("store notifier: cannot update the outbox: {}", s.error().message);
   delivered_ += done.size();
+  if (!s) {
+    // Typically a full disk. The rows just POSTed stay due: looking again at once would POST
+    // them again and again, as fast as the target answers, for as long as the disk is full.
+    const int64_t n = ++write_failures_in_a_row_;
+    outbox_write_failures_++;
+    const auto wait = notify_backoff(options_, n - 1);
+    if (n == 1 || n % 10 == 0)
+      log::warn("store notifier: cannot update the outbox ({} in a row), next pass in {} ms: {}", n,
+                wait.count(), s.error().message);
+    return now_ms() + wait.count();
+  }
+  write_failures_in_a_row_ = 0;
   return now_ms();  // look again at once: more rows may be due
 }
 

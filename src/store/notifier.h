@@ -4,8 +4,13 @@
 // deletes the row on a 2xx answer; otherwise the row's attempts grow and its next attempt is
 // pushed back exponentially (min_backoff * 2^attempts, capped at max_backoff, +-20% jitter).
 // Rows survive restarts, so a target that is down, or a store that crashed, only delays delivery.
+// When the outbox cannot be updated after a pass (a full disk: SQLite cannot commit), the rows it
+// POSTed stay due; the next pass waits as after a failed delivery (min_backoff * 2^(n-1) after
+// the n-th such failure in a row, capped at max_backoff; a commit that wakes the notifier still
+// starts one at once), with a warning on the first and every tenth failure in a row.
 // Thread-safety: wake() from any thread; start()/stop() from the owner.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -37,6 +42,8 @@ class Notifier {
 
   uint64_t delivered() const { return delivered_; }
   uint64_t failures() const { return failures_; }
+  // Passes whose outbox update failed (their rows are POSTed again later).
+  uint64_t outbox_write_failures() const { return outbox_write_failures_; }
 
  private:
   void loop();
@@ -50,7 +57,8 @@ class Notifier {
   bool stopping_ = false;  // guarded by mu_
   bool woken_ = false;     // guarded by mu_
   std::thread thread_;
-  std::atomic<uint64_t> delivered_{0}, failures_{0};
+  int64_t write_failures_in_a_row_ = 0;  // notifier thread only
+  std::atomic<uint64_t> delivered_{0}, failures_{0}, outbox_write_failures_{0};
 };
 
 }  // namespace ingestor::store

@@ -8,9 +8,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "base/hash.h"
+#include "net/loopback_server_for_test.h"
 #include "s3/event_notification.h"
 #include "store/keys.h"
 #include "store/notifier.h"
@@ -36,7 +39,7 @@ class ObjectStoreTest : public ::testing::Test {
     store_.reset();
     StoreOptions o;
     o.data_dir = dir_;
-    o.notify_webhook = "http://127.0.0.1:9/hook";
+    o.notify_webhook = webhook_;
     o.min_part_size = 10;
     auto s = ObjectStore::open(o);
     ASSERT_TRUE(s) << s.error().message;
@@ -125,6 +128,7 @@ class ObjectStoreTest : public ::testing::Test {
     return (*st)->col_int(0);
   }
   std::string root_, dir_;
+  std::string webhook_ = "http://127.0.0.1:9/hook";
   std::unique_ptr<ObjectStore> store_;
 };
 
@@ -519,6 +523,89 @@ TEST_F(ObjectStoreTest, OutboxRowCommittedWithObjectAndSurvivesReopen) {
   EXPECT_EQ(notify_backoff(o, 0).count(), 250);
   EXPECT_EQ(notify_backoff(o, 3).count(), 2000);
   EXPECT_EQ(notify_backoff(o, 40).count(), 30000);
+}
+
+// A full disk: an outbox row that was delivered but cannot be deleted (its commit fails) is
+// POSTed again after a backoff, not in a loop. Before, the notifier POSTed it again at once,
+// thousands of times a second, for as long as the disk stayed full. Triggers make SQLite refuse
+// every change of the outbox, as a full disk does.
+TEST_F(ObjectStoreTest, NotifierBacksOffWhileTheOutboxCannotBeUpdated) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<Clock::time_point> posts;  // guarded by hook.mu
+  net::LoopbackServer hook([&](const net::HttpRequest&) {
+    posts.push_back(Clock::now());
+    return net::HttpResponse::text(200, "");
+  });
+  webhook_ = hook.url() + "/hook";
+  open_store();
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  auto outbox_writable = [&](bool writable) {
+    return store_->db().write([writable](WriteTx& tx) -> ApiStatus {
+      const std::vector<const char*> sql =
+          writable ? std::vector<const char*>{"DROP TRIGGER outbox_full_delete",
+                                              "DROP TRIGGER outbox_full_update"}
+                   : std::vector<const char*>{
+                         "CREATE TRIGGER outbox_full_delete BEFORE DELETE ON outbox BEGIN "
+                         "SELECT RAISE(ABORT, 'database or disk is full'); END",
+                         "CREATE TRIGGER outbox_full_update BEFORE UPDATE ON outbox BEGIN "
+                         "SELECT RAISE(ABORT, 'database or disk is full'); END"};
+      for (const char* q : sql)
+        if (auto s = tx.db.exec(q); !s) return err::internal(s.error().message);
+      return {};
+    });
+  };
+  ASSERT_TRUE(outbox_writable(false));
+  ASSERT_TRUE(put("bkt", "k", "v"));
+  NotifierOptions o;
+  o.min_backoff = std::chrono::milliseconds(100);
+  o.max_backoff = std::chrono::milliseconds(400);
+  Notifier notifier(store_->db(), o);
+  notifier.start();
+  auto count = [&] {
+    std::lock_guard lock(hook.mu);
+    return posts.size();
+  };
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (count() < 3 && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  {
+    std::lock_guard lock(hook.mu);
+    ASSERT_GE(posts.size(), 3u);
+    // Each repeat waits at least the first backoff (less its 20% jitter).
+    for (size_t i = 1; i < 3; ++i)
+      EXPECT_GE(posts[i] - posts[i - 1], std::chrono::milliseconds(80))
+          << "POST " << i + 1 << " followed POST " << i << " at once";
+  }
+  EXPECT_EQ(outbox_rows(), 1);
+  EXPECT_GE(notifier.outbox_write_failures(), 2u);
+  // Space returns: the next pass delivers the row again and deletes it.
+  ASSERT_TRUE(outbox_writable(true));
+  notifier.wake();
+  deadline = Clock::now() + std::chrono::seconds(10);
+  while (outbox_rows() > 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(outbox_rows(), 0);
+  notifier.stop();
+}
+
+// A store restarts on a full disk: opening a database that is already at the current schema
+// version commits nothing, so it needs no room in the WAL. Before, every start rewrote
+// `PRAGMA user_version` (a WAL frame), and a start on a full disk failed with SQLITE_FULL before
+// its sweep could even remove the temp files of the requests the crash cut short.
+TEST_F(ObjectStoreTest, OpeningACurrentDatabaseWritesNothing) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  ASSERT_TRUE(put("bkt", "k", "v"));
+  const std::string wal = dir_ + "/meta.db-wal";
+  auto wal_size = [&]() -> uintmax_t { return fs::exists(wal) ? fs::file_size(wal) : 0; };
+  store_.reset();  // the last connection checkpoints the WAL into meta.db and removes it
+  ASSERT_EQ(wal_size(), 0u);
+  open_store();
+  EXPECT_EQ(wal_size(), 0u) << "opening the store wrote to its database";
+  EXPECT_EQ(read("bkt", "k"), "v");
+  ASSERT_TRUE(put("bkt", "k2", "v2"));  // and it writes as before
+  store_.reset();
+  open_store();
+  EXPECT_EQ(read("bkt", "k2"), "v2");
 }
 
 TEST_F(ObjectStoreTest, SweepRemovesUnreferencedFilesAtOpen) {
