@@ -6,6 +6,7 @@ The tmpfs needs CAP_SYS_ADMIN: as root it is mounted directly; otherwise it live
 agent start and each look at the volume); if neither works the test is skipped with the reason.
 INGESTOR_TEST_DISK_FULL_MODE=unshare forces the namespace even as root.
 """
+import hashlib
 import os
 import shutil
 import subprocess
@@ -117,6 +118,44 @@ class Volume:
 
     def remove(self, name):
         self._run(["rm", "-f", os.path.join(self.path, name)])
+
+    def file_digests(self, sub=""):
+        """{name: MD5 hex} of the regular files in a directory of the volume ({} if it does not
+        exist); a file removed while this looks is left out."""
+        d = os.path.join(self.path, sub)
+        if not self.prefix:
+            out = {}
+            for n in (os.listdir(d) if os.path.isdir(d) else []):
+                try:
+                    with open(os.path.join(d, n), "rb") as f:
+                        out[n] = hashlib.file_digest(f, "md5").hexdigest()
+                except (FileNotFoundError, IsADirectoryError):
+                    pass
+            return out
+        text = self._run(["sh", "-c", f"[ -d '{d}' ] && cd '{d}' && "
+                          "find . -maxdepth 1 -type f -exec md5sum {} + 2>/dev/null; true"])
+        return {line[34:].removeprefix("./"): line[:32] for line in text.splitlines() if line}
+
+    def read(self, sub):
+        """The bytes of a file on the volume."""
+        p = os.path.join(self.path, sub)
+        if not self.prefix:
+            with open(p, "rb") as f:
+                return f.read()
+        r = subprocess.run(self.prefix + ["cat", p], capture_output=True, timeout=10)
+        if r.returncode != 0:
+            raise AssertionError(f"cat {p}: {r.stderr.decode(errors='replace').strip()}")
+        return r.stdout
+
+    def fill(self, sub, leave=0):
+        """Allocates a new file taking all the volume's free space but `leave` bytes (rounded to
+        pages by tmpfs); returns the bytes allocated (0 if there was nothing to take). Fails
+        (AssertionError) if another writer took part of that space meanwhile."""
+        n = self.free_bytes() - leave
+        if n <= 0:
+            return 0
+        self._run(["fallocate", "-l", str(n), os.path.join(self.path, sub)])
+        return n
 
     def unmount(self):
         if self.mounted:

@@ -191,7 +191,7 @@ class FakeConsumer:
 class Proc(Process):
     """An ingestor role process (relay or consumer) with a status file and a log."""
 
-    def __init__(self, tmp, name, args, env=None, argv0=None, status=True):
+    def __init__(self, tmp, name, args, env=None, argv0=None, status=True, prefix=()):
         self.tmp = tmp
         self.name = self.label = name
         self.status_file = os.path.join(tmp, f"{name}-status.json")
@@ -200,10 +200,11 @@ class Proc(Process):
         self.env = env
         self.argv0 = argv0
         self.use_status = status
+        self.prefix = list(prefix)  # e.g. nsenter into a test's mount namespace (Volume.prefix)
         self.port = None
 
     def start(self, wait=True, timeout=20.0):
-        cmd = [self.argv0 or BIN] + self.args
+        cmd = self.prefix + [self.argv0 or BIN] + self.args
         if self.use_status:
             cmd += ["--status-file", self.status_file]
         self.launch(cmd, self.env)
@@ -368,11 +369,11 @@ class PipelineTestCase(__import__("unittest").TestCase):
                             aws_secret_access_key=self.secret_key,
                             config=Config(retries={"max_attempts": 2}))
 
-    def start_consumer(self, endpoint, args=(), port=0, name="consumer"):
+    def start_consumer(self, endpoint, args=(), port=0, name="consumer", prefix=()):
         p = Proc(self.tmp, name, ["consumer", "--listen", f"127.0.0.1:{port}",
                                   "--download-dir", self.download_dir, "--s3-endpoint", endpoint,
                                   "--region", self.region, "--retry-base-ms", "100",
-                                  "--retry-max-ms", "1000"] + list(args))
+                                  "--retry-max-ms", "1000"] + list(args), prefix=prefix)
         self.procs.append(p)
         return p.start()
 

@@ -23,6 +23,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr size_t kLagWindow = 4096;
+// Longest wait between two tries of a failed ledger write (one cheap statement).
+constexpr std::chrono::milliseconds kLedgerRetryMax{1000};
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -298,6 +300,36 @@ void Consumer::worker() {
   }
 }
 
+bool Consumer::record(const Item& item, const char* outcome, const std::function<Status()>& write) {
+  auto delay = std::clamp(options_.retry_base, std::chrono::milliseconds(1), kLedgerRetryMax);
+  for (int tries = 1;; ++tries) {
+    auto st = write();
+    if (st) {
+      if (tries > 1)
+        log::info("consumer: {}/{} {}: recorded in the ledger after {} tries", item.notice.bucket,
+                  item.notice.key, outcome, tries);
+      return true;
+    }
+    counters_.ledger_write_failures++;
+    if (tries == 1) {
+      log::warn("consumer: {}/{} {}, but the ledger cannot record it ({}); retrying",
+                item.notice.bucket, item.notice.key, outcome, st.error().message);
+    } else {
+      log::debug("consumer: {}/{} {}: ledger write {} failed: {}", item.notice.bucket,
+                 item.notice.key, outcome, tries, st.error().message);
+    }
+    std::unique_lock lk(mu_);
+    if (cv_.wait_for(lk, delay, [&] { return stopping_; })) {
+      log::warn(
+          "consumer: stopping before {}/{} ({}) was recorded; it is downloaded again at the "
+          "next start",
+          item.notice.bucket, item.notice.key, outcome);
+      return false;
+    }
+    delay = std::min(delay * 2, kLedgerRetryMax);
+  }
+}
+
 void Consumer::fail(const Item& item, const std::string& error) {
   counters_.attempt_failures++;
   const std::string what = item.notice.bucket + "/" + item.notice.key;
@@ -305,8 +337,8 @@ void Consumer::fail(const Item& item, const std::string& error) {
     counters_.dead_letters++;
     log::warn("consumer: {} failed after {} attempt(s), dead letter: {}", what, item.attempts,
               error);
-    if (auto st = ledger_->mark_final(item.id, ItemState::kFailed, error, now_ms()); !st)
-      log::error("consumer: {}", st.error().message);
+    record(item, "is a dead letter",
+           [&] { return ledger_->mark_final(item.id, ItemState::kFailed, error, now_ms()); });
     return;
   }
   int64_t d = options_.retry_base.count();
@@ -315,8 +347,8 @@ void Consumer::fail(const Item& item, const std::string& error) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   d = d / 2 + std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(d / 2, 1))(rng);
   log::info("consumer: {} attempt {} failed ({}); retry in {} ms", what, item.attempts, error, d);
-  if (auto st = ledger_->mark_retry(item.id, error, now_ms() + d); !st)
-    log::error("consumer: {}", st.error().message);
+  record(item, "failed an attempt",
+         [&] { return ledger_->mark_retry(item.id, error, now_ms() + d); });
 }
 
 void Consumer::process(Item item) {
@@ -341,9 +373,9 @@ void Consumer::process(Item item) {
     if (e.precondition_failed()) {
       counters_.superseded++;
       log::info("consumer: {}/{} etag {} superseded: {}", n.bucket, n.key, n.etag, e.describe());
-      auto st = ledger_->mark_final(item.id, ItemState::kSuperseded,
-                                    "the key holds another version now: " + e.describe(), now_ms());
-      if (!st) log::error("consumer: {}", st.error().message);
+      const std::string why = "the key holds another version now: " + e.describe();
+      record(item, "is superseded",
+             [&] { return ledger_->mark_final(item.id, ItemState::kSuperseded, why, now_ms()); });
       return;
     }
     return fail(item, e.describe());
@@ -365,10 +397,8 @@ void Consumer::process(Item item) {
   }
   if (auto st = fsync_dir(parent); !st) return fail(item, st.error().message);
   int64_t done = now_ms();
-  if (auto st = ledger_->mark_done(item.id, *path, done); !st) {
-    log::error("consumer: {}", st.error().message);
+  if (!record(item, "is downloaded", [&] { return ledger_->mark_done(item.id, *path, done); }))
     return;
-  }
   counters_.downloads++;
   counters_.bytes += n.size;
   if (auto t = event_time_ms(n.event_time)) record_lag(done - *t);
@@ -411,6 +441,7 @@ std::string Consumer::metrics_json() {
   c["superseded"] = counters_.superseded.load();
   c["execRuns"] = counters_.exec_runs.load();
   c["execFailures"] = counters_.exec_failures.load();
+  c["ledgerWriteFailures"] = counters_.ledger_write_failures.load();
   if (ledger_) {
     if (auto counts = ledger_->counts()) {
       json::object s;
@@ -457,6 +488,8 @@ std::string Consumer::metrics_prometheus() {
   metric("dead_letters_total", "counter", counters_.dead_letters, "Objects given up on");
   metric("superseded_total", "counter", counters_.superseded, "Versions replaced before download");
   metric("exec_failures_total", "counter", counters_.exec_failures, "--exec runs that failed");
+  metric("ledger_write_failures_total", "counter", counters_.ledger_write_failures,
+         "Failed writes of an attempt's outcome to the ledger (retried)");
   if (ledger_) {
     if (auto counts = ledger_->counts()) {
       out +=

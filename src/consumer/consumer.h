@@ -20,6 +20,10 @@
 // idempotent: the same bytes land on the same path). Failures are retried with jittered
 // exponential backoff; after max_attempts the row is failed (dead letter, last error kept). A 412
 // (the key now holds another ETag) makes the row superseded: that version no longer exists.
+// The outcome of an attempt (done, retry, failed, superseded) is written to the ledger before the
+// worker moves on: a failed write (e.g. SQLITE_FULL: the default data_dir shares the download
+// disk) is retried (retry_base doubling up to 1 s) until it succeeds or stop() (counter
+// ledgerWriteFailures), since a row left `downloading` would never be claimed again in this run.
 //
 // Threads: HTTP on the IoPool (the ledger insert, with its fsync, runs on the I/O thread);
 // `workers` download threads. Memory: bounded by body_limit per request and one 1 MiB hashing
@@ -29,6 +33,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -90,6 +95,10 @@ class Consumer {
   void worker();
   void process(Item item);
   void fail(const Item& item, const std::string& error);
+  // Writes the outcome of `item`'s attempt with `write` (a Ledger::mark_* call), retrying a failed
+  // write with backoff until it succeeds (true) or stop() (false: the row stays downloading and
+  // the next start turns it back to pending). `outcome` names it in log lines.
+  bool record(const Item& item, const char* outcome, const std::function<Status()>& write);
   void record_lag(int64_t ms);
 
   net::IoPool& pool_;
@@ -107,7 +116,7 @@ class Consumer {
   struct Counters {
     std::atomic<uint64_t> received{0}, queued{0}, duplicates{0}, rejected{0}, unauthorized{0};
     std::atomic<uint64_t> downloads{0}, bytes{0}, attempt_failures{0}, dead_letters{0};
-    std::atomic<uint64_t> superseded{0}, exec_runs{0}, exec_failures{0};
+    std::atomic<uint64_t> superseded{0}, exec_runs{0}, exec_failures{0}, ledger_write_failures{0};
   } counters_;
   std::mutex lag_mu_;
   std::vector<int64_t> lags_;  // last kLagWindow end-to-end lags (eventTime -> done), ms
