@@ -96,9 +96,14 @@ class Tx {
     if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   bool ok() const { return ok_; }
-  bool commit() {
+  // On failure the transaction is ended too: after a failed COMMIT (SQLITE_FULL, SQLITE_IOERR,
+  // SQLITE_BUSY) SQLite may leave it open, and every later BEGIN would fail.
+  Status commit() {
     done_ = true;
-    return sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) return {};
+    Status failed = db_error(db_, "commit");
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return failed;
   }
 
  private:
@@ -207,7 +212,7 @@ Result<Ledger::Enqueued> Ledger::enqueue(const s3::ObjectNotice& n, int64_t now_
     if (s.step() != SQLITE_ROW) return db_error(db_, "reread");
     out.item = s.item();
   }
-  if (!tx.commit()) return db_error(db_, "commit");
+  if (auto c = tx.commit(); !c) return c.error();
   return out;
 }
 
@@ -236,7 +241,7 @@ Result<std::optional<Item>> Ledger::claim(int64_t now_ms) {
     s.bind(1, item->id);
     if (s.step() != SQLITE_DONE) return db_error(db_, "claim update");
   }
-  if (!tx.commit()) return db_error(db_, "commit");
+  if (auto c = tx.commit(); !c) return c.error();
   item->state = ItemState::kDownloading;
   item->attempts++;
   return item;
