@@ -183,3 +183,36 @@ class BadInputTest(StoreTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FreeSpaceFloorTest(StoreTestCase):
+    """A store whose free-space floor no disk can keep (1 EiB): every request that brings new
+    data is refused before its body is read, with a 507 that says why; reads, deletes and bucket
+    operations still work. (tests/test_store_disk_full.py fills a real volume to the floor.)"""
+    store_args = ("--min-free-space", str(1 << 60))
+
+    def test_new_data_is_refused_with_507_and_nothing_is_written(self):
+        require_boto3()
+        from botocore.exceptions import ClientError
+        s3 = self.client(retries={"total_max_attempts": 1})
+        s3.create_bucket(Bucket="bkt")  # a bucket is a row, not data: allowed
+        for what, call in (
+                ("PutObject", lambda: s3.put_object(Bucket="bkt", Key="k", Body=b"x" * 1024)),
+                ("CreateMultipartUpload + UploadPart", lambda: s3.upload_part(
+                    Bucket="bkt", Key="m", PartNumber=1, Body=b"y" * 1024,
+                    UploadId=s3.create_multipart_upload(Bucket="bkt", Key="m")["UploadId"]))):
+            with self.subTest(what):
+                with self.assertRaises(ClientError) as cm:
+                    call()
+                err = cm.exception.response
+                self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 507)
+                self.assertEqual(err["Error"]["Code"], "InsufficientStorage")
+                self.assertIn("--min-free-space", err["Error"]["Message"])
+        self.assertEqual(s3.list_objects_v2(Bucket="bkt").get("KeyCount"), 0)
+        uploads = s3.list_multipart_uploads(Bucket="bkt").get("Uploads", [])
+        self.assertEqual([u["Key"] for u in uploads], ["m"])
+        self.assertEqual(s3.list_parts(Bucket="bkt", Key="m",
+                                       UploadId=uploads[0]["UploadId"]).get("Parts", []), [])
+        s3.abort_multipart_upload(Bucket="bkt", Key="m", UploadId=uploads[0]["UploadId"])
+        s3.delete_bucket(Bucket="bkt")
+        self.assertIsNone(self.store.proc.poll())

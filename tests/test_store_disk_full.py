@@ -71,7 +71,10 @@ class StoreDiskFullTest(StoreTestCase):
         self.addCleanup(self.release)
         self.mode = self.vol.mount()
         self.data_dir = os.path.join(self.vol.path, "data")
-        self.args = ["--notify-webhook", self.hook.url, "--notify-retry-max-ms", str(RETRY_MAX_MS)]
+        # No free-space floor: this disk is to be filled to its last page (as another tenant of
+        # it could); test_free_space_floor... shows the floor.
+        self.args = ["--notify-webhook", self.hook.url, "--notify-retry-max-ms", str(RETRY_MAX_MS),
+                     "--min-free-space", "0"]
         return self.start_store(self.args, data_dir=self.data_dir, prefix=self.vol.prefix)
 
     def setUp(self):
@@ -401,6 +404,32 @@ class StoreDiskFullTest(StoreTestCase):
         print(f"\n[{self.mode}] {len(self.objects)} objects acknowledged, "
               f"{len(self.refused)} requests refused, at most {most} deliveries of one event; "
               f"{', '.join(self.marks)}")
+
+    def test_free_space_floor_refuses_new_data_with_507_and_deletes_still_work(self):
+        floor = 8 * MIB
+        self.store.kill()
+        self.store = self.start_store(self.args[:-1] + [str(floor)], data_dir=self.data_dir,
+                                      prefix=self.vol.prefix)
+        self.connect()
+        refused = None
+        for i in range(16):
+            if e := self.put(f"f-{i}", os.urandom(3 * MIB)):
+                refused = (f"f-{i}", e)
+                break
+        self.assertIsNotNone(refused, f"16 PUTs of 3 MiB were acknowledged on a {VOLUME} volume")
+        key, e = refused
+        status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+        self.assertEqual((status, e.response["Error"].get("Code")), (507, "InsufficientStorage"))
+        self.assertIn("--min-free-space", e.response["Error"].get("Message", ""))
+        self.assertIsNone(self.store.proc.poll())
+        self.assertGreater(self.vol.free_bytes(), floor // 2, "the floor was not kept")
+        with self.assertRaises(self.ClientError):
+            self.s3.head_object(Bucket=BUCKET, Key=key)
+        # What the floor is for: a delete goes through and gives its space back, and the refused
+        # PUT then succeeds.
+        self.delete("f-0")
+        self.assertIsNone(self.put(key, os.urandom(3 * MIB)))
+        self.check_store("floor")
 
 
 if __name__ == "__main__":

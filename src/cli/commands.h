@@ -48,6 +48,7 @@ struct StoreArgs {
   std::vector<std::string> notify_targets;  // NAME=URL
   std::string virtual_host_domain = "localhost";
   int64_t notify_retry_max_ms = 30000;
+  uint64_t min_free_space = 64ull << 20;  // bytes; StoreOptions::min_free_space
   size_t io_threads = 0;
   std::string status_file;
 };

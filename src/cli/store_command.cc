@@ -38,6 +38,10 @@ void add_store_command(CLI::App& app, StoreArgs& a) {
   sub->add_option("--notify-retry-max-ms", a.notify_retry_max_ms,
                   "Longest delay between delivery attempts of a notification")
       ->capture_default_str();
+  sub->add_option("--min-free-space", a.min_free_space,
+                  "Refuse new data (507 InsufficientStorage) when the data dir's disk would keep "
+                  "fewer free bytes than this, so that deletes still work (0: no floor)")
+      ->capture_default_str();
   sub->add_option("--io-threads", a.io_threads, "Network threads (default: one per core)");
   sub->add_option("--status-file", a.status_file,
                   "Write a JSON file with the bound port once listening");
@@ -69,6 +73,7 @@ int run_store(const StoreArgs& a) {
   opts.data_dir = a.data_dir;
   opts.region = a.region;
   opts.notify_webhook = a.notify_webhook;
+  opts.min_free_space = a.min_free_space;
   for (const auto& t : a.notify_targets) {
     auto eq = t.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == t.size()) {

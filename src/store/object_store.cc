@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -253,6 +254,13 @@ ApiStatus ObjectStore::head_bucket(const std::string& bucket) {
   if (!ex) return ex.error();
   if (!*ex) return err::no_such_bucket(bucket);
   return {};
+}
+
+Result<uint64_t> ObjectStore::free_space() const {
+  struct statvfs st {};
+  if (::statvfs(options_.data_dir.c_str(), &st) != 0)
+    return errno_error("statvfs " + options_.data_dir, errno);
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
 ApiResult<std::vector<BucketInfo>> ObjectStore::list_buckets() {

@@ -52,6 +52,11 @@ struct StoreOptions {
   // them durable, rather than an fsync of their file and of its directory each, which is what
   // bounds small-object throughput. Clamped to StagedFile::kBufferSize by open().
   uint64_t inline_max_size = 64 << 10;
+  // Requests that bring new data (PutObject, UploadPart, CopyObject) are refused with 507
+  // InsufficientStorage, before their body is read, when the data dir's file system would keep
+  // less than this free after them: a disk filled to its last page refuses deletes too (SQLite
+  // needs room in its WAL to commit one), so the floor keeps room to free space. 0: no floor.
+  uint64_t min_free_space = 64ull << 20;
 };
 
 // One part of a multipart object stored by reference: the whole file at `path` is the object's
@@ -126,6 +131,8 @@ class ObjectStore {
   ~ObjectStore();
 
   const StoreOptions& options() const { return options_; }
+  // Free bytes of the data dir's file system (statvfs), or an error.
+  [[nodiscard]] Result<uint64_t> free_space() const;
   MetadataDb& db() { return *db_; }
 
   // ---- buckets ----

@@ -41,6 +41,32 @@ bool is_unsupported_subresource(const S3Api::Ctx& c) {
   return false;
 }
 
+// A request that brings new data (PutObject, UploadPart, CopyObject: every PUT on a key but
+// ?acl) is refused before its body is read when the data dir's file system would keep less than
+// StoreOptions::min_free_space free after it. A copy's size is not known here: the floor alone.
+ApiResult<void> check_free_space(const ObjectStore& store, const RawRequest& req) {
+  const uint64_t floor = store.options().min_free_space;
+  if (floor == 0) return {};
+  uint64_t size = req.content_length.value_or(0);
+  if (auto decoded = req.header("x-amz-decoded-content-length")) {
+    try {
+      size = std::stoull(*decoded);
+    } catch (...) {
+      // malformed: left to the body pipeline, which answers it
+    }
+  }
+  auto free = store.free_space();
+  if (!free) return {};  // cannot tell: the write itself will say
+  if (*free >= size && *free - size >= floor) return {};
+  return err::insufficient_storage(
+      "The store's disk is nearly full: " + std::to_string(*free) +
+      " bytes free, this request "
+      "needs " +
+      std::to_string(size) + " and the store keeps " + std::to_string(floor) +
+      " free (--min-free-space) so that objects can still be deleted. Delete objects or add "
+      "space.");
+}
+
 }  // namespace
 
 int parse_max(const std::optional<std::string>& v, int dflt, bool* bad) {
@@ -129,6 +155,9 @@ Prepared S3Api::route(std::shared_ptr<Ctx> c) {
         err::not_implemented("This subresource is not implemented by ingestor store."));
   if (c->addr.key.empty()) return bucket_op(c);
   if (auto v = validate_key(c->addr.key); !v) return c->now_fail(v.error());
+  if (m == "PUT" && !c->has("acl")) {
+    if (auto room = check_free_space(store_, c->req); !room) return c->now_fail(room.error());
+  }
   if (c->has("acl")) {
     if (m != "GET") return c->now_fail(err::not_implemented());
     Prepared p;

@@ -109,6 +109,9 @@ ApiError method_not_allowed() {
 }
 ApiError not_implemented(std::string msg) { return {"NotImplemented", 501, std::move(msg)}; }
 ApiError internal(std::string msg) { return {"InternalError", 500, std::move(msg)}; }
+ApiError insufficient_storage(std::string msg) {
+  return {"InsufficientStorage", 507, std::move(msg)};
+}
 
 }  // namespace err
 }  // namespace ingestor::store

@@ -69,6 +69,8 @@ ApiError method_not_allowed();
 ApiError not_implemented(
     std::string msg = "A header you provided implies functionality that is not implemented.");
 ApiError internal(std::string msg);
+// 507, as MinIO answers when its drives reach their free-space floor (S3 itself never does).
+ApiError insufficient_storage(std::string msg);
 }  // namespace err
 
 }  // namespace ingestor::store
