@@ -58,13 +58,10 @@ ApiResult<void> check_free_space(const ObjectStore& store, const RawRequest& req
   auto free = store.free_space();
   if (!free) return {};  // cannot tell: the write itself will say
   if (*free >= size && *free - size >= floor) return {};
-  return err::insufficient_storage(
-      "The store's disk is nearly full: " + std::to_string(*free) +
-      " bytes free, this request "
-      "needs " +
-      std::to_string(size) + " and the store keeps " + std::to_string(floor) +
-      " free (--min-free-space) so that objects can still be deleted. Delete objects or add "
-      "space.");
+  std::string msg = "The store's disk is nearly full: " + std::to_string(*free) + " bytes free, ";
+  msg += "this request needs " + std::to_string(size) + " and the store keeps ";
+  msg += std::to_string(floor) + " free (--min-free-space) so that objects can still be deleted. ";
+  return err::insufficient_storage(msg + "Delete objects or add space.");
 }
 
 }  // namespace
