@@ -257,13 +257,14 @@ def http_json(port, method, path, body=b"", headers=None, timeout=10.0):
     return r.status, parsed
 
 
-class ThrottleProxy:
-    """A TCP proxy to `target_port` that slows the server -> client direction to about `rate`
-    bytes/s (so a test can kill a consumer in the middle of a download)."""
+class TcpProxy:
+    """A TCP proxy on loopback to `target_port`. Subclasses see every chunk before it is
+    forwarded: `relay(data, to_client)`, where `to_client` is the server -> client direction."""
 
-    def __init__(self, target_port, rate=4 * 1024 * 1024):
+    chunk = 64 * 1024
+
+    def __init__(self, target_port):
         self.target_port = target_port
-        self.rate = rate
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -271,6 +272,9 @@ class ThrottleProxy:
         self.port = self.sock.getsockname()[1]
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def relay(self, data, to_client):
+        pass
 
     def _accept(self):
         while not self.closed:
@@ -286,16 +290,11 @@ class ThrottleProxy:
             threading.Thread(target=self._pump, args=(c, s, False), daemon=True).start()
             threading.Thread(target=self._pump, args=(s, c, True), daemon=True).start()
 
-    def _pump(self, src, dst, slow):
-        chunk = 16 * 1024
+    def _pump(self, src, dst, to_client):
         try:
-            while True:
-                data = src.recv(chunk)
-                if not data:
-                    break
+            while data := src.recv(self.chunk):
+                self.relay(data, to_client)
                 dst.sendall(data)
-                if slow:
-                    time.sleep(len(data) / self.rate)
         except OSError:
             pass
         finally:
@@ -308,6 +307,21 @@ class ThrottleProxy:
     def close(self):
         self.closed = True
         self.sock.close()
+
+
+class ThrottleProxy(TcpProxy):
+    """Slows the server -> client direction to about `rate` bytes/s (so a test can kill a
+    consumer in the middle of a download)."""
+
+    chunk = 16 * 1024
+
+    def __init__(self, target_port, rate=4 * 1024 * 1024):
+        self.rate = rate
+        super().__init__(target_port)
+
+    def relay(self, data, to_client):
+        if to_client:
+            time.sleep(len(data) / self.rate)  # pacing, not waiting for a condition
 
 
 class PipelineTestCase(__import__("unittest").TestCase):

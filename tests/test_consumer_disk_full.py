@@ -32,7 +32,6 @@ without either the test is skipped with the reason.
 """
 import hashlib
 import os
-import socket
 import threading
 import time
 import unittest
@@ -40,7 +39,7 @@ import urllib.parse
 
 from disk_full_harness import Volume
 from harness import wait_for
-from relay_harness import PipelineTestCase, http_json
+from relay_harness import PipelineTestCase, TcpProxy, http_json
 
 MiB = 1024 * 1024
 VOLUME = "20m"
@@ -56,53 +55,23 @@ def notice(key, data, etag):
             "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}
 
 
-class GateProxy:
+class GateProxy(TcpProxy):
     """A TCP proxy to the store that holds every response until `gate` is set."""
 
     def __init__(self, target_port):
-        self.target_port = target_port
         self.gate = threading.Event()
         self.requests = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(target_port)
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                s = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                c.close()
-                continue
-            threading.Thread(target=self._pump, args=(c, s, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(s, c, True), daemon=True).start()
-
-    def _pump(self, src, dst, gated):
-        try:
-            while data := src.recv(65536):
-                if gated:
-                    self.gate.wait(60)
-                else:
-                    self.requests += 1
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+    def relay(self, data, to_client):
+        if to_client:
+            self.gate.wait(60)
+        else:
+            self.requests += 1
 
     def close(self):
         self.gate.set()
-        self.sock.close()
+        super().close()
 
 
 class Watcher(threading.Thread):
