@@ -9,43 +9,48 @@ import hashlib
 import http.client
 import os
 import re
+import socket
+import subprocess
 import unittest
 import urllib.parse
 import zlib
 
+from harness import BIN
 from store_harness import ACCESS_KEY, REGION, SECRET_KEY, StoreTestCase, require_boto3
 
 
-class BadInputTest(StoreTestCase):
-    def setUp(self):
-        require_boto3()
-        super().setUp()
-        self.s3 = self.client()
-        self.s3.create_bucket(Bucket="bkt")
+class SignedRequests:
+    """For a StoreTestCase: requests to self.store signed by botocore's S3 SigV4 signer and sent
+    byte-exact."""
 
-    # A request signed by botocore's S3 SigV4 signer and sent byte-exact with http.client.
-    def raw(self, method, path, body=b"", headers=None, akid=ACCESS_KEY, secret=SECRET_KEY,
-            sign=True, payload_hash=None, now=None):
+    def signed_headers(self, method, path, body=b"", headers=None, akid=ACCESS_KEY,
+                       secret=SECRET_KEY, payload_hash=None, now=None):
+        """`headers` plus the signature's (Authorization, X-Amz-Date, X-Amz-Content-SHA256)."""
         from botocore import auth as bauth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
-        headers = dict(headers or {})
         url = f"http://127.0.0.1:{self.store.port}{path}"
-        if sign:
-            req = AWSRequest(method=method, url=url, data=body, headers=headers)
-            value = payload_hash or hashlib.sha256(body).hexdigest()
+        req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+        value = payload_hash or hashlib.sha256(body).hexdigest()
 
-            class Signer(bauth.S3SigV4Auth):
-                def payload(self, request):  # what x-amz-content-sha256 claims
-                    return value
-            real = bauth.get_current_datetime
-            if now:
-                bauth.get_current_datetime = lambda: now
-            try:
-                Signer(Credentials(akid, secret), "s3", REGION).add_auth(req)
-            finally:
-                bauth.get_current_datetime = real
-            headers = dict(req.headers.items())
+        class Signer(bauth.S3SigV4Auth):
+            def payload(self, request):  # what x-amz-content-sha256 claims
+                return value
+        real = bauth.get_current_datetime
+        if now:
+            bauth.get_current_datetime = lambda: now
+        try:
+            Signer(Credentials(akid, secret), "s3", REGION).add_auth(req)
+        finally:
+            bauth.get_current_datetime = real
+        return dict(req.headers.items())
+
+    def raw(self, method, path, body=b"", headers=None, akid=ACCESS_KEY, secret=SECRET_KEY,
+            sign=True, payload_hash=None, now=None):
+        headers = dict(headers or {})
+        if sign:
+            headers = self.signed_headers(method, path, body, headers, akid, secret, payload_hash,
+                                          now)
         c = http.client.HTTPConnection("127.0.0.1", self.store.port, timeout=10)
         c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
         if "Host" not in headers and "host" not in headers:
@@ -63,6 +68,14 @@ class BadInputTest(StoreTestCase):
     def code(self, data):
         m = re.search(rb"<Code>([^<]*)</Code>", data)
         return m.group(1).decode() if m else None
+
+
+class BadInputTest(SignedRequests, StoreTestCase):
+    def setUp(self):
+        require_boto3()
+        super().setUp()
+        self.s3 = self.client()
+        self.s3.create_bucket(Bucket="bkt")
 
     def assert_nothing_written(self):
         self.assertEqual(self.s3.list_objects_v2(Bucket="bkt")["KeyCount"], 0)
@@ -181,11 +194,7 @@ class BadInputTest(StoreTestCase):
         self.assertEqual(self.object_files(), [])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
-class FreeSpaceFloorTest(StoreTestCase):
+class FreeSpaceFloorTest(SignedRequests, StoreTestCase):
     """A store whose free-space floor no disk can keep (1 EiB): every request that brings new
     data is refused before its body is read, with a 507 that says why; reads, deletes and bucket
     operations still work. (tests/test_store_disk_full.py fills a real volume to the floor.)"""
@@ -216,3 +225,56 @@ class FreeSpaceFloorTest(StoreTestCase):
         s3.abort_multipart_upload(Bucket="bkt", Key="m", UploadId=uploads[0]["UploadId"])
         s3.delete_bucket(Bucket="bkt")
         self.assertIsNone(self.store.proc.poll())
+
+    def test_an_aws_chunked_upload_is_refused_before_its_body_is_stored(self):
+        """The streaming form botocore uses over HTTPS: Content-Encoding aws-chunked, the
+        object's size in x-amz-decoded-content-length, a CRC32 trailer."""
+        require_boto3()
+        s3 = self.client()
+        s3.create_bucket(Bucket="bkt")
+        crc = base64.b64encode(zlib.crc32(b"hello world").to_bytes(4, "big")).decode()
+        framed = f"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+        hdrs = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "11",
+                "X-Amz-Trailer": "x-amz-checksum-crc32",
+                "Host": f"127.0.0.1:{self.store.port}"}
+        # Sent whole, as botocore sends it.
+        st, data = self.raw("PUT", "/bkt/chunked", framed, dict(hdrs),
+                            payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        self.assertEqual((st, self.code(data)), (507, "InsufficientStorage"), data)
+        # With Expect: 100-continue the 507 comes instead of the 100: the body is never sent.
+        head = self.signed_headers("PUT", "/bkt/chunked", b"", dict(
+            hdrs, **{"Content-Length": str(len(framed)), "Expect": "100-continue"}),
+            payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        with socket.create_connection(("127.0.0.1", self.store.port), timeout=10) as sock:
+            sock.sendall(("PUT /bkt/chunked HTTP/1.1\r\n" +
+                          "".join(f"{k}: {v}\r\n" for k, v in head.items()) + "\r\n").encode())
+            reply = b""
+            while chunk := sock.recv(65536):  # the store closes: it will not read a body now
+                reply += chunk
+        self.assertTrue(reply.startswith(b"HTTP/1.1 507 "), reply[:200])
+        self.assertEqual(self.code(reply), "InsufficientStorage")
+        self.assertEqual(s3.list_objects_v2(Bucket="bkt")["KeyCount"], 0)
+        self.assertEqual(s3.list_multipart_uploads(Bucket="bkt").get("Uploads", []), [])
+        self.assertEqual([f for f in self.data_files()
+                          if f.startswith("objects/") or f.startswith("tmp/")], [])
+
+    def test_a_bad_min_free_space_stops_the_store_before_it_starts(self):
+        for bad in ("abc", "-1", "18446744073709551616"):
+            with self.subTest(bad):
+                data = os.path.join(self.tmp, "never-created")
+                status = os.path.join(self.tmp, "never-written.json")
+                p = subprocess.run(
+                    [BIN, "store", "--listen", "127.0.0.1:0", "--data-dir", data,
+                     "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+                     "--status-file", status, "--min-free-space", bad],
+                    capture_output=True, timeout=20)
+                out = (p.stdout + p.stderr).decode("utf-8", "replace")
+                self.assertNotEqual(p.returncode, 0, out)
+                self.assertIn("--min-free-space", out)
+                self.assertIn(bad, out)
+                self.assertFalse(os.path.exists(status), out)
+                self.assertFalse(os.path.exists(data), out)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -13,8 +13,9 @@ from harness import BIN, HERE, http, wait_for
 REPO = os.path.dirname(HERE)
 
 
-def pipeline_for_test(tmp):
-    """conf/pipeline.properties with every port on 0 and a 1-second roll."""
+def pipeline_for_test(tmp, extra=""):
+    """conf/pipeline.properties with every port on 0 and a 1-second roll, then the `extra` lines
+    (a key given again there overrides the file's: the last one wins)."""
     with open(os.path.join(REPO, "conf", "pipeline.properties")) as f:
         text = f.read()
     text = re.sub(r"(\.listen = 127\.0\.0\.1:)\d+", r"\g<1>0", text)
@@ -24,33 +25,64 @@ def pipeline_for_test(tmp):
     text = text.replace("hdfs.rollInterval = 5", "hdfs.rollInterval = 1")
     path = os.path.join(tmp, "pipeline.properties")
     with open(path, "w") as f:
-        f.write(text)
+        f.write(text + "\n" + extra)
     return path
 
 
-class UpTest(unittest.TestCase):
+class UpCase(unittest.TestCase):
+    """A temp dir per test; start_up() runs `ingestor up` on it, run_up_once() runs it expecting
+    an exit; tearDown kills what is still running."""
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="ingestor-up-")
         self.data = os.path.join(self.tmp, "data")
         self.status = os.path.join(self.tmp, "status.json")
-        self.out = open(os.path.join(self.tmp, "up.log"), "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.proc = subprocess.Popen([BIN, "up", "-f", pipeline_for_test(self.tmp), "--data-dir",
-                                      self.data, "--status-file", self.status],
-                                     stdout=self.out, stderr=subprocess.STDOUT, env=env)
+        self.out = open(os.path.join(self.tmp, "up.log"), "ab")
+        self.proc = None
+
+    def command(self, extra):
+        return [BIN, "up", "-f", pipeline_for_test(self.tmp, extra), "--data-dir", self.data,
+                "--status-file", self.status]
+
+    @staticmethod
+    def env():
+        return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+    def start_up(self, extra=""):
+        """Starts `ingestor up` (again, after a stop: same data dir) and returns its status."""
+        if os.path.exists(self.status):
+            os.unlink(self.status)
+        self.proc = subprocess.Popen(self.command(extra), stdout=self.out,
+                                     stderr=subprocess.STDOUT, env=self.env())
 
         def ready():
             if self.proc.poll() is not None:
                 raise AssertionError("ingestor up exited: " + self.log())
-            return os.path.exists(self.status) and json.load(open(self.status))
+            if os.path.exists(self.status):
+                with open(self.status) as f:
+                    return json.load(f)
+            return None
         self.st = wait_for(ready, 30, what="ingestor up")
+        return self.st
+
+    def run_up_once(self, extra, timeout=20):
+        """Runs `ingestor up` expecting it to exit (a configuration error): (code, output)."""
+        p = subprocess.run(self.command(extra), capture_output=True, env=self.env(),
+                           timeout=timeout)
+        return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+    def stop_up(self):
+        """Ctrl-C (SIGINT): stops cleanly, with exit code 0."""
+        self.proc.send_signal(signal.SIGINT)
+        self.assertEqual(self.proc.wait(60), 0)
 
     def log(self):
+        self.out.flush()
         with open(os.path.join(self.tmp, "up.log"), "rb") as f:
             return f.read().decode("utf-8", "replace")
 
     def tearDown(self):
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         self.out.close()
@@ -66,15 +98,28 @@ class UpTest(unittest.TestCase):
                     data += fh.read()
         return data
 
-    def test_lines_and_json_arrive_in_downloads_byte_for_byte(self):
+    def send_lines(self, lines):
+        """Sends newline-terminated lines to the netcat source; returns once each was acked."""
         s = socket.create_connection(("127.0.0.1", self.st["netcat_port"]), timeout=10)
-        lines = b"".join(b"up-line-%03d\n" % i for i in range(100))
         s.sendall(lines)
+        n = lines.count(b"\n")
         got = b""
-        while got.count(b"\n") < 100:
-            got += s.recv(4096)
-        self.assertEqual(got, b"OK\n" * 100)
+        while got.count(b"\n") < n:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk, f"connection closed after {got!r}")
+            got += chunk
         s.close()
+        self.assertEqual(got, b"OK\n" * n)
+
+
+class UpTest(UpCase):
+    def setUp(self):
+        super().setUp()
+        self.start_up()
+
+    def test_lines_and_json_arrive_in_downloads_byte_for_byte(self):
+        lines = b"".join(b"up-line-%03d\n" % i for i in range(100))
+        self.send_lines(lines)
         st, _, _ = http(self.st["http_port"], "POST", "/",
                         json.dumps([{"headers": {}, "body": "up-json-1"}]).encode())
         self.assertEqual(st, 200)
@@ -86,8 +131,87 @@ class UpTest(unittest.TestCase):
         self.assertIn("nc -q1 localhost", out)
         self.assertIn("curl -d", out)
         # Ctrl-C (SIGINT) stops it cleanly.
-        self.proc.send_signal(signal.SIGINT)
-        self.assertEqual(self.proc.wait(60), 0)
+        self.stop_up()
+
+
+class UpConfigTest(UpCase):
+    """The store.*, relay.*, consumer.* and monitoring.port keys, checked before anything
+    starts."""
+
+    def test_a_bad_number_stops_up_with_exit_code_2_naming_the_key_and_the_range(self):
+        for line, message in (
+                ("consumer.workers = abc",
+                 'consumer.workers = "abc": expected a whole number from 1 to 256'),
+                ("monitoring.port = 99999",  # was wrapped to port 34463
+                 'monitoring.port = "99999": expected a whole number from 0 to 65535'),
+                ("store.minFreeSpace = -1",
+                 'store.minFreeSpace = "-1": expected a whole number of bytes, 0 or more')):
+            with self.subTest(line):
+                code, out = self.run_up_once(line + "\n")
+                self.assertEqual(code, 2, out)
+                self.assertIn("ingestor up: " + message, out)
+                self.assertNotIn("the pipeline is running", out)
+                self.assertFalse(os.path.exists(self.status))
+                self.assertFalse(os.path.exists(self.data), "created before the config was checked")
+
+    def test_an_unknown_key_is_a_warning_and_the_pipeline_still_runs(self):
+        self.start_up("consumer.worker = 8\n")
+        warnings = [ln for ln in self.log().splitlines() if "unknown key consumer.worker " in ln]
+        self.assertEqual(len(warnings), 1, self.log())
+        self.assertIn("the consumer.* keys are: consumer.listen, consumer.workers", warnings[0])
+        self.assertNotIn("store.endpoint", self.log())  # set by up itself: known, no warning
+        self.send_lines(b"typo-tolerated\n")
+        wait_for(lambda: self.downloaded() == b"typo-tolerated\n", 60,
+                 what="the line under the download directory")
+
+    def s3(self):
+        """boto3 on the embedded store, with conf/pipeline.properties' keys; no retries."""
+        from store_harness import require_boto3
+        require_boto3()
+        import boto3
+        from botocore.config import Config
+        return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.st['store_port']}",
+                            region_name="us-east-1", aws_access_key_id="ingestor",
+                            aws_secret_access_key="ingestor-secret-key",
+                            config=Config(retries={"total_max_attempts": 1}))
+
+    def sink_metrics(self):
+        st, _, body = http(self.st["metrics_port"], "GET", "/metrics")
+        self.assertEqual(st, 200)
+        return {k: int(v) for k, v in json.loads(body)["SINK.s3Sink"].items() if v.isdigit()}
+
+    def test_store_min_free_space_refuses_new_data_with_507_and_serves_what_is_stored(self):
+        from botocore.exceptions import ClientError
+        # A first run without a floor stores (and delivers) one object.
+        self.start_up()
+        self.send_lines(b"before-the-floor\n")
+        wait_for(lambda: self.downloaded() == b"before-the-floor\n", 60,
+                 what="the first object under the download directory")
+        keys = [o["Key"] for o in self.s3().list_objects_v2(Bucket="ingestor")["Contents"]]
+        self.assertEqual(len(keys), 1, keys)
+        self.stop_up()
+        # Again on the same data, with a floor no disk can keep (1 EiB).
+        self.start_up("store.minFreeSpace = %d\n" % (1 << 60))
+        s3 = self.s3()
+        with self.assertRaises(ClientError) as cm:
+            s3.put_object(Bucket="ingestor", Key="new", Body=b"x" * 1024)
+        err = cm.exception.response
+        self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 507)
+        self.assertEqual(err["Error"]["Code"], "InsufficientStorage")
+        self.assertIn("store.minFreeSpace", err["Error"]["Message"])  # the key to change
+        self.assertEqual(s3.get_object(Bucket="ingestor", Key=keys[0])["Body"].read(),
+                         b"before-the-floor\n")
+        # The agent's next object is refused too: it stays staged for a retry, and the bucket
+        # still holds the first object only.
+        self.send_lines(b"after-the-floor\n")
+        m = wait_for(lambda: (lambda m: m["UploadFailures"] >= 1 and m)(self.sink_metrics()), 30,
+                     what="a refused upload in the sink's metrics")
+        self.assertGreaterEqual(m["UploadsPending"], 1)
+        self.assertEqual(m["ObjectsUploaded"], 0)
+        self.assertEqual(m["DeadLetterCount"], 0)
+        self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket="ingestor")["Contents"]],
+                         keys)
+        self.assertEqual(self.downloaded(), b"before-the-floor\n")
 
 
 if __name__ == "__main__":

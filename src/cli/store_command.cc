@@ -9,12 +9,33 @@
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "core/config/spec.h"
 #include "store/notifier.h"
 #include "store/object_store.h"
 #include "store/s3_api.h"
 #include "store/server.h"
 
 namespace ingestor::cli {
+
+namespace {
+
+// A count of bytes, 0 or more, read as the configuration reads integers (parse_java_integer) and
+// handed on in plain decimal: CLI11's own conversion (strtoull, base 0) would take "-1" for
+// 2^64 - 1, a number past 64 bits for the largest one, and "010" for 8.
+CLI::Validator whole_bytes() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        int64_t v = 0;
+        bool overflow = false;
+        if (!parse_java_integer(s, v, overflow) || overflow || v < 0)
+          return "expected a whole number of bytes, 0 or more, got '" + s + "'";
+        s = std::to_string(v);
+        return {};
+      },
+      "BYTES");
+}
+
+}  // namespace
 
 void add_store_command(CLI::App& app, StoreArgs& a) {
   CLI::App* sub = app.add_subcommand(
@@ -41,7 +62,8 @@ void add_store_command(CLI::App& app, StoreArgs& a) {
   sub->add_option("--min-free-space", a.min_free_space,
                   "Refuse new data (507 InsufficientStorage) when the data dir's disk would keep "
                   "fewer free bytes than this, so that deletes still work (0: no floor)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(whole_bytes());
   sub->add_option("--io-threads", a.io_threads, "Network threads (default: one per core)");
   sub->add_option("--status-file", a.status_file,
                   "Write a JSON file with the bound port once listening");

@@ -1,6 +1,7 @@
 // `ingestor up`: the whole pipeline in one process (store, consumer, relay, agent), configured by
 // one properties file (conf/pipeline.properties): the agent section of conf/agent.conf plus
-// `store.*`, `relay.*` and `consumer.*` keys. Data lives under --data-dir (./ingestor-data).
+// `store.*`, `relay.*` and `consumer.*` keys (cli/up_config.h). Data lives under --data-dir
+// (./ingestor-data).
 #include <CLI/CLI.hpp>
 
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/up_config.h"
 #include "consumer/consumer.h"
 #include "core/config/agent_config.h"
 #include "core/config/properties.h"
@@ -40,18 +42,6 @@ void add_up_command(CLI::App& app, UpArgs& a) {
 }
 
 namespace {
-
-struct Endpoint {
-  std::string host;
-  uint16_t port = 0;
-};
-
-std::string get(const Properties& p, const std::string& k, const std::string& def) {
-  const std::string* v = p.get(k);
-  return v && !v->empty() ? *v : def;
-}
-
-bool parse_listen(const std::string& s, Endpoint& e) { return split_listen(s, e.host, e.port); }
 
 // The consumer needs the store's URL before the store can start (the store needs the relay's,
 // which needs the consumer's): with `store.listen` on port 0, pick a free port up front.
@@ -99,20 +89,20 @@ int run_up(const UpArgs& a) {
   // else, and again before the agent is built.
   substitute_values(*props, process_env, nullptr);
 
-  Endpoint store_ep, relay_ep, consumer_ep;
-  if (!parse_listen(get(*props, "store.listen", "127.0.0.1:9000"), store_ep) ||
-      !parse_listen(get(*props, "relay.listen", "127.0.0.1:9100"), relay_ep) ||
-      !parse_listen(get(*props, "consumer.listen", "127.0.0.1:9200"), consumer_ep)) {
-    std::fprintf(stderr, "ingestor up: store.listen, relay.listen and consumer.listen must be "
-                         "HOST:PORT\n");
-    return 2;
-  }
+  UpConfigProblems problems;
+  const UpConfig cfg = parse_up_config(*props, problems);
+  for (const auto& w : problems.warnings) log::warn("{}", w);
+  for (const auto& e : problems.errors) std::fprintf(stderr, "ingestor up: %s\n", e.c_str());
+  if (!problems.errors.empty()) return 2;
+  Listen store_ep = cfg.store_listen;
+  const Listen& relay_ep = cfg.relay_listen;
+  const Listen& consumer_ep = cfg.consumer_listen;
   if (store_ep.port == 0) store_ep.port = free_port(store_ep.host);
-  const std::string access_key = get(*props, "store.accessKey", "ingestor");
-  const std::string secret_key = get(*props, "store.secretKey", "ingestor-secret-key");
-  const std::string bucket = get(*props, "store.bucket", "ingestor");
-  const std::string region = get(*props, "store.region", "us-east-1");
-  const std::string secret = get(*props, "relay.secret", "");
+  const std::string& access_key = cfg.store_access_key;
+  const std::string& secret_key = cfg.store_secret_key;
+  const std::string& bucket = cfg.store_bucket;
+  const std::string& region = cfg.store_region;
+  const std::string& secret = cfg.relay_secret;
   for (const auto& dir : {data, data + "/store", data + "/downloads"}) {
     if (auto s = make_dirs(dir); !s) {
       std::fprintf(stderr, "ingestor up: %s\n", s.error().message.c_str());
@@ -138,7 +128,7 @@ int run_up(const UpArgs& a) {
   co.s3_endpoint = "http://" + store_ep.host + ":" + std::to_string(store_ep.port);
   co.region = region;
   co.secret = secret;
-  co.workers = static_cast<size_t>(std::atoi(get(*props, "consumer.workers", "4").c_str()));
+  co.workers = cfg.consumer_workers;
   consumer::Consumer cons(pool, co);
   if (auto s = cons.start(); !s) {
     std::fprintf(stderr, "ingestor up: consumer: %s\n", s.error().message.c_str());
@@ -160,6 +150,8 @@ int run_up(const UpArgs& a) {
   so.data_dir = data + "/store";
   so.region = region;
   so.notify_webhook = "http://" + relay_ep.host + ":" + std::to_string(rel.port()) + "/";
+  if (cfg.store_min_free_space) so.min_free_space = *cfg.store_min_free_space;
+  so.min_free_space_setting = "store.minFreeSpace";
   auto st = store::ObjectStore::open(so);
   if (!st) {
     std::fprintf(stderr, "ingestor up: store: %s\n", st.error().message.c_str());
@@ -207,8 +199,7 @@ int run_up(const UpArgs& a) {
     return 1;
   }
   Agent* ag = agent->get();
-  MonitoringServer monitoring(ag->io_pool(), "127.0.0.1",
-                              static_cast<uint16_t>(std::atoi(get(*props, "monitoring.port", "41414").c_str())),
+  MonitoringServer monitoring(ag->io_pool(), "127.0.0.1", cfg.monitoring_port,
                               [ag] { return ag->components(); });
   if (auto s = monitoring.start(); !s) log::warn("agent metrics: {}", s.error().message);
 

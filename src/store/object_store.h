@@ -57,6 +57,9 @@ struct StoreOptions {
   // less than this free after them: a disk filled to its last page refuses deletes too (SQLite
   // needs room in its WAL to commit one), so the floor keeps room to free space. 0: no floor.
   uint64_t min_free_space = 64ull << 20;
+  // The setting the 507's message names as the floor's: `ingestor store`'s flag by default,
+  // `store.minFreeSpace` under `ingestor up`.
+  std::string min_free_space_setting = "--min-free-space";
 };
 
 // One part of a multipart object stored by reference: the whole file at `path` is the object's

@@ -60,7 +60,8 @@ ApiResult<void> check_free_space(const ObjectStore& store, const RawRequest& req
   if (*free >= size && *free - size >= floor) return {};
   std::string msg = "The store's disk is nearly full: " + std::to_string(*free) + " bytes free, ";
   msg += "this request needs " + std::to_string(size) + " and the store keeps ";
-  msg += std::to_string(floor) + " free (--min-free-space) so that objects can still be deleted. ";
+  msg += std::to_string(floor) + " free (" + store.options().min_free_space_setting;
+  msg += ") so that objects can still be deleted. ";
   return err::insufficient_storage(msg + "Delete objects or add space.");
 }
 

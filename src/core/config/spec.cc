@@ -48,8 +48,9 @@ bool under_prefix(const KeySpec& ks, std::string_view key) {
   return key.size() > p.size() && key.substr(0, p.size()) == p;
 }
 
-// Long.parseLong / Integer.parseInt on a trimmed value: an optional '+' or '-', then one or more
-// ASCII digits. Sets `overflow` when the digits do not fit in 64 bits.
+}  // namespace
+
+// Declared in spec.h.
 bool parse_java_integer(std::string_view text, int64_t& out, bool& overflow) {
   std::string_view s = trim(text);
   overflow = false;
@@ -71,6 +72,8 @@ bool parse_java_integer(std::string_view text, int64_t& out, bool& overflow) {
   out = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
   return true;
 }
+
+namespace {
 
 // Double.parseDouble on a trimmed value: optional sign, decimal or exponent notation, an optional
 // f/F/d/D suffix, "NaN" and "Infinity".

@@ -83,4 +83,10 @@ class Settings {
 // `ingestor agent --describe TYPE`: a readable table of keys, types, defaults and help.
 std::string describe(const ComponentSpec& spec);
 
+// Long.parseLong / Integer.parseInt on a value trimmed of white space: an optional '+' or '-',
+// then one or more ASCII digits. False when `text` is not such an integer. When the digits do not
+// fit in 64 bits, returns true with `overflow` set and `out` untouched; otherwise stores the value.
+// The rule every integer key of a configuration is read with (kInt and kLong keys above).
+[[nodiscard]] bool parse_java_integer(std::string_view text, int64_t& out, bool& overflow);
+
 }  // namespace ingestor
