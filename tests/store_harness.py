@@ -120,6 +120,32 @@ class Webhook:
             return [r for b in self.bodies for r in b.get("Records", [])]
 
 
+def signed_headers(port, method, path, body=b"", headers=None, akid=ACCESS_KEY,
+                   secret=SECRET_KEY, payload_hash=None, now=None):
+    """The headers of a request to the store on `port` signed by botocore's S3 SigV4 signer, for
+    sending byte-exact with http.client or a raw socket. `payload_hash` is what
+    x-amz-content-sha256 claims (default: the body's SHA-256); `now` fakes the signing time."""
+    import hashlib
+    from botocore import auth as bauth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    url = f"http://127.0.0.1:{port}{path}"
+    req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+    value = payload_hash or hashlib.sha256(body).hexdigest()
+
+    class Signer(bauth.S3SigV4Auth):
+        def payload(self, request):
+            return value
+    real = bauth.get_current_datetime
+    if now:
+        bauth.get_current_datetime = lambda: now
+    try:
+        Signer(Credentials(akid, secret), "s3", REGION).add_auth(req)
+    finally:
+        bauth.get_current_datetime = real
+    return dict(req.headers.items())
+
+
 class StoreTestCase(unittest.TestCase):
     """Starts one store per test (self.store) with hermetic AWS config; prints its log on
     failure."""

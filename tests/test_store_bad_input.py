@@ -16,7 +16,8 @@ import urllib.parse
 import zlib
 
 from harness import BIN
-from store_harness import ACCESS_KEY, REGION, SECRET_KEY, StoreTestCase, require_boto3
+from store_harness import (ACCESS_KEY, SECRET_KEY, StoreTestCase, require_boto3,
+                           signed_headers)
 
 
 class SignedRequests:
@@ -26,24 +27,8 @@ class SignedRequests:
     def signed_headers(self, method, path, body=b"", headers=None, akid=ACCESS_KEY,
                        secret=SECRET_KEY, payload_hash=None, now=None):
         """`headers` plus the signature's (Authorization, X-Amz-Date, X-Amz-Content-SHA256)."""
-        from botocore import auth as bauth
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
-        url = f"http://127.0.0.1:{self.store.port}{path}"
-        req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-        value = payload_hash or hashlib.sha256(body).hexdigest()
-
-        class Signer(bauth.S3SigV4Auth):
-            def payload(self, request):  # what x-amz-content-sha256 claims
-                return value
-        real = bauth.get_current_datetime
-        if now:
-            bauth.get_current_datetime = lambda: now
-        try:
-            Signer(Credentials(akid, secret), "s3", REGION).add_auth(req)
-        finally:
-            bauth.get_current_datetime = real
-        return dict(req.headers.items())
+        return signed_headers(self.store.port, method, path, body, headers, akid, secret,
+                              payload_hash, now)
 
     def raw(self, method, path, body=b"", headers=None, akid=ACCESS_KEY, secret=SECRET_KEY,
             sign=True, payload_hash=None, now=None):

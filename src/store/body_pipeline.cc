@@ -1,5 +1,8 @@
 #include "store/body_pipeline.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace ingestor::store {
 
 ApiResult<std::unique_ptr<BodyPipeline>> BodyPipeline::create(BodyPlan plan,
@@ -20,25 +23,77 @@ ApiResult<std::unique_ptr<BodyPipeline>> BodyPipeline::create(BodyPlan plan,
     if (!have) p->summers_.emplace_back(*plan.compute);
   }
   if (plan.memory_limit == 0 && !file) return err::internal("body pipeline without destination");
+  if (plan.memory_limit == 0 && (!plan.expected_size || *plan.expected_size >= kHashBlock) &&
+      Md5Lanes::cpu_has_avx2()) {
+    for (size_t i = 0; i < kHashRing; ++i)
+      p->ring_.push_back(std::make_unique_for_overwrite<char[]>(kHashBlock));
+    p->lanes_md5_.emplace(Md5Lanes::shared());
+  }
   p->file_ = std::move(file);
   p->plan_ = std::move(plan);
   return p;
 }
 
-ApiStatus BodyPipeline::consume(std::string_view d) {
-  if (d.empty()) return {};
+ApiStatus BodyPipeline::account(std::string_view d) {
   size_ += d.size();
   if (plan_.expected_size && size_ > *plan_.expected_size)
     return err::incomplete_body("The request body is longer than its declared length.");
-  md5_.update(d);
   if (sha256_ && !decoder_) sha256_->update(d);
   for (auto& s : summers_) s.update(d);
+  return {};
+}
+
+ApiStatus BodyPipeline::consume(std::string_view d) {
+  if (d.empty()) return {};
+  if (auto s = account(d); !s) return s;
+  if (lanes_md5_) return copy_into_ring(d);
+  md5_.update(d);
   if (plan_.memory_limit > 0) {
     if (memory_.size() + d.size() > plan_.memory_limit) return err::malformed_xml();
     memory_.append(d);
     return {};
   }
   return file_->write(d);
+}
+
+std::span<char> BodyPipeline::in_place() {
+  if (!takes_in_place()) return {};
+  // The block about to be filled was submitted kHashRing blocks ago: it must be hashed.
+  if (ring_fill_ == 0 && ring_seq_ >= kHashRing) lanes_md5_->wait_done(ring_seq_ + 1 - kHashRing);
+  return {ring_[ring_seq_ % kHashRing].get() + ring_fill_, kHashBlock - ring_fill_};
+}
+
+ApiStatus BodyPipeline::feed_in_place(size_t n) {
+  if (failed_) return *failed_;
+  ApiStatus st = account(std::string_view(ring_[ring_seq_ % kHashRing].get() + ring_fill_, n));
+  if (st) {
+    ring_fill_ += n;
+    if (ring_fill_ == kHashBlock) st = submit_block();
+  }
+  if (!st) failed_ = st.error();
+  return st;
+}
+
+ApiStatus BodyPipeline::copy_into_ring(std::string_view d) {
+  while (!d.empty()) {
+    if (ring_fill_ == 0 && ring_seq_ >= kHashRing) lanes_md5_->wait_done(ring_seq_ + 1 - kHashRing);
+    char* block = ring_[ring_seq_ % kHashRing].get();
+    const size_t take = std::min(kHashBlock - ring_fill_, d.size());
+    std::memcpy(block + ring_fill_, d.data(), take);
+    ring_fill_ += take;
+    d.remove_prefix(take);
+    if (ring_fill_ == kHashBlock) {
+      if (auto s = submit_block(); !s) return s;
+    }
+  }
+  return {};
+}
+
+ApiStatus BodyPipeline::submit_block() {
+  const std::string_view full(ring_[ring_seq_ % kHashRing].get(), kHashBlock);
+  ring_seq_ = lanes_md5_->submit(full);  // hashed on the worker while this thread writes
+  ring_fill_ = 0;
+  return file_->write_through(full);
 }
 
 ApiStatus BodyPipeline::feed(std::string_view raw) {
@@ -73,7 +128,14 @@ ApiStatus BodyPipeline::finish() {
   if (sha256_) {
     if (sha256_->finish_hex() != plan_.expected_sha256) return err::sha256_mismatch();
   }
-  auto md5 = md5_.finish();
+  Md5Digest md5;
+  if (lanes_md5_) {
+    const std::string_view tail(ring_[ring_seq_ % kHashRing].get(), ring_fill_);
+    if (auto s = file_->write(tail); !s) return s;
+    md5 = lanes_md5_->finish(tail);
+  } else {
+    md5 = md5_.finish();
+  }
   md5_hex_ = to_hex(md5);
   if (plan_.content_md5 && *plan_.content_md5 != as_bytes(md5)) return err::bad_digest();
   for (size_t i = 0; i < summers_.size(); ++i) {

@@ -1,7 +1,9 @@
 #pragma once
 // StoreServer: the HTTP(S)/1.1 front end of `ingestor store` on Boost.Beast, one coroutine per
 // connection on net::IoPool's contexts. Request bodies are streamed (256 KiB buffer per
-// connection) into the operation's BodyPipeline, never held whole; `Expect: 100-continue` is
+// connection) into the operation's BodyPipeline, never held whole; one of known length that the
+// pipeline takes in place (BodyPipeline::takes_in_place) is read from the socket straight into
+// the pipeline's blocks instead; `Expect: 100-continue` is
 // answered once the request header is authenticated and routed (an error is answered instead of
 // 100 and the connection closed); keep-alive; HTTPS when a certificate and key are given.
 // Operations that touch the disk or SQLite run on a separate blocking thread pool so that fsync

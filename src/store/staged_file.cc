@@ -103,6 +103,14 @@ ApiStatus StagedFile::write(std::string_view data) {
   return {};
 }
 
+ApiStatus StagedFile::write_through(std::string_view data) {
+  size_ += data.size();
+  if (auto s = flush(); !s) return s;  // creates the file
+  if (auto s = file_.write_all(data); !s) return err::internal(s.error().message);
+  start_writeback();
+  return {};
+}
+
 ApiStatus StagedFile::append_from(int src_fd, uint64_t offset, uint64_t len) {
   if (auto s = flush(); !s) return s;
   off64_t in_off = static_cast<off64_t>(offset);

@@ -30,6 +30,9 @@ class StagedFile {
   ~StagedFile();
 
   [[nodiscard]] ApiStatus write(std::string_view data);
+  // Writes `data` to the file now, after whatever is buffered (creating the file), without
+  // copying it into the buffer: for a caller that already holds the bytes in large blocks.
+  [[nodiscard]] ApiStatus write_through(std::string_view data);
   // Appends `len` bytes of `src_fd` from `offset` (copy_file_range, falling back to pread).
   [[nodiscard]] ApiStatus append_from(int src_fd, uint64_t offset, uint64_t len);
   // Flushes, fsyncs, closes, renames into the content path and fsyncs the content directory.
