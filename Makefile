@@ -2,6 +2,10 @@
 SHELL := /bin/bash
 BUILD_DIR ?= build
 STATIC_DIR ?= build-static
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+FUZZ_TARGETS ?=
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 PYTHON ?= $(or $(shell ls /root/.pyenv/versions/3.11*/bin/python3 2>/dev/null | head -n1),$(shell command -v python3))
@@ -14,7 +18,7 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   curl socat netcat-openbsd zstd gzip procps python3
 
-.PHONY: all deps build test up bench clean format static lambda-zip deps-deb deps-tools
+.PHONY: all deps build test up bench clean format static lambda-zip deps-deb deps-tools fuzz
 
 all: build
 
@@ -59,6 +63,20 @@ lambda-zip: static
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
+# libFuzzer targets (fuzz/README.md), built with clang, ASan and UBSan in $(FUZZ_DIR)/, each run for
+# FUZZ_SECONDS from its seeds in fuzz/corpus/<name>/ (FUZZ_JOBS at a time; FUZZ_TARGETS="a b" to
+# pick some). Findings go to $(FUZZ_DIR)/crashes/. Not part of `make test`, which replays the
+# corpora and regressions without sanitizers (ctest -R fuzz_replay).
+$(FUZZ_DIR)/build.ninja:
+	@command -v clang++ >/dev/null || { echo "make fuzz needs clang++ (Debian: apt-get install clang)"; exit 1; }
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DINGESTOR_FUZZ=ON -DINGESTOR_PYTHON=$(PYTHON)
+
+fuzz: deps-deb $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+	  fuzz/run_fuzzers.sh $(FUZZ_DIR)
+
 up: deps build
 	$(BUILD_DIR)/ingestor up
 
@@ -69,7 +87,7 @@ bench: deps build
 	$(PYTHON) bench/bench_lag.py --build $(BUILD_DIR) --channel file
 
 format:
-	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	find src bench fuzz -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(STATIC_DIR)
+	rm -rf $(BUILD_DIR) $(STATIC_DIR) $(FUZZ_DIR)

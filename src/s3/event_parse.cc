@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <initializer_list>
 
+#include "base/charset.h"
+
 namespace ingestor::s3 {
 
 namespace json = boost::json;
@@ -100,6 +102,10 @@ Status parse_record(const json::object& rec, const std::string& where, ParsedNot
   if (!decoded) return bad(where + ".s3.object.key: " + decoded.error().message);
   c.key = std::move(*decoded);
   if (c.key.empty()) return bad(where + ".s3.object.key: empty");
+  // S3 keys are UTF-8, and the JSON the relay forwards a key in cannot carry other bytes.
+  if (decode_to_utf8(c.key, Charset::kUtf8) != c.key) {
+    return bad(where + ".s3.object.key: not UTF-8 once decoded");
+  }
   if (const json::value* sz = member(**object, "size"); sz && !sz->is_null()) {
     auto n = size_value(*sz, where + ".s3.object.size");
     if (!n) return n.error();

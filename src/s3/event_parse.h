@@ -12,7 +12,8 @@
 // `skipped`. eventName is accepted with or without MinIO's "s3:" prefix. Only the major
 // eventVersion is checked ("2.x"); unknown fields are ignored.
 //
-// Keys are form-URL-decoded (unquote_plus: '+' is a space, "%2B" is '+', "%2F" is '/'). The
+// Keys are form-URL-decoded (unquote_plus: '+' is a space, "%2B" is '+', "%2F" is '/') and must
+// then be UTF-8, as S3 keys are (the relay forwards them in JSON). The
 // fields the relay does not forward (eventSource, awsRegion, userIdentity, requestParameters,
 // responseElements, configurationId) are read when they are strings and otherwise left empty:
 // an emitter's odd provenance field must not cost the delivery of its object.

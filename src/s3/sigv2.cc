@@ -148,8 +148,13 @@ S3Result<AuthResult> verify_query_v2(const SigningRequest& req, const SecretLook
   auto creds = lookup_secret(lookup, akid->value);
   if (!creds) return creds.error();
   if (auto st = check_token(*creds, req); !st) return st.error();
-  const TimePoint t{seconds(std::stoll(expires->value))};
-  if (now > t) {
+  // Up to 12 digits: an Expires beyond what a TimePoint holds (year 2262) has not passed, and
+  // must not be converted (the multiplication to nanoseconds would overflow).
+  constexpr int64_t kMaxExpires =
+      std::chrono::duration_cast<seconds>(TimePoint::duration::max()).count();
+  const int64_t expires_s = std::stoll(expires->value);
+  const TimePoint t{seconds(std::min(expires_s, kMaxExpires))};
+  if (expires_s <= kMaxExpires && now > t) {
     S3Error e(S3Errc::kAccessDenied, "Request has expired");
     e.details.emplace_back("Expires", format_iso8601(t));
     e.details.emplace_back("ServerTime", format_iso8601(now));

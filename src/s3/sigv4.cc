@@ -132,8 +132,14 @@ std::optional<TimePoint> make_time(int y, int mo, int d, int h, int mi, int s) {
                                         std::chrono::month{static_cast<unsigned>(mo)},
                                         std::chrono::day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
-  return TimePoint(sys_days(ymd).time_since_epoch() + std::chrono::hours(h) +
-                   std::chrono::minutes(mi) + seconds(s));
+  // In seconds first: a TimePoint counts nanoseconds in 64 bits and holds only the years 1678 to
+  // 2261; a date outside them is refused, not overflowed.
+  const seconds t = sys_days(ymd).time_since_epoch() + std::chrono::hours(h) +
+                    std::chrono::minutes(mi) + seconds(s);
+  constexpr seconds kMin = std::chrono::duration_cast<seconds>(TimePoint::duration::min());
+  constexpr seconds kMax = std::chrono::duration_cast<seconds>(TimePoint::duration::max());
+  if (t < kMin || t > kMax) return std::nullopt;
+  return TimePoint(t);
 }
 
 bool never_signed(std::string_view lower_name) {

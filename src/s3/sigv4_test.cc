@@ -74,6 +74,14 @@ TEST(SigV4Test, Dates) {
   EXPECT_FALSE(parse_amz_date("2013052AT000000Z").has_value());
   EXPECT_FALSE(parse_http_date("Fri, 24 Foo 2013 00:00:00 GMT").has_value());
   EXPECT_EQ(format_amz_date(at("20240229T235959Z")), "20240229T235959Z");
+  // Found by fuzz_sigv4: a year a TimePoint cannot hold overflowed (undefined behaviour) instead
+  // of being refused.
+  EXPECT_FALSE(parse_http_date("Fri, 24 May 1203 00:00:00 GMT").has_value());
+  EXPECT_FALSE(parse_amz_date("99991231T235959Z").has_value());
+  EXPECT_FALSE(parse_amz_date("00000101T000000Z").has_value());
+  EXPECT_FALSE(parse_amz_date("22620412T000000Z").has_value());
+  EXPECT_EQ(format_amz_date(at("22620411T000000Z")), "22620411T000000Z");
+  EXPECT_EQ(format_amz_date(at("16780101T000000Z")), "16780101T000000Z");
 }
 
 TEST(SigV4Test, SigningKeyCacheMatchesDerivation) {
@@ -317,6 +325,23 @@ TEST(SigV4Test, V2RoundTripWithTokenAndVirtualHost) {
   in.virtual_bucket = "other";
   EXPECT_EQ(verify_request(in, lookup_of({session}), now, {}).error().code,
             S3Errc::kSignatureDoesNotMatch);
+}
+
+// Found by fuzz/corpus/sigv4: Expires past the year 2262 overflowed the conversion to a
+// TimePoint (undefined behaviour; 10000000000 wrapped to a negative time and read as expired).
+TEST(SigV4Test, V2FarFutureExpiresIsNotExpired) {
+  SigningRequest r;
+  r.path = "/b/k";
+  r.headers = {{"Host", "h"}};
+  for (int64_t expires : {int64_t{10000000000}, int64_t{999999999999}}) {
+    auto url = presign_url_v2(r, kBoto, expires);
+    ASSERT_TRUE(url);
+    SigningRequest in = r;
+    in.query = parse_query(url->substr(url->find('?') + 1));
+    auto v = verify_request(in, lookup_of({kBoto}), kT0, {});
+    ASSERT_TRUE(v) << expires << ": " << v.error().message;
+    EXPECT_EQ(v->kind, AuthKind::kQueryV2);
+  }
 }
 
 TEST(SigV4Test, V2HeaderAuth) {

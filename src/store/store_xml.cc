@@ -77,8 +77,13 @@ std::string xml_escape(std::string_view s) {
       case '\'':
         out += "&apos;";
         break;
+      case '\r':
+        // A literal CR reaches the reader as LF (XML end-of-line handling): "a\rb" would be
+        // listed as "a\nb". S3 writes it as a character reference too.
+        out += "&#13;";
+        break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') {
           char buf[8];
           std::snprintf(buf, sizeof buf, "&#x%X;", static_cast<unsigned char>(c));
           out += buf;  // not valid XML 1.0; clients should use encoding-type=url for such keys

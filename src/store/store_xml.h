@@ -16,7 +16,8 @@
 
 namespace ingestor::store {
 
-// Escapes & < > " ' for element text.
+// Escapes & < > " ' for element text, CR as "&#13;" (which XML readers keep, where they turn a
+// literal CR into LF), and other control characters but TAB and LF as "&#xN;".
 std::string xml_escape(std::string_view s);
 // "2026-11-26T09:04:52.000Z".
 std::string xml_time(int64_t ms_since_epoch);

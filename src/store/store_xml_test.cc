@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "s3/xml.h"
 #include "store/notification_config.h"
 
 namespace ingestor::store {
@@ -39,6 +40,20 @@ TEST(Xml, ListV2EncodesKeysOnlyWhenAsked) {
   x = list_objects_xml(p, page, "me");
   EXPECT_NE(x.find("<NextMarker>d e/</NextMarker>"), std::string::npos);
   EXPECT_EQ(x.find("KeyCount"), std::string::npos);
+}
+
+// Found by fuzz_store_xml (a notification rule's Id did not read back the same): a CR was written
+// as is, and every XML reader turns it into LF, so a key "a\rb" was listed as "a\nb".
+TEST(Xml, CarriageReturnSurvivesAListing) {
+  EXPECT_EQ(xml_escape("a\rb\r\nc\td\x01"), "a&#13;b&#13;\nc\td&#x1;");
+  ListObjectsParams p;
+  p.bucket = "b";
+  ListPage page;
+  page.contents.push_back({"a\rb\r\n", 3, "abc", 0});
+  auto listed = s3::parse_list_objects_v2(list_objects_xml(p, page, "me"));
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->objects.size(), 1u);
+  EXPECT_EQ(listed->objects[0].key, "a\rb\r\n");
 }
 
 TEST(Xml, CompleteMultipartAcceptsS3cmdStyle) {

@@ -395,6 +395,34 @@ TEST(S3Staging, TornCommitLogRecordIsIgnored) {
   EXPECT_EQ(m.size(), 1u);
 }
 
+// Found by fuzz_s3_staging: a damaged size in a sealed manifest threw std::invalid_argument out of
+// S3Staging::open() (the agent died at start) instead of setting the manifest aside.
+TEST(S3Staging, DamagedManifestIsSetAsideNotFatal) {
+  StagedObject o;
+  EXPECT_FALSE(parse_manifest("bucket=b\nkey=6b\nsealed=;0+5 abc\n", o));
+  EXPECT_FALSE(parse_manifest("bucket=b\nkey=6b\nsealed=-1 abc\n", o));
+  EXPECT_FALSE(parse_manifest("bucket=b\nkey=6b\nsealed=99999999999999999999 abc\n", o));
+  EXPECT_FALSE(parse_manifest("bucket=b\nkey=6b\nsealed= abc\n", o));
+  ASSERT_TRUE(parse_manifest("bucket=b\nkey=6b\nsealed=12 abc\n", o));
+  EXPECT_EQ(o.size, 12u);
+  EXPECT_EQ(o.key, "k");
+  StagedObject back;
+  ASSERT_TRUE(parse_manifest(manifest_text(o), back));
+  EXPECT_EQ(back.size, 12u);
+
+  TempDir dir;
+  std::ofstream(dir.path + "/7.meta") << "bucket=b\nkey=6b\nsealed=x12 abc\n";
+  std::ofstream(dir.path + "/7.data") << "data";
+  // A name too long for an id is not a staged object (std::stoull threw out_of_range on it).
+  std::ofstream(dir.path + "/123456789012345678901234567890.meta") << "bucket=b\nkey=6b\n";
+  std::vector<StagedObject> rec;
+  auto st = S3Staging::open(dir.path, &rec);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_TRUE(rec.empty());
+  EXPECT_TRUE(fs::exists(dir.path + "/7.meta.bad"));
+  EXPECT_TRUE(fs::exists(dir.path + "/7.data"));  // its data is kept aside
+}
+
 TEST(S3Staging, DirectoryIsLockedAgainstASecondUser) {
   TempDir dir;
   auto first = S3Staging::open(dir.path, nullptr);

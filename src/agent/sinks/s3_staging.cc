@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "base/hash.h"
@@ -27,8 +28,8 @@ uint64_t get_u64(const char* p) {
   return v;
 }
 
-// Manifest text: "bucket=<b>\nkey=<hex of key>\n[sealed=<size> <md5>\n]". The key is hex-encoded
-// so any byte is safe.
+}  // namespace
+
 std::string manifest_text(const StagedObject& o) {
   std::string s = "bucket=" + o.bucket + "\nkey=" + to_hex(o.key) + "\n";
   if (o.sealed) s += "sealed=" + std::to_string(o.size) + " " + o.md5_hex + "\n";
@@ -54,15 +55,16 @@ bool parse_manifest(const std::string& text, StagedObject& o) {
     } else if (line.rfind("sealed=", 0) == 0) {
       auto sp = line.find(' ');
       if (sp == std::string::npos) return false;
+      // Decimal digits only: a damaged size makes the manifest unreadable (it is set aside).
+      const std::string_view digits = std::string_view(line).substr(7, sp - 7);
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), o.size);
+      if (ec != std::errc() || end != digits.data() + digits.size()) return false;
       o.sealed = true;
-      o.size = std::stoull(line.substr(7, sp - 7));
       o.md5_hex = line.substr(sp + 1);
     }
   }
   return have_bucket && have_key;
 }
-
-}  // namespace
 
 Result<std::string> md5_of_file(const std::string& path, uint64_t size) {
   auto f = File::open(path, O_RDONLY);
@@ -131,8 +133,12 @@ Result<std::unique_ptr<S3Staging>> S3Staging::open(const std::string& dir,
   std::vector<uint64_t> ids;
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (n.size() > 5 && n.ends_with(".meta") && n.find_first_not_of("0123456789") == n.size() - 5) {
-      ids.push_back(std::stoull(n.substr(0, n.size() - 5)));
+    if (n.size() > 5 && n.ends_with(".meta")) {
+      // "<digits>.meta"; a number too large for an id is no object of ours and is ignored.
+      uint64_t id = 0;
+      const char* digits_end = n.data() + n.size() - 5;
+      const auto [end, ec] = std::from_chars(n.data(), digits_end, id);
+      if (ec == std::errc() && end == digits_end) ids.push_back(id);
     }
   }
   ::closedir(d);

@@ -17,7 +17,9 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/file.h"
@@ -119,6 +121,12 @@ class S3Staging {
 // stops at the first torn or corrupt record (its offset in `valid_bytes`).
 std::map<uint64_t, uint64_t> parse_commit_log(std::string_view log, uint64_t* valid_bytes);
 std::string encode_commit_record(uint64_t id, uint64_t length);
+// Manifest text (<id>.meta): "bucket=<b>\nkey=<hex of key>\n[sealed=<size> <md5>\n]". The key is
+// hex-encoded so any byte is safe.
+std::string manifest_text(const StagedObject& o);
+// Reads a manifest into `o` (bucket, key and, when sealed, size and MD5); false when it is torn
+// (no final newline) or malformed.
+bool parse_manifest(const std::string& text, StagedObject& o);
 // Hex MD5 of the first `size` bytes of a file.
 Result<std::string> md5_of_file(const std::string& path, uint64_t size);
 
