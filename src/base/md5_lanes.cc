@@ -54,9 +54,10 @@ constexpr uint32_t kInit[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
 // Blocks one lane set hashes between two looks at the queue: a stream that becomes ready waits
 // at most this long (32 KiB of each lane) for a free lane to take it.
 constexpr size_t kMaxRun = 512;
-// With fewer than kFewLanes streams ready and nobody waiting for a result, the worker waits up to
-// kLinger once for more: eight lanes cost what one does, and a stream keeps receiving while it has
-// free blocks. (With one lane busy, the scalar code would run.)
+// Starting from idle with fewer than kFewLanes streams ready and nobody waiting for a result, the
+// worker waits up to kLinger once for more: eight lanes cost what one does, and a stream keeps
+// receiving while it has free blocks. (With one lane busy, the scalar code would run.) Once it
+// hashes, it goes on without waiting until it runs out of work, so a lone stream is not held up.
 constexpr auto kLinger = std::chrono::microseconds(1000);
 constexpr int kFewLanes = 4;
 
@@ -194,7 +195,7 @@ void Md5Lanes::run() {
   const int nlanes = avx2_ ? 8 : 1;
   Lane lane[8];
   alignas(32) uint32_t st[4][8] = {};
-  bool lingered = false;
+  bool busy = false;  // hashing since the worker was last idle
   std::unique_lock lk(mu_);
   for (;;) {
     int active = 0;
@@ -214,16 +215,16 @@ void Md5Lanes::run() {
     }
     if (active == 0) {
       if (stop_) return;
+      busy = false;
       work_cv_.wait(lk);
-      lingered = false;
       continue;
     }
-    if (active < kFewLanes && nlanes > 1 && waiters_ == 0 && !lingered && !stop_) {
-      lingered = true;
+    if (!busy && active < kFewLanes && nlanes > 1 && waiters_ == 0 && !stop_) {
+      busy = true;  // once: then hash what there is, and keep going while there is more
       work_cv_.wait_for(lk, kLinger);
       continue;
     }
-    lingered = false;
+    busy = true;
     lk.unlock();
     size_t n = kMaxRun;
     for (int i = 0; i < nlanes; ++i)
