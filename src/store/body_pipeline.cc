@@ -58,9 +58,13 @@ ApiStatus BodyPipeline::consume(std::string_view d) {
 
 std::span<char> BodyPipeline::in_place() {
   if (!takes_in_place()) return {};
-  // The block about to be filled was submitted kHashRing blocks ago: it must be hashed.
+  return {current_block() + ring_fill_, kHashBlock - ring_fill_};
+}
+
+char* BodyPipeline::current_block() {
+  // A block about to be filled was submitted kHashRing blocks ago: it must be hashed first.
   if (ring_fill_ == 0 && ring_seq_ >= kHashRing) lanes_md5_->wait_done(ring_seq_ + 1 - kHashRing);
-  return {ring_[ring_seq_ % kHashRing].get() + ring_fill_, kHashBlock - ring_fill_};
+  return ring_[ring_seq_ % kHashRing].get();
 }
 
 ApiStatus BodyPipeline::feed_in_place(size_t n) {
@@ -76,8 +80,7 @@ ApiStatus BodyPipeline::feed_in_place(size_t n) {
 
 ApiStatus BodyPipeline::copy_into_ring(std::string_view d) {
   while (!d.empty()) {
-    if (ring_fill_ == 0 && ring_seq_ >= kHashRing) lanes_md5_->wait_done(ring_seq_ + 1 - kHashRing);
-    char* block = ring_[ring_seq_ % kHashRing].get();
+    char* block = current_block();
     const size_t take = std::min(kHashBlock - ring_fill_, d.size());
     std::memcpy(block + ring_fill_, d.data(), take);
     ring_fill_ += take;

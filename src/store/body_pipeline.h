@@ -76,6 +76,7 @@ class BodyPipeline {
   ApiStatus consume(std::string_view decoded);
   ApiStatus copy_into_ring(std::string_view decoded);
   ApiStatus submit_block();  // the current block is full: hash it and write it
+  char* current_block();     // the block being filled (waits for the worker to free it)
 
   BodyPlan plan_;
   std::optional<s3::AwsChunkedDecoder> decoder_;
