@@ -367,6 +367,9 @@ std::optional<std::string> process_env(const std::string& name) {
 namespace {
 
 constexpr size_t kMaxDepth = 32;
+// Bytes substitution may produce for one value: `k0=${k1}${k1}`, `k1=${k2}${k2}`, ... doubles at
+// every level, and 31 such lines would otherwise take 2^31 bytes and hang the start.
+constexpr size_t kMaxExpanded = 1 << 20;
 
 class Substitutor {
  public:
@@ -375,6 +378,7 @@ class Substitutor {
   // Substitutes `text`; the problems go to problems_ (cleared by the caller per key).
   std::string run(std::string_view text) {
     std::vector<std::string> prior;
+    produced_ = 0;
     return substitute(text, prior);
   }
 
@@ -445,12 +449,17 @@ class Substitutor {
       } else if (prior.size() >= kMaxDepth) {
         problem(std::string(whole) + " (nested too deeply)");
         out.append(whole);
+      } else if (produced_ > kMaxExpanded) {
+        problem(std::string(whole) + " (the value would be longer than 1 MiB)");
+        out.append(whole);
       } else {
         std::optional<std::string> value = lookup(name);
         if (!value) value = std::move(fallback);
         if (value) {
           prior.push_back(name);
-          out += substitute(*value, prior);
+          std::string sub = substitute(*value, prior);
+          produced_ += sub.size();
+          out += sub;
           prior.pop_back();
         } else {
           problem(std::string(whole));
@@ -464,6 +473,7 @@ class Substitutor {
 
   const Properties& raw_;
   const EnvLookup& env_;
+  size_t produced_ = 0;  // bytes substituted in for the current value, at every level
 };
 
 }  // namespace

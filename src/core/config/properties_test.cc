@@ -315,6 +315,24 @@ TEST(Substitution, EnvironmentVariables) {
   EXPECT_TRUE(unresolved.empty());
 }
 
+// Each line doubles the one below it: without a budget, 31 lines would take 2^31 bytes and hang
+// the start (found by the properties fuzz target).
+TEST(Substitution, ThatDoublesAtEveryLevelStopsAtABudget) {
+  std::string text;
+  for (int i = 0; i < 31; ++i)
+    text += "k" + std::to_string(i) + " = ${k" + std::to_string(i + 1) + "}${k" +
+            std::to_string(i + 1) + "}\n";
+  text += "k31 = x\n";
+  auto p = parse_properties(text, "doubling.conf");
+  ASSERT_TRUE(p);
+  std::vector<std::string> unresolved;
+  substitute_values(*p, fake_env({}), &unresolved);
+  EXPECT_LE(p->get("k0")->size(), size_t{4} << 20);
+  EXPECT_EQ(*p->get("k20"), std::string(2048, 'x'));  // small values still resolve
+  ASSERT_FALSE(unresolved.empty());
+  EXPECT_NE(unresolved.front().find("longer than 1 MiB"), std::string::npos) << unresolved.front();
+}
+
 TEST(Substitution, ProcessEnvironment) {
   ::setenv("INGESTOR_PROPS_TEST_VAR", "from-env", 1);
   EXPECT_EQ(process_env("INGESTOR_PROPS_TEST_VAR"), "from-env");
