@@ -72,7 +72,6 @@ class Md5Lanes {
   Md5Lanes(const Md5Lanes&) = delete;
   Md5Lanes& operator=(const Md5Lanes&) = delete;
 
-  bool avx2() const { return avx2_; }
   static bool cpu_has_avx2();
 
   // The raw block functions, exposed for tests: `state` is {a, b, c, d} per lane.
