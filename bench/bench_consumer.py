@@ -3,7 +3,7 @@
 ratio to the store's GET throughput measured in the same run (target >= 0.70).
 
   python3 bench/bench_consumer.py [--build DIR] [--objects 64] [--size-mib 8] [--workers 4]
-                                  [--repeat 3] [--lag-objects 100]
+                                  [--repeat 3] [--lag-objects 100] [--memory-dir /dev/shm]
 
 Runs `ingestor store` and `ingestor consumer` on loopback with temp dirs (DIR/ingestor, else
 $INGESTOR_BIN, else build/ingestor). Per repeat, in alternating order:
@@ -81,14 +81,26 @@ def disk_mb_s(dirpath, mib=256):
     return run_bench.disk_bandwidth(dirpath, mib) * (1 << 20) / 1e6
 
 
-def consumer_run(b, store, keys, etags, size, workers, run):
-    """MB/s of a fresh consumer downloading every key (fed POSTs directly)."""
+def cpu_seconds(pid):
+    """User + system CPU time of a live process so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def consumer_run(b, store, keys, etags, size, workers, run, download_root=None):
+    """(MB/s, CPU seconds per GB) of a fresh consumer downloading every key (fed POSTs
+    directly); the CPU is the consumer process's own, including its start. With download_root
+    (e.g. a tmpfs), the files land there while the ledger stays in the bench's temp dir."""
     from relay_harness import http_json
     # start_consumer() uses b.download_dir: point it at a fresh dir for this run only.
-    saved, dl_dir = b.download_dir, os.path.join(b.tmp, f"dl-{run}")
+    saved = b.download_dir
+    dl_dir = os.path.join(download_root or b.tmp, f"dl-{os.getpid()}-{run}")
     b.download_dir = dl_dir
     try:
-        c = b.start_consumer(store.endpoint, ["--workers", str(workers)], name=f"consumer-{run}")
+        c = b.start_consumer(store.endpoint, ["--workers", str(workers), "--data-dir",
+                                              os.path.join(b.tmp, f"ledger-{run}")],
+                             name=f"consumer-{run}")
     finally:
         b.download_dir = saved
 
@@ -101,10 +113,12 @@ def consumer_run(b, store, keys, etags, size, workers, run):
     rows = [b.wait_done(c, "bench", k, timeout=300) for k in keys]
     first = min(r["receivedMs"] for r in rows)
     last = max(r["doneMs"] for r in rows)
+    cpu = cpu_seconds(c.proc.pid)
     c.stop()
     b.procs.remove(c)
     shutil.rmtree(dl_dir, ignore_errors=True)
-    return size * len(keys) / (max(last - first, 1) / 1000.0) / 1e6
+    gb = size * len(keys) / 1e9
+    return gb * 1e3 / (max(last - first, 1) / 1000.0), cpu / gb
 
 
 def notification_lag(b, workers, count, rate):
@@ -141,6 +155,9 @@ def main():
     ap.add_argument("--lag-objects", type=int, default=100)
     ap.add_argument("--lag-rate", type=float, default=20.0, help="objects per second")
     ap.add_argument("--json", help="also write the result here")
+    ap.add_argument("--memory-dir", help="also time the consumer writing its files here (a "
+                    "tmpfs such as /dev/shm, where fsync costs nothing): its own ceiling, "
+                    "without the disk")
     a = ap.parse_args()
     if a.build:
         os.environ["INGESTOR_BIN"] = os.path.join(os.path.abspath(a.build), "ingestor")
@@ -174,14 +191,21 @@ def main():
             # Alternate the order so that drift (other jobs on the machine) hits both alike.
             first, second = (peer, consumer) if r % 2 == 0 else (consumer, peer)
             x, y = first(), second()
-            get_mbs, dl_mbs = (x, y) if r % 2 == 0 else (y, x)
+            get_mbs, (dl_mbs, dl_cpu) = (x, y) if r % 2 == 0 else (y, x)
+            mem_mbs, mem_cpu = (consumer_run(b, store, keys, etags, size, a.workers, f"m{r}",
+                                             a.memory_dir) if a.memory_dir else (None, None))
             os.makedirs(curl_dir, exist_ok=True)
             durable_mbs = get_peer(urls, size, a.workers, out_dir=curl_dir)
             shutil.rmtree(curl_dir)
             disk = disk_mb_s(b.tmp)
             run = {"disk_fsynced_mb_s": round(disk, 1), "get_mb_s": round(get_mbs, 1), "consumer_mb_s": round(dl_mbs, 1),
+                   "consumer_cpu_s_per_gb": round(dl_cpu, 2),
                    "ratio": round(dl_mbs / get_mbs, 3),
                    "curl_to_fsynced_files_mb_s": round(durable_mbs, 1)}
+            if mem_mbs is not None:
+                run.update({"consumer_to_memory_dir_mb_s": round(mem_mbs, 1),
+                            "memory_dir_cpu_s_per_gb": round(mem_cpu, 2),
+                            "memory_dir_ratio": round(mem_mbs / get_mbs, 3)})
             print(json.dumps(run), file=sys.stderr)
             runs.append(run)
 
@@ -195,6 +219,7 @@ def main():
             "repeat": a.repeat, "runs": runs,
             "median_store_get_mb_s": med["get_mb_s"],
             "median_consumer_download_mb_s": med["consumer_mb_s"],
+            "median_consumer_cpu_s_per_gb": med["consumer_cpu_s_per_gb"],
             "median_download_to_get_ratio": med["ratio"],
             "median_curl_to_fsynced_files_mb_s": med["curl_to_fsynced_files_mb_s"],
             "median_disk_fsynced_mb_s": med["disk_fsynced_mb_s"],
@@ -202,6 +227,11 @@ def main():
                 med["consumer_mb_s"] / med["curl_to_fsynced_files_mb_s"], 3),
             "target_ratio_0_70_met": med["ratio"] >= 0.70,
         }
+        if a.memory_dir:
+            result.update({"memory_dir": a.memory_dir,
+                           "median_consumer_to_memory_dir_mb_s": med["consumer_to_memory_dir_mb_s"],
+                           "median_memory_dir_ratio": med["memory_dir_ratio"],
+                           "median_memory_dir_cpu_s_per_gb": med["memory_dir_cpu_s_per_gb"]})
         if lags:
             result.update({"notify_lag_objects": len(lags), "notify_lag_ms_p50": pct(lags, 0.50),
                            "notify_lag_ms_p99": pct(lags, 0.99), "notify_lag_ms_max": max(lags)})

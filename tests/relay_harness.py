@@ -259,7 +259,8 @@ def http_json(port, method, path, body=b"", headers=None, timeout=10.0):
 
 class TcpProxy:
     """A TCP proxy on loopback to `target_port`. Subclasses see every chunk before it is
-    forwarded: `relay(data, to_client)`, where `to_client` is the server -> client direction."""
+    forwarded: `relay(data, to_client)`, where `to_client` is the server -> client direction;
+    what it returns, unless None, is forwarded instead."""
 
     chunk = 64 * 1024
 
@@ -293,8 +294,8 @@ class TcpProxy:
     def _pump(self, src, dst, to_client):
         try:
             while data := src.recv(self.chunk):
-                self.relay(data, to_client)
-                dst.sendall(data)
+                changed = self.relay(data, to_client)
+                dst.sendall(data if changed is None else changed)
         except OSError:
             pass
         finally:
@@ -322,6 +323,16 @@ class ThrottleProxy(TcpProxy):
     def relay(self, data, to_client):
         if to_client:
             time.sleep(len(data) / self.rate)  # pacing, not waiting for a condition
+
+
+class CorruptingProxy(TcpProxy):
+    """Flips the last byte of every large server -> client chunk that holds no response header:
+    bytes damaged on the way, under headers that still look right."""
+
+    def relay(self, data, to_client):
+        if to_client and len(data) > 2000 and b"HTTP/1." not in data:
+            return data[:-1] + bytes([data[-1] ^ 0xFF])
+        return None
 
 
 class PipelineTestCase(__import__("unittest").TestCase):

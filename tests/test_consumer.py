@@ -7,7 +7,8 @@ import unittest
 import urllib.parse
 
 from harness import wait_for
-from relay_harness import PipelineTestCase, ThrottleProxy, http_json, sign
+from relay_harness import (CorruptingProxy, PipelineTestCase, ThrottleProxy, http_json,
+                           sign)
 
 SECRET = "consumer-secret"
 
@@ -36,6 +37,12 @@ class ConsumerTest(PipelineTestCase):
     def put(self, key, data):
         r = self.client.put_object(Bucket="data", Key=key, Body=data)
         return r["ETag"]
+
+    def wait_dead_letter(self, consumer, bucket, key):
+        def failed():
+            s = self.object_state(consumer, bucket, key)
+            return s if s["state"] == "failed" else None
+        return wait_for(failed, 30, what=f"dead letter {bucket}/{key}")
 
     def test_objects_arrive_byte_for_byte_once(self):
         c = self.start_consumer(self.store.endpoint, ["--secret", SECRET, "--workers", "3"])
@@ -127,10 +134,7 @@ class ConsumerTest(PipelineTestCase):
         st, _ = self.post(c, notice("no-such-bucket", "k", 3, "e" * 32), secret=None)
         self.assertEqual(st, 202)
 
-        def failed():
-            s = self.object_state(c, "no-such-bucket", "k")
-            return s if s["state"] == "failed" else None
-        s = wait_for(failed, 30, what="dead letter")
+        s = self.wait_dead_letter(c, "no-such-bucket", "k")
         self.assertEqual(s["attempts"], 3)
         self.assertIn("NoSuchBucket", s["lastError"])
         st, body = http_json(c.port, "GET", "/objects?state=failed")
@@ -144,6 +148,26 @@ class ConsumerTest(PipelineTestCase):
         self.assertEqual(st, 202)
         self.wait_done(c, "no-such-bucket", "k")
         self.assertEqual(self.downloaded("no-such-bucket", "k"), b"abc")
+
+    def test_bytes_damaged_on_the_way_are_never_delivered(self):
+        # The store's headers (size, ETag) are intact; the body is not. The consumer's MD5 of
+        # what it received must catch it: retried, then a dead letter, and no file.
+        data = os.urandom(300_000)
+        etag = self.put("damaged.bin", data)
+        proxy = CorruptingProxy(self.store.port)
+        self.addCleanup(proxy.close)
+        c = self.start_consumer(f"http://127.0.0.1:{proxy.port}", ["--max-attempts", "2"])
+        st, _ = self.post(c, notice("data", "damaged.bin", data, etag), secret=None)
+        self.assertEqual(st, 202)
+
+        s = self.wait_dead_letter(c, "data", "damaged.bin")
+        self.assertEqual(s["attempts"], 2)
+        self.assertIn("MD5 of the download is", s["lastError"])
+        self.assertIn(etag.strip('"'), s["lastError"])
+        self.assertFalse(os.path.exists(os.path.join(self.download_dir, "data", "damaged.bin")))
+        leftovers = [f for _, _, fs in os.walk(self.download_dir) for f in fs
+                     if f.endswith(".part")]
+        self.assertEqual(leftovers, [])
 
     def test_replaced_object_is_superseded_not_overwritten_with_old_bytes(self):
         c = self.start_consumer(self.store.endpoint)

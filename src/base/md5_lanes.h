@@ -63,6 +63,35 @@ class Md5Stream {
   uint64_t bytes_ = 0;  // submitted so far (this stream's thread only)
 };
 
+// The MD5 of a byte stream delivered in pieces of any size, each only valid during the call (an
+// HTTP client's read buffer): whole 64-byte blocks are hashed in place on the worker while
+// `write` runs on the piece (writing it to a file, say), a block that straddles two pieces goes
+// through a small carry buffer, and feed() returns once the worker is done with the piece.
+class Md5Pieces {
+ public:
+  explicit Md5Pieces(Md5Lanes& lanes) : stream_(lanes) {}
+
+  // Hashes `piece` and calls write(piece) meanwhile; returns what write returned.
+  template <class Write>
+  auto feed(std::string_view piece, Write&& write) {
+    const uint64_t seq = submit(piece);
+    auto result = write(piece);
+    if (seq > 0) stream_.wait_done(seq);
+    keep_tail(piece);
+    return result;
+  }
+  Md5Digest finish() { return stream_.finish({carry_, carried_}); }
+
+ private:
+  uint64_t submit(std::string_view piece);  // the last submission's sequence number, or 0
+  void keep_tail(std::string_view piece);   // after the wait: the carry buffer is free again
+
+  Md5Stream stream_;
+  alignas(64) char carry_[64];
+  size_t carried_ = 0;
+  size_t tail_ = 0;  // bytes at the end of the current piece left for the carry buffer
+};
+
 class Md5Lanes {
  public:
   // The process-wide worker, started on first use (and never stopped: it sleeps when idle).

@@ -366,6 +366,7 @@ void Consumer::process(Item item) {
   if (!n.etag.empty()) g.if_match = "\"" + n.etag + "\"";
   g.expected_size = n.size;
   g.fsync = true;
+  g.md5 = true;  // hashed on the way in: a single-part ETag is checked without reading it again
   auto got = s3_->get_object(g);
   if (!got) {
     ::unlink(tmp.c_str());
@@ -380,7 +381,7 @@ void Consumer::process(Item item) {
     }
     return fail(item, e.describe());
   }
-  auto verified = verify_download(tmp, n.size, n.etag);
+  auto verified = verify_download(tmp, n.size, n.etag, got->body_md5 ? &*got->body_md5 : nullptr);
   if (!verified) {
     ::unlink(tmp.c_str());
     return fail(item, verified.error().message);

@@ -80,6 +80,17 @@ Status hash_file(const std::string& path, Md5* whole, std::vector<Candidate>& ca
   return {};
 }
 
+Error wrong_size(uint64_t got, uint64_t size) {
+  return make_error(Errc::kCorrupt, "downloaded " + std::to_string(got) +
+                                        " bytes, the notification says " + std::to_string(size));
+}
+
+Result<Verified> single_part_verdict(const std::string& md5_hex, const std::string& etag) {
+  if (md5_hex != etag)
+    return make_error(Errc::kCorrupt, "MD5 of the download is " + md5_hex + ", ETag is " + etag);
+  return Verified::kMd5;
+}
+
 }  // namespace
 
 const char* verified_name(Verified v) {
@@ -103,8 +114,8 @@ Result<std::string> multipart_etag(const std::string& path, uint64_t part_size) 
   return to_hex(md5(c[0].digests)) + "-" + std::to_string(parts);
 }
 
-Result<Verified> verify_download(const std::string& path, uint64_t size,
-                                 const std::string& etag_in) {
+Result<Verified> verify_download(const std::string& path, uint64_t size, const std::string& etag_in,
+                                 const Md5Digest* streamed) {
   std::string etag = lower(etag_in);
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
     etag = etag.substr(1, etag.size() - 2);
@@ -115,6 +126,12 @@ Result<Verified> verify_download(const std::string& path, uint64_t size,
     std::string n = etag.substr(33);
     if (!n.empty() && n.size() < 6 && std::all_of(n.begin(), n.end(), ::isdigit))
       parts = std::stoull(n);
+  }
+  if (single && streamed) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
+    if (static_cast<uint64_t>(st.st_size) != size) return wrong_size(st.st_size, size);
+    return single_part_verdict(to_hex(*streamed), etag);
   }
   std::vector<Candidate> cands;
   if (parts > 0 && size > 0) {
@@ -129,15 +146,8 @@ Result<Verified> verify_download(const std::string& path, uint64_t size,
   Md5 whole;
   uint64_t total = 0;
   if (auto st = hash_file(path, single ? &whole : nullptr, cands, &total); !st) return st.error();
-  if (total != size)
-    return make_error(Errc::kCorrupt, "downloaded " + std::to_string(total) +
-                                          " bytes, the notification says " + std::to_string(size));
-  if (single) {
-    std::string got = to_hex(whole.finish());
-    if (got != etag)
-      return make_error(Errc::kCorrupt, "MD5 of the download is " + got + ", ETag is " + etag);
-    return Verified::kMd5;
-  }
+  if (total != size) return wrong_size(total, size);
+  if (single) return single_part_verdict(to_hex(whole.finish()), etag);
   for (auto& c : cands) {
     if (to_hex(md5(c.digests)) + "-" + std::to_string(parts) == etag)
       return Verified::kMultipartMd5;

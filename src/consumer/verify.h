@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
 #include "base/result.h"
 
 namespace ingestor::consumer {
@@ -21,8 +22,12 @@ namespace ingestor::consumer {
 enum class Verified { kMd5, kMultipartMd5, kSizeAndIfMatch };
 const char* verified_name(Verified v);
 
+// `streamed`, when given, is the MD5 of the bytes as they were downloaded into `path`
+// (S3Client's GetObjectRequest::md5): a single-part ETag is then checked against it and the file
+// is not read again, only its size checked.
 [[nodiscard]] Result<Verified> verify_download(const std::string& path, uint64_t size,
-                                               const std::string& etag);
+                                               const std::string& etag,
+                                               const Md5Digest* streamed = nullptr);
 
 // The multipart ETag ("<hex>-N") of a file split in parts of `part_size` bytes (for tests).
 [[nodiscard]] Result<std::string> multipart_etag(const std::string& path, uint64_t part_size);

@@ -40,6 +40,27 @@ TEST_F(VerifyTest, SinglePartEtagIsTheMd5) {
   EXPECT_EQ(short_size.error().code, Errc::kCorrupt);
 }
 
+TEST_F(VerifyTest, AStreamedMd5IsTrustedForTheContentButTheSizeIsStillChecked) {
+  auto p = write("hello world");
+  Md5Digest right = md5("hello world");
+  auto v = verify_download(p, 11, "5eb63bbbe01eeed093cb22bb8f5acdc3", &right);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(*v, Verified::kMd5);
+  // The digest decides, not the file: a digest of other bytes is a mismatch.
+  Md5Digest wrong = md5("hello worlD");
+  auto bad = verify_download(p, 11, "5eb63bbbe01eeed093cb22bb8f5acdc3", &wrong);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::kCorrupt);
+  EXPECT_NE(bad.error().message.find("ETag is 5eb63bbbe01eeed093cb22bb8f5acdc3"),
+            std::string::npos);
+  // A file of another size than the notification's is corrupt whatever the digest says.
+  auto short_size = verify_download(p, 12, "5eb63bbbe01eeed093cb22bb8f5acdc3", &right);
+  ASSERT_FALSE(short_size);
+  EXPECT_EQ(short_size.error().code, Errc::kCorrupt);
+  // A missing file is an I/O error, not a pass.
+  EXPECT_FALSE(verify_download(dir_ + "/missing", 11, "5eb63bbbe01eeed093cb22bb8f5acdc3", &right));
+}
+
 TEST_F(VerifyTest, MultipartEtagWithAKnownPartSize) {
   // 9,000,000 bytes in 8 MiB parts; the ETag computed here independently of multipart_etag().
   std::string data(9000000, '\0');

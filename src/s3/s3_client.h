@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/hash.h"
 #include "base/result.h"
 #include "net/http_client.h"
 #include "s3/credentials.h"
@@ -139,6 +140,7 @@ struct GetObjectRequest {
   std::string if_match;  // ETag the object must have (sent as If-Match; 412 otherwise)
   std::optional<uint64_t> expected_size;  // checked against the object's total size
   bool fsync = false;                     // fsync the file before returning
+  bool md5 = false;                       // hash the body on its way to the file (body_md5)
 };
 
 struct ObjectInfo {
@@ -148,6 +150,9 @@ struct ObjectInfo {
   std::string content_type;
   std::string last_modified;  // HTTP date as sent
   Metadata metadata;          // names without the x-amz-meta- prefix, lower case
+  // GetObject with GetObjectRequest::md5: the MD5 of the body bytes received, hashed while they
+  // streamed to the file (so a caller checking a single-part ETag need not read the file again).
+  std::optional<Md5Digest> body_md5;
 };
 
 struct ListObjectsV2Request {

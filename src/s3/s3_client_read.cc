@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "base/file.h"
+#include "base/md5_lanes.h"
 #include "s3/s3_call.h"
 #include "s3/s3_client.h"
 
@@ -88,14 +89,20 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
   }
   if (!req.if_match.empty()) call.headers.push_back({"If-Match", req.if_match});
   std::optional<File> out;
+  std::optional<Md5Pieces> md5;
   call.before_attempt = [&]() -> Status {
     out.reset();
+    md5.reset();
     auto f = File::open(req.path, O_WRONLY | O_CREAT | O_TRUNC);
     if (!f) return f.error();
     out = std::move(*f);
+    if (req.md5) md5.emplace(Md5Lanes::shared());
     return {};
   };
-  call.sink = [&](std::string_view piece) { return out->write_all(piece); };
+  call.sink = [&](std::string_view piece) {
+    auto write = [&](std::string_view p) { return out->write_all(p); };
+    return md5 ? md5->feed(piece, write) : write(piece);
+  };
   auto r = execute(call);
   if (!r) return r.error();
 
@@ -132,6 +139,7 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
   }
   auto st = out->close();
   if (!st) return local_error(call.operation, resource, st.error().code, st.error().message);
+  if (md5) info.body_md5 = md5->finish();
   return info;
 }
 
