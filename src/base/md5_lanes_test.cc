@@ -116,8 +116,6 @@ TEST(Md5Lanes, ConcurrentStreamsEachGetTheirOwnDigest) {
   }
 }
 
-// A stream destroyed with submissions still queued (a client that went away mid-body) waits for
-// the worker to let go of its buffers, and the worker carries on with the other streams.
 // Feeds `data` to Md5Pieces in pieces of random size (often not multiples of 64, sometimes
 // empty or a few bytes), each from a scratch buffer that is overwritten as soon as feed()
 // returns, as an HTTP client reuses its read buffer.
@@ -165,6 +163,8 @@ TEST(Md5Lanes, PiecesOfAnySizeMatchOpenSsl) {
   }
 }
 
+// A stream destroyed with submissions still queued (a client that went away mid-body) waits for
+// the worker to let go of its buffers, and the worker carries on with the other streams.
 TEST(Md5Lanes, DestroyingAStreamWithQueuedWorkIsSafe) {
   Md5Lanes lanes(true);
   std::mt19937_64 rng(4);
