@@ -157,6 +157,20 @@ class RelayLambdaTest(unittest.TestCase):
         self.assertEqual(err["error_type"], "Runtime.ConfigError")
         self.assertIn("INGESTOR_TARGET_URL", err["body"]["errorMessage"])
 
+    def test_a_timeout_out_of_range_in_the_environment_is_an_init_error(self):
+        cases = (("INGESTOR_RELAY_TIMEOUT_MS", "86400001"),  # over a day: once taken as it was
+                 ("INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS", "0"))
+        for i, (var, value) in enumerate(cases):
+            with self.subTest(var):
+                p = self.start_relay(env={var: value})
+                self.assertNotEqual(p.wait_exit(), 0)
+                self.assertEqual(len(self.api.init_errors), i + 1)
+                err = self.api.init_errors[i]
+                self.assertEqual(err["error_type"], "Runtime.ConfigError")
+                self.assertIn(f"{var}: expected a whole number of milliseconds from 1 to 86400000, "
+                              f"got '{value}'", err["body"]["errorMessage"])
+        self.assertEqual(self.consumer.posts, [])
+
     def test_container_error_exits(self):
         self.api.next_status = 500
         p = self.start_relay()

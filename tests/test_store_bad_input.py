@@ -254,7 +254,7 @@ class FreeSpaceFloorTest(SignedRequests, StoreTestCase):
                      "--status-file", status, "--min-free-space", bad],
                     capture_output=True, timeout=20)
                 out = (p.stdout + p.stderr).decode("utf-8", "replace")
-                self.assertNotEqual(p.returncode, 0, out)
+                self.assertEqual(p.returncode, 2, out)
                 self.assertIn("--min-free-space", out)
                 self.assertIn(bad, out)
                 self.assertFalse(os.path.exists(status), out)

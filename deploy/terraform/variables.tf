@@ -236,6 +236,10 @@ variable "consumer_workers" {
   description = "Concurrent downloads in the consumer (--workers)."
   type        = number
   default     = 4
+  validation {
+    condition     = var.consumer_workers >= 1 && var.consumer_workers <= 256 && floor(var.consumer_workers) == var.consumer_workers
+    error_message = "consumer_workers must be a whole number from 1 to 256 (the consumer's --workers range)."
+  }
 }
 
 variable "consumer_volume_gb" {

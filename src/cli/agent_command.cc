@@ -35,14 +35,16 @@ void add_agent_command(CLI::App& app, AgentArgs& a) {
   sub->add_flag("--lenient", a.lenient,
                 "Flume's behaviour: drop components with errors, warn, and run the rest");
   sub->add_option("--metrics-port", a.metrics_port,
-                  "Serve /metrics (Flume JSON) and /prometheus on this port (0: any free port)");
+                  "Serve /metrics (Flume JSON) and /prometheus on this port (0: any free port)")
+      ->transform(whole_number(0, 65535));
   sub->add_option("--metrics-bind", a.metrics_bind, "Address for the metrics server")
       ->capture_default_str();
   sub->add_option("--status-file", a.status_file,
                   "Write a JSON file with the bound ports once the agent has started");
   sub->add_option("--describe", a.describe,
                   "Print the configuration keys of a component type (netcat, memory, ...) and exit");
-  sub->add_option("--io-threads", a.io_threads, "Network threads (default: one per core)");
+  sub->add_option("--io-threads", a.io_threads, "Network threads (default, or 0: one per core)")
+      ->transform(whole_number(0, kMaxThreads));
 }
 
 namespace {
@@ -92,13 +94,13 @@ int run_agent(const AgentArgs& a) {
     if (k == "flume.monitoring.type") {
       monitoring_type = v;
     } else if (k == "flume.monitoring.port") {
-      try {
-        metrics_port = std::stoi(v);
-      } catch (...) {
-        std::fprintf(stderr, "ingestor agent: -Dflume.monitoring.port: expected a port, got '%s'\n",
-                     v.c_str());
+      auto port = parse_whole_number(v, 0, 65535);
+      if (!port) {
+        std::fprintf(stderr, "ingestor agent: -Dflume.monitoring.port: %s, got '%s'\n",
+                     expected_whole_number(0, 65535).c_str(), v.c_str());
         return 2;
       }
+      metrics_port = static_cast<int>(*port);
     } else if (k == "flume.root.logger") {
       if (!log::set_level(v)) log::warn("-Dflume.root.logger: unknown level '{}' ignored", v);
     } else {

@@ -2,15 +2,34 @@
 // One function per subcommand; main.cc wires them into CLI11.
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
 class App;
-}
+class Validator;
+}  // namespace CLI
 
 namespace ingestor::cli {
+
+// The ranges of the numeric flags (and of `ingestor up`'s numeric keys).
+inline constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+inline constexpr int64_t kMaxThreads = 256;         // --workers, --io-threads
+inline constexpr int64_t kMaxDelayMs = 86'400'000;  // a day: retry delays, doubled without overflow
+
+// A CLI11 transform for a numeric flag (->transform(whole_number(1, kMaxThreads))): takes what
+// parse_whole_number(min, max) takes (core/config/spec.h, the configuration's integer syntax, so
+// that "-1" is not read as 2^64 - 1 nor "010" as 8, as CLI11's own conversion would) and hands
+// it on in plain decimal. Anything else stops the parse before any command runs:
+//   --workers: expected a whole number from 1 to 256, got '0'
+// and main() exits 2. Its description, shown by --help, is the range.
+CLI::Validator whole_number(int64_t min, int64_t max, std::string_view unit = {});
+// A CLI11 check for --listen: HOST:PORT as split_listen() reads it, or
+//   --listen: expected HOST:PORT with a port from 0 to 65535, got 'x'
+CLI::Validator listen_address();
 
 struct AgentArgs {
   std::string name;
@@ -94,6 +113,9 @@ int run_consumer(const ConsumerArgs& args);
 
 // "HOST:PORT" ("[::1]:0", ":9200" = 0.0.0.0) -> host, port; false when malformed.
 bool split_listen(const std::string& listen, std::string& host, uint16_t& port);
+// What split_listen() takes, for messages.
+inline constexpr std::string_view kExpectedListen =
+    "expected HOST:PORT with a port from 0 to 65535";
 
 // Blocks SIGINT/SIGTERM in every thread started after this call; wait_for_stop_signal() then
 // returns the signal that arrived.

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "base/log.h"
@@ -20,7 +21,8 @@ void add_consumer_command(CLI::App& app, ConsumerArgs& a) {
   CLI::App* sub = app.add_subcommand(
       "consumer", "Take POST /objects from the relay and download each object once, verified");
   sub->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(listen_address());
   sub->add_option("--download-dir", a.download_dir, "Where objects land: DIR/<bucket>/<key>")
       ->required();
   sub->add_option("--s3-endpoint", a.s3_endpoint,
@@ -31,21 +33,38 @@ void add_consumer_command(CLI::App& app, ConsumerArgs& a) {
       "Shared secret: require X-Ingestor-Signature on POST /objects "
       "(env INGESTOR_SECRET, or INGESTOR_SECRET_SSM_PARAMETER=<name>: read from SSM Parameter "
       "Store at start)");
-  sub->add_option("--workers", a.workers, "Concurrent downloads")->capture_default_str();
+  sub->add_option("--workers", a.workers, "Concurrent downloads")
+      ->capture_default_str()
+      ->transform(whole_number(1, kMaxThreads));
   sub->add_option("--max-attempts", a.max_attempts,
                   "Download attempts before an object becomes a dead letter")
-      ->capture_default_str();
-  sub->add_option("--retry-base-ms", a.retry_base_ms, "First retry delay (doubles, jittered)")
-      ->capture_default_str();
-  sub->add_option("--retry-max-ms", a.retry_max_ms, "Longest retry delay")->capture_default_str();
+      ->capture_default_str()
+      ->transform(whole_number(1, std::numeric_limits<int>::max()));
+  sub->add_option("--retry-base-ms", a.retry_base_ms,
+                  "First retry delay (doubles, jittered), at most --retry-max-ms")
+      ->capture_default_str()
+      ->transform(whole_number(1, kMaxDelayMs, "milliseconds"));
+  sub->add_option("--retry-max-ms", a.retry_max_ms, "Longest retry delay")
+      ->capture_default_str()
+      ->transform(whole_number(1, kMaxDelayMs, "milliseconds"));
   sub->add_option("--exec", a.exec,
                   "Command run per downloaded file, with its path as the last argument (split on "
                   "spaces, no shell)");
   sub->add_option("--data-dir", a.data_dir,
                   "Directory of the ledger (consumer.db); default DOWNLOAD_DIR/.ingestor-consumer");
-  sub->add_option("--io-threads", a.io_threads, "Network threads (default: one per core)");
+  sub->add_option("--io-threads", a.io_threads, "Network threads (default, or 0: one per core)")
+      ->transform(whole_number(0, kMaxThreads));
   sub->add_option("--status-file", a.status_file,
                   "Write a JSON file with the bound port once listening");
+  // A first retry delay longer than the longest is a contradiction when --retry-base-ms is
+  // chosen; --retry-max-ms alone under the default base caps the first delay too.
+  sub->final_callback([sub, &a] {
+    if (a.retry_base_ms <= a.retry_max_ms || sub->count("--retry-base-ms") == 0) return;
+    throw CLI::ValidationError("--retry-base-ms " + std::to_string(a.retry_base_ms) +
+                               " is more than --retry-max-ms " + std::to_string(a.retry_max_ms) +
+                               (sub->count("--retry-max-ms") ? "" : " (its default)") +
+                               ": the first retry delay cannot be longer than the longest");
+  });
 }
 
 namespace {

@@ -25,7 +25,14 @@ int main(int argc, char** argv) {
   ingestor::cli::ConsumerArgs consumer_args;
   ingestor::cli::add_consumer_command(app, consumer_args);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0. Any other error of the command line (an unknown flag, a
+    // missing one, a value out of its range) is a usage error, exit 2 as the subcommands' own
+    // checks, rather than CLI11's codes (104 for a conversion, 105 for a validation, ...).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (app.got_subcommand("agent")) return ingestor::cli::run_agent(agent_args);
   if (app.got_subcommand("up")) return ingestor::cli::run_up(up_args);
   if (app.got_subcommand("store")) return ingestor::cli::run_store(store_args);

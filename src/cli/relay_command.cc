@@ -22,7 +22,8 @@ void add_relay_command(CLI::App& app, RelayArgs& a) {
       "Relay S3 ObjectCreated notifications to the consumer: a webhook endpoint (--listen) or, "
       "with AWS_LAMBDA_RUNTIME_API set, an AWS Lambda custom runtime");
   sub->add_option("--listen", a.listen,
-                  "HOST:PORT for the webhook endpoint (port 0: any free port)");
+                  "HOST:PORT for the webhook endpoint (port 0: any free port)")
+      ->check(listen_address());
   sub->add_option("--target", a.target,
                   "Consumer URL to POST each record to, e.g. http://127.0.0.1:9200/objects "
                   "(env INGESTOR_TARGET_URL)");
@@ -32,14 +33,18 @@ void add_relay_command(CLI::App& app, RelayArgs& a) {
       "INGESTOR_SECRET_SSM_PARAMETER=<name>: read from SSM Parameter Store at start)");
   sub->add_option("--timeout-ms", a.timeout_ms,
                   "Deadline for relaying one notification, retries included "
-                  "(env INGESTOR_RELAY_TIMEOUT_MS; default 4000)");
+                  "(env INGESTOR_RELAY_TIMEOUT_MS; default 4000)")
+      ->transform(whole_number(1, relay::kMaxTimeoutMs, "milliseconds"));
   sub->add_option("--attempt-timeout-ms", a.attempt_timeout_ms,
-                  "Timeout of one POST (env INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS; default 2000)");
+                  "Timeout of one POST (env INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS; default 2000)")
+      ->transform(whole_number(1, relay::kMaxTimeoutMs, "milliseconds"));
   sub->add_option("--workers", a.workers, "Webhook: notifications relayed concurrently")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(whole_number(1, kMaxThreads));
   sub->add_flag("--lambda", a.lambda,
                 "Run as an AWS Lambda custom runtime (needs AWS_LAMBDA_RUNTIME_API)");
-  sub->add_option("--io-threads", a.io_threads, "Network threads (default: one per core)");
+  sub->add_option("--io-threads", a.io_threads, "Network threads (default, or 0: one per core)")
+      ->transform(whole_number(0, kMaxThreads));
   sub->add_option("--status-file", a.status_file,
                   "Write a JSON file with the bound port once listening");
 }

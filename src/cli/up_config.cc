@@ -1,7 +1,5 @@
 #include "cli/up_config.h"
 
-#include <limits>
-
 #include "cli/commands.h"
 #include "core/config/spec.h"
 
@@ -10,7 +8,6 @@ namespace ingestor::cli {
 namespace {
 
 using Kind = UpKey::Kind;
-constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 
 // clang-format off
 constexpr UpKey kKeys[] = {
@@ -33,7 +30,7 @@ constexpr UpKey kKeys[] = {
      "secret the relay signs its POSTs to the consumer with (empty: none)"},
     {"consumer.listen", Kind::kListen, "127.0.0.1:9200", 0, 0, "",
      "HOST:PORT of the consumer's endpoint"},
-    {"consumer.workers", Kind::kNumber, "4", 1, 256, "", "concurrent downloads"},
+    {"consumer.workers", Kind::kNumber, "4", 1, kMaxThreads, "", "concurrent downloads"},
     {"monitoring.port", Kind::kNumber, "41414", 0, 65535, "",
      "port of the agent's /metrics on 127.0.0.1 (0: any free port)"},
 };
@@ -52,13 +49,6 @@ std::string quoted(const std::string& key, const std::string& value) {
   return key + " = \"" + value + "\": ";
 }
 
-std::string expected_number(const UpKey& k) {
-  std::string what = "expected a whole number";
-  if (!k.unit.empty()) what += " of " + std::string(k.unit);
-  if (k.max == kNoMax) return what + ", " + std::to_string(k.min) + " or more";
-  return what + " from " + std::to_string(k.min) + " to " + std::to_string(k.max);
-}
-
 class Reader {
  public:
   Reader(const Properties& props, UpConfigProblems& problems)
@@ -74,8 +64,7 @@ class Reader {
     Listen l;
     const std::string v = text(key);
     if (!split_listen(v, l.host, l.port)) {
-      problems_.errors.push_back(quoted(std::string(key), v) +
-                                 "expected HOST:PORT with a port from 0 to 65535");
+      problems_.errors.push_back(quoted(std::string(key), v) + std::string(kExpectedListen));
     }
     return l;
   }
@@ -86,12 +75,10 @@ class Reader {
     const UpKey& k = *find(key);
     const std::string v = text(key);
     if (v.empty()) return std::nullopt;
-    int64_t n = 0;
-    bool overflow = false;
-    if (!parse_java_integer(v, n, overflow) || overflow || n < k.min || n > k.max) {
-      problems_.errors.push_back(quoted(std::string(key), v) + expected_number(k));
-      return std::nullopt;
-    }
+    auto n = parse_whole_number(v, k.min, k.max);
+    if (!n)
+      problems_.errors.push_back(quoted(std::string(key), v) +
+                                 expected_whole_number(k.min, k.max, k.unit));
     return n;
   }
 

@@ -1,13 +1,39 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "cli/commands.h"
+#include "core/config/spec.h"
 
 namespace ingestor::cli {
+
+CLI::Validator whole_number(int64_t min, int64_t max, std::string_view unit) {
+  const std::string expected = expected_whole_number(min, max, unit);
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        auto v = parse_whole_number(s, min, max);
+        if (!v) return expected + ", got '" + s + "'";
+        s = std::to_string(*v);
+        return {};
+      },
+      max == kNoMax ? ">= " + std::to_string(min)
+                    : std::to_string(min) + ".." + std::to_string(max));
+}
+
+CLI::Validator listen_address() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        std::string host;
+        uint16_t port = 0;
+        if (split_listen(s, host, port)) return {};
+        return std::string(kExpectedListen) + ", got '" + s + "'";
+      },
+      "HOST:PORT");
+}
 
 bool split_listen(const std::string& listen, std::string& host, uint16_t& port) {
   auto colon = listen.rfind(':');

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "base/log.h"
+#include "core/config/spec.h"
 #include "s3/ssm_client.h"
 
 namespace ingestor::relay {
@@ -13,12 +14,12 @@ namespace {
 Status env_ms(const char* name, std::chrono::milliseconds& out, std::chrono::milliseconds dflt) {
   const char* v = std::getenv(name);
   if (!v || !*v || out != dflt) return {};
-  char* end = nullptr;
-  long long n = std::strtoll(v, &end, 10);
-  if (*end != '\0' || n <= 0)
-    return make_error(Errc::kConfig,
-                      std::string(name) + ": expected milliseconds, got '" + v + "'");
-  out = std::chrono::milliseconds(n);
+  auto n = parse_whole_number(v, 1, kMaxTimeoutMs);
+  if (!n)
+    return make_error(Errc::kConfig, std::string(name) + ": " +
+                                         expected_whole_number(1, kMaxTimeoutMs, "milliseconds") +
+                                         ", got '" + v + "'");
+  out = std::chrono::milliseconds(*n);
   return {};
 }
 

@@ -50,9 +50,14 @@ struct RelayOptions {
   size_t queue_limit = 256;         // notifications waiting beyond the workers: more get 503
 };
 
+// The range of `timeout` and `attempt_timeout` in milliseconds, as flags (--timeout-ms,
+// --attempt-timeout-ms) or in the environment: 1 ms to a day.
+inline constexpr int64_t kMaxTimeoutMs = 86'400'000;
+
 // Reads INGESTOR_TARGET_URL, INGESTOR_SECRET, INGESTOR_SECRET_SSM_PARAMETER,
 // INGESTOR_RELAY_TIMEOUT_MS, INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS into `o` for the fields that are
-// still at their defaults (flags win). kConfig on an unparsable number. No I/O.
+// still at their defaults (flags win). kConfig, naming the variable, the value and the range, on
+// a number that is not a whole number of milliseconds from 1 to kMaxTimeoutMs. No I/O.
 [[nodiscard]] Status apply_relay_env(RelayOptions& o);
 
 // When `o.secret` is empty and `o.secret_ssm_parameter` is set, reads the secret from SSM

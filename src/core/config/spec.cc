@@ -73,6 +73,23 @@ bool parse_java_integer(std::string_view text, int64_t& out, bool& overflow) {
   return true;
 }
 
+// Declared in spec.h.
+std::optional<int64_t> parse_whole_number(std::string_view text, int64_t min, int64_t max) {
+  int64_t v = 0;
+  bool overflow = false;
+  if (!parse_java_integer(text, v, overflow) || overflow || v < min || v > max) return std::nullopt;
+  return v;
+}
+
+// Declared in spec.h.
+std::string expected_whole_number(int64_t min, int64_t max, std::string_view unit) {
+  std::string what = "expected a whole number";
+  if (!unit.empty()) what += " of " + std::string(unit);
+  if (max == std::numeric_limits<int64_t>::max())
+    return what + ", " + std::to_string(min) + " or more";
+  return what + " from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
 namespace {
 
 // Double.parseDouble on a trimmed value: optional sign, decimal or exponent notation, an optional

@@ -89,4 +89,14 @@ std::string describe(const ComponentSpec& spec);
 // The rule every integer key of a configuration is read with (kInt and kLong keys above).
 [[nodiscard]] bool parse_java_integer(std::string_view text, int64_t& out, bool& overflow);
 
+// A number given outside a component's keys (a command-line flag, an environment variable,
+// `ingestor up`'s keys): parse_java_integer's syntax, from `min` to `max` inclusive; nullopt for
+// anything else (not a whole number, past 64 bits, out of range).
+[[nodiscard]] std::optional<int64_t> parse_whole_number(std::string_view text, int64_t min,
+                                                        int64_t max);
+// What parse_whole_number(min, max) accepts, for the message that names the flag or key and the
+// value: "expected a whole number from 1 to 256"; with `unit` "bytes" and max INT64_MAX:
+// "expected a whole number of bytes, 0 or more".
+std::string expected_whole_number(int64_t min, int64_t max, std::string_view unit = {});
+
 }  // namespace ingestor

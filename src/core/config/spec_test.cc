@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/config/suggest.h"
 
@@ -208,6 +209,22 @@ TEST(Settings, IntegerRanges) {
             "must be at most 10, got 11");
   EXPECT_EQ(one_problem(rich, {{"sink.directory", "/d"}, {"small", "-2147483649"}}),
             "must be at least -2147483648, got -2147483649");
+}
+
+TEST(WholeNumber, TheIntegerSyntaxWithinARange) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(parse_whole_number(" +0256 ", 1, 256), 256);
+  EXPECT_EQ(parse_whole_number("1", 1, 256), 1);
+  EXPECT_EQ(parse_whole_number("9223372036854775807", 0, kMax), kMax);
+  EXPECT_EQ(parse_whole_number("-9223372036854775808", kMin, 0), kMin);
+  for (const char* bad : {"0", "257", "-1", "", "abc", "4.5", "0x10", "1e2", "9223372036854775808"})
+    EXPECT_EQ(parse_whole_number(bad, 1, 256), std::nullopt) << bad;
+  EXPECT_EQ(parse_whole_number("9223372036854775808", 0, kMax), std::nullopt);  // past 64 bits
+  EXPECT_EQ(expected_whole_number(1, 256), "expected a whole number from 1 to 256");
+  EXPECT_EQ(expected_whole_number(1, 86'400'000, "milliseconds"),
+            "expected a whole number of milliseconds from 1 to 86400000");
+  EXPECT_EQ(expected_whole_number(0, kMax, "bytes"), "expected a whole number of bytes, 0 or more");
 }
 
 TEST(Settings, Longs) {
