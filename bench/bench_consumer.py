@@ -17,6 +17,11 @@ $INGESTOR_BIN, else build/ingestor). Per repeat, in alternating order:
 - context only (not the issue's peer): the same curl GETs written to files and fsynced one by
   one, i.e. the disk-bound limit of any durable downloader on this machine; and the disk's
   sequential fsynced bandwidth (1 MiB writes, fdatasync every 8 MiB).
+- with --memory-dir DIR (a tmpfs such as /dev/shm): a second fresh consumer whose downloads land
+  in DIR (its ledger stays in the temp dir), where fsync costs nothing: the consumer's own
+  ceiling without the disk, as a ratio to the same GET.
+Every consumer figure comes with the consumer process's CPU time (user + system, its start
+included) per GB downloaded.
 
 Then, once: the store -> relay -> consumer notification lag (PutObject sent -> file downloaded)
 for small objects. The issue's end-to-end lag (event sent -> file downloaded, with a 1 s roll)

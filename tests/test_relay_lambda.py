@@ -31,13 +31,13 @@ class RelayLambdaTest(unittest.TestCase):
         self.consumer.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def start_relay(self, env=None, argv0=None, target=None):
+    def start_relay(self, env=None, argv0=None, target=None, args=()):
         e = {"AWS_LAMBDA_RUNTIME_API": self.api.address, "INGESTOR_SECRET": SECRET,
              "INGESTOR_TARGET_URL": target or self.consumer.url,
              "INGESTOR_RELAY_TIMEOUT_MS": "3000", "AWS_LAMBDA_FUNCTION_NAME": "relay"}
         e.update(env or {})
         e = {k: v for k, v in e.items() if v is not None}
-        args = [] if argv0 else ["relay"]
+        args = [] if argv0 else ["relay"] + list(args)
         p = Proc(self.tmp, "relay", args, env=e, argv0=argv0, status=False).start()
         self.procs.append(p)
         return p
@@ -111,6 +111,18 @@ class RelayLambdaTest(unittest.TestCase):
             self.assertEqual([b["key"] for b in up.bodies()], ["k1"])
         finally:
             up.stop()
+
+    def test_a_flag_wins_over_the_environment_even_at_its_default_value(self):
+        # --timeout-ms 4000 is the default; the variable says a minute. The flag decides: the
+        # relay gives up on a consumer that is down after ~4 s, not at Lambda's 30 s deadline.
+        port = free_port()
+        self.start_relay(target=f"http://127.0.0.1:{port}/objects",
+                         env={"INGESTOR_RELAY_TIMEOUT_MS": "60000"}, args=["--timeout-ms", "4000"])
+        t0 = time.monotonic()
+        rid = self.api.invoke(s3_event([("b", "k", 1, "c" * 32)]))
+        kind, rec = self.api.outcome(rid, timeout=40)
+        self.assertEqual(kind, "error")
+        self.assertLess(rec["time"] - t0, 10.0)
 
     def test_consumer_5xx_then_recovering_within_the_deadline(self):
         self.consumer.status = 503

@@ -56,8 +56,9 @@ namespace {
 Status build_relay_options(const RelayArgs& a, relay::RelayOptions& o) {
   o.target_url = a.target;
   o.secret = a.secret;
-  if (a.timeout_ms > 0) o.timeout = std::chrono::milliseconds(a.timeout_ms);
-  if (a.attempt_timeout_ms > 0) o.attempt_timeout = std::chrono::milliseconds(a.attempt_timeout_ms);
+  // Zero when the flag was not given (flags are 1 or more): the environment, else the default.
+  o.timeout = std::chrono::milliseconds(a.timeout_ms);
+  o.attempt_timeout = std::chrono::milliseconds(a.attempt_timeout_ms);
   o.workers = a.workers;
   if (auto st = relay::apply_relay_env(o); !st) return st;
   return relay::load_relay_secret(o);

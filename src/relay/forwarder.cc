@@ -11,9 +11,12 @@ namespace ingestor::relay {
 
 namespace {
 
+// `out` zero: not set by a flag, so the variable, else `dflt`.
 Status env_ms(const char* name, std::chrono::milliseconds& out, std::chrono::milliseconds dflt) {
+  if (out.count() != 0) return {};
+  out = dflt;
   const char* v = std::getenv(name);
-  if (!v || !*v || out != dflt) return {};
+  if (!v || !*v) return {};
   auto n = parse_whole_number(v, 1, kMaxTimeoutMs);
   if (!n)
     return make_error(Errc::kConfig, std::string(name) + ": " +

@@ -55,9 +55,11 @@ struct RelayOptions {
 inline constexpr int64_t kMaxTimeoutMs = 86'400'000;
 
 // Reads INGESTOR_TARGET_URL, INGESTOR_SECRET, INGESTOR_SECRET_SSM_PARAMETER,
-// INGESTOR_RELAY_TIMEOUT_MS, INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS into `o` for the fields that are
-// still at their defaults (flags win). kConfig, naming the variable, the value and the range, on
-// a number that is not a whole number of milliseconds from 1 to kMaxTimeoutMs. No I/O.
+// INGESTOR_RELAY_TIMEOUT_MS, INGESTOR_RELAY_ATTEMPT_TIMEOUT_MS into `o` for the fields that no
+// flag set: empty strings, and timeouts set to zero by the caller (a zero timeout without its
+// variable becomes the default). Flags win, also when they equal the default. kConfig, naming
+// the variable, the value and the range, on a number that is not a whole number of milliseconds
+// from 1 to kMaxTimeoutMs. No I/O.
 [[nodiscard]] Status apply_relay_env(RelayOptions& o);
 
 // When `o.secret` is empty and `o.secret_ssm_parameter` is set, reads the secret from SSM
