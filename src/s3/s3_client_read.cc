@@ -73,6 +73,27 @@ ClientError local_error(const char* op, const std::string& resource, Errc errc, 
   return e;
 }
 
+// The MD5 of a body as it streams to its file: on the shared Md5Lanes worker when the CPU has
+// AVX2 (concurrent downloads share its lanes), else with OpenSSL on the downloading thread, as
+// the store does (one scalar worker would hash every download in turn).
+class BodyMd5 {
+ public:
+  BodyMd5() {
+    if (Md5Lanes::cpu_has_avx2()) lanes_.emplace(Md5Lanes::shared());
+  }
+  template <class Write>
+  Status feed(std::string_view piece, Write&& write) {
+    if (lanes_) return lanes_->feed(piece, write);
+    inline_.update(piece);
+    return write(piece);
+  }
+  Md5Digest finish() { return lanes_ ? lanes_->finish() : inline_.finish(); }
+
+ private:
+  std::optional<Md5Pieces> lanes_;
+  Md5 inline_;
+};
+
 }  // namespace
 
 ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
@@ -89,14 +110,14 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
   }
   if (!req.if_match.empty()) call.headers.push_back({"If-Match", req.if_match});
   std::optional<File> out;
-  std::optional<Md5Pieces> md5;
+  std::optional<BodyMd5> md5;
   call.before_attempt = [&]() -> Status {
     out.reset();
     md5.reset();
     auto f = File::open(req.path, O_WRONLY | O_CREAT | O_TRUNC);
     if (!f) return f.error();
     out = std::move(*f);
-    if (req.md5) md5.emplace(Md5Lanes::shared());
+    if (req.md5) md5.emplace();
     return {};
   };
   call.sink = [&](std::string_view piece) {
