@@ -10,7 +10,7 @@
 // failure); the input is first written to ./fuzz-replay-crash-<name> and named on stderr.
 //
 // Environment: FUZZ_REPLAY_MUTATIONS (default 3000) mutations in all; FUZZ_REPLAY_SEED (default 1).
-// Mutated inputs are at most kMaxLen bytes (libFuzzer's default -max_len is 4096).
+// Mutated inputs are at most kMaxLen (8192) bytes.
 
 #include <fcntl.h>
 #include <signal.h>

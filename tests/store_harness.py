@@ -218,3 +218,13 @@ class StoreTestCase(unittest.TestCase):
 
     def object_files(self):
         return [f for f in self.data_files() if f.startswith("objects/")]
+
+
+class BucketTestCase(StoreTestCase):
+    """A StoreTestCase with a boto3 client (self.s3) and an empty bucket "bkt"."""
+
+    def setUp(self):
+        require_boto3()
+        super().setUp()
+        self.s3 = self.client()
+        self.s3.create_bucket(Bucket="bkt")

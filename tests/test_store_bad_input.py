@@ -16,8 +16,8 @@ import urllib.parse
 import zlib
 
 from harness import BIN
-from store_harness import (ACCESS_KEY, SECRET_KEY, StoreTestCase, require_boto3,
-                           signed_headers)
+from store_harness import (ACCESS_KEY, SECRET_KEY, BucketTestCase, StoreTestCase,
+                           require_boto3, signed_headers)
 
 
 class SignedRequests:
@@ -55,13 +55,7 @@ class SignedRequests:
         return m.group(1).decode() if m else None
 
 
-class BadInputTest(SignedRequests, StoreTestCase):
-    def setUp(self):
-        require_boto3()
-        super().setUp()
-        self.s3 = self.client()
-        self.s3.create_bucket(Bucket="bkt")
-
+class BadInputTest(SignedRequests, BucketTestCase):
     def assert_nothing_written(self):
         self.assertEqual(self.s3.list_objects_v2(Bucket="bkt")["KeyCount"], 0)
         self.assertEqual(self.object_files(), [])

@@ -13,16 +13,10 @@ import time
 import unittest
 import urllib.request
 
-from store_harness import StoreTestCase, require_boto3
+from store_harness import BucketTestCase
 
 
-class Boto3Test(StoreTestCase):
-    def setUp(self):
-        require_boto3()
-        super().setUp()
-        self.s3 = self.client()
-        self.s3.create_bucket(Bucket="bkt")
-
+class Boto3Test(BucketTestCase):
     def test_list_pagination_v2_and_v1(self):
         keys = sorted([f"p/{i:03d}" for i in range(25)] + ["a b+c", "dir/x/1", "dir/y/2", "z"])
         for k in keys:

@@ -12,20 +12,14 @@ import unittest
 import zlib
 
 from harness import wait_for
-from store_harness import StoreTestCase, require_boto3, signed_headers
+from store_harness import BucketTestCase, signed_headers
 
 KIB = 1024
 BLOCK = 256 * KIB  # BodyPipeline::kHashBlock
 UNSIGNED = "UNSIGNED-PAYLOAD"
 
 
-class LargeBodyTest(StoreTestCase):
-    def setUp(self):
-        require_boto3()
-        super().setUp()
-        self.s3 = self.client()
-        self.s3.create_bucket(Bucket="bkt")
-
+class LargeBodyTest(BucketTestCase):
     def request(self, method, path, body=b"", headers=None, payload_hash=UNSIGNED,
                 content_length=None):
         """A signed request as bytes: header and body go out in one send, so the store gets

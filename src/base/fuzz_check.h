@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 namespace ingestor::fuzz {
 
@@ -18,6 +19,16 @@ namespace ingestor::fuzz {
                detail.empty() ? "" : ": ", detail.c_str());
   std::fflush(stderr);
   std::abort();
+}
+
+// Inputs that carry a short parameter before the payload: the text up to the first '\n' (empty
+// when there is none) is returned and removed from `in`.
+inline std::string_view take_first_line(std::string_view& in) {
+  const size_t nl = in.find('\n');
+  if (nl == std::string_view::npos) return {};
+  std::string_view line = in.substr(0, nl);
+  in.remove_prefix(nl + 1);
+  return line;
 }
 
 }  // namespace ingestor::fuzz

@@ -315,30 +315,20 @@ Md5Digest Md5Stream::finish(std::string_view tail) {
   return out;
 }
 
-uint64_t Md5Pieces::submit(std::string_view piece) {
+Md5Pieces::Submitted Md5Pieces::submit(std::string_view piece) {
   uint64_t seq = 0;
   if (carried_ > 0) {
     const size_t k = std::min(sizeof carry_ - carried_, piece.size());
     std::memcpy(carry_ + carried_, piece.data(), k);
     carried_ += k;
     piece.remove_prefix(k);
-    if (carried_ < sizeof carry_) {  // the whole piece went into the carry buffer
-      tail_ = 0;
-      return 0;
-    }
+    if (carried_ < sizeof carry_) return {0, 0};  // the whole piece went into the carry buffer
     seq = stream_.submit({carry_, sizeof carry_});
     carried_ = 0;
   }
   const size_t whole = piece.size() & ~size_t{63};
   if (whole > 0) seq = stream_.submit(piece.substr(0, whole));
-  tail_ = piece.size() - whole;
-  return seq;
-}
-
-void Md5Pieces::keep_tail(std::string_view piece) {
-  std::memcpy(carry_ + carried_, piece.data() + piece.size() - tail_, tail_);
-  carried_ += tail_;
-  tail_ = 0;
+  return {seq, piece.size() - whole};
 }
 
 }  // namespace ingestor

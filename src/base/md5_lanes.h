@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <string_view>
@@ -74,22 +75,26 @@ class Md5Pieces {
   // Hashes `piece` and calls write(piece) meanwhile; returns what write returned.
   template <class Write>
   auto feed(std::string_view piece, Write&& write) {
-    const uint64_t seq = submit(piece);
+    const Submitted s = submit(piece);
     auto result = write(piece);
-    if (seq > 0) stream_.wait_done(seq);
-    keep_tail(piece);
+    if (s.seq > 0) stream_.wait_done(s.seq);
+    // The carry buffer is free again: keep the piece's last bytes that make no whole block.
+    std::memcpy(carry_ + carried_, piece.data() + piece.size() - s.tail, s.tail);
+    carried_ += s.tail;
     return result;
   }
   Md5Digest finish() { return stream_.finish({carry_, carried_}); }
 
  private:
-  uint64_t submit(std::string_view piece);  // the last submission's sequence number, or 0
-  void keep_tail(std::string_view piece);   // after the wait: the carry buffer is free again
+  struct Submitted {
+    uint64_t seq;  // the last submission's sequence number, or 0
+    size_t tail;   // bytes at the end of the piece left for the carry buffer
+  };
+  Submitted submit(std::string_view piece);
 
   Md5Stream stream_;
   alignas(64) char carry_[64];
   size_t carried_ = 0;
-  size_t tail_ = 0;  // bytes at the end of the current piece left for the carry buffer
 };
 
 class Md5Lanes {

@@ -21,6 +21,7 @@
 
 #include "base/fuzz_check.h"
 #include "s3/sigv4.h"
+#include "s3/sigv4_internal.h"
 
 namespace {
 
@@ -50,13 +51,7 @@ std::vector<std::string_view> lines_of(std::string_view s) {
 }
 
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
+  return s.size() >= prefix.size() && sigv4_detail::iequals(s.substr(0, prefix.size()), prefix);
 }
 
 void verify_raw(std::string_view text, bool regional) {

@@ -58,11 +58,7 @@ void check_names(const Address& a) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  std::string_view host;
-  if (const size_t nl = in.find('\n'); nl != std::string_view::npos) {
-    host = in.substr(0, nl);
-    in.remove_prefix(nl + 1);
-  }
+  const std::string_view host = fuzz::take_first_line(in);
   const std::string_view target = in;
   auto a = parse_address(target, host, "localhost");
   if (!a) {

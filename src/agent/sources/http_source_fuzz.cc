@@ -65,11 +65,7 @@ void check_charsets(std::string_view bytes) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
-  std::string_view content_type;
-  if (const size_t nl = body.find('\n'); nl != std::string_view::npos) {
-    content_type = body.substr(0, nl);
-    body.remove_prefix(nl + 1);
-  }
+  const std::string_view content_type = fuzz::take_first_line(body);
   if (content_type.starts_with("blob?")) {
     auto events = blob_handler_events(content_type.substr(5), body, {});
     INGESTOR_FUZZ_CHECK(events.has_value() && events->size() == 1);
