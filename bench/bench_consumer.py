@@ -4,6 +4,7 @@ ratio to the store's GET throughput measured in the same run (target >= 0.70).
 
   python3 bench/bench_consumer.py [--build DIR] [--objects 64] [--size-mib 8] [--workers 4]
                                   [--repeat 3] [--lag-objects 100] [--memory-dir /dev/shm]
+                                  [--md5-peer]
 
 Runs `ingestor store` and `ingestor consumer` on loopback with temp dirs (DIR/ingestor, else
 $INGESTOR_BIN, else build/ingestor). Per repeat, in alternating order:
@@ -12,8 +13,12 @@ $INGESTOR_BIN, else build/ingestor). Per repeat, in alternating order:
   concurrency as the consumer's workers; curl is a C client with a 100 KiB read buffer.
 - consumer: a fresh consumer (empty ledger and download dir) is sent one POST /objects per
   object from `workers` threads; its download time is its first receivedMs to its last doneMs
-  (each file: GET with If-Match, written to a temp file, fsynced, MD5-verified, renamed, dir
-  fsynced, ledger row marked done).
+  (each file: GET with If-Match, written to a temp file while checked against the object's CRC32
+  (boto3 uploads them with one, as the AWS CLI does), fsynced, renamed, dir fsynced, ledger row
+  marked done).
+- with --md5-peer: the same objects also uploaded without a checksum, and a fresh consumer timed
+  on those, which it verifies by the MD5 its ETag is (hashed as the body streams): what the
+  object's checksum saves.
 - context only (not the issue's peer): the same curl GETs written to files and fsynced one by
   one, i.e. the disk-bound limit of any durable downloader on this machine; and the disk's
   sequential fsynced bandwidth (1 MiB writes, fdatasync every 8 MiB).
@@ -93,10 +98,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def consumer_run(b, store, keys, etags, size, workers, run, download_root=None):
+def consumer_run(b, store, keys, etags, size, workers, run, download_root=None, verified_by=None):
     """(MB/s, CPU seconds per GB) of a fresh consumer downloading every key (fed POSTs
     directly); the CPU is the consumer process's own, including its start. With download_root
-    (e.g. a tmpfs), the files land there while the ledger stays in the bench's temp dir."""
+    (e.g. a tmpfs), the files land there while the ledger stays in the bench's temp dir. Fails
+    unless every download was verified by `verified_by` ("checksum" or "md5")."""
     from relay_harness import http_json
     # start_consumer() uses b.download_dir: point it at a fresh dir for this run only.
     saved = b.download_dir
@@ -119,6 +125,8 @@ def consumer_run(b, store, keys, etags, size, workers, run, download_root=None):
     first = min(r["receivedMs"] for r in rows)
     last = max(r["doneMs"] for r in rows)
     cpu = cpu_seconds(c.proc.pid)
+    by = b.metrics(c)["verified"]
+    assert by.get(verified_by) == len(keys), (verified_by, by)
     c.stop()
     b.procs.remove(c)
     shutil.rmtree(dl_dir, ignore_errors=True)
@@ -163,6 +171,8 @@ def main():
     ap.add_argument("--memory-dir", help="also time the consumer writing its files here (a "
                     "tmpfs such as /dev/shm, where fsync costs nothing): its own ceiling, "
                     "without the disk")
+    ap.add_argument("--md5-peer", action="store_true", help="also time the consumer on the same "
+                    "objects uploaded without a checksum (verified by their ETag's MD5)")
     a = ap.parse_args()
     if a.build:
         os.environ["INGESTOR_BIN"] = os.path.join(os.path.abspath(a.build), "ingestor")
@@ -183,6 +193,12 @@ def main():
         keys = [f"obj-{i:04d}" for i in range(a.objects)]
         etags = {k: s3.put_object(Bucket="bench", Key=k, Body=data)["ETag"].strip('"')
                  for k in keys}
+        md5_keys = []
+        if a.md5_peer:
+            plain = b.s3(store, checksums=False)
+            md5_keys = [f"md5-{i:04d}" for i in range(a.objects)]
+            etags.update({k: plain.put_object(Bucket="bench", Key=k, Body=data)["ETag"].strip('"')
+                          for k in md5_keys})
         urls = [s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": k},
                                           ExpiresIn=3600) for k in keys]
         curl_dir = os.path.join(b.tmp, "curl-out")
@@ -192,13 +208,21 @@ def main():
                 return get_peer(urls, size, a.workers)
 
             def consumer():
-                return consumer_run(b, store, keys, etags, size, a.workers, r)
+                return consumer_run(b, store, keys, etags, size, a.workers, r, None, "checksum")
             # Alternate the order so that drift (other jobs on the machine) hits both alike.
             first, second = (peer, consumer) if r % 2 == 0 else (consumer, peer)
             x, y = first(), second()
             get_mbs, (dl_mbs, dl_cpu) = (x, y) if r % 2 == 0 else (y, x)
             mem_mbs, mem_cpu = (consumer_run(b, store, keys, etags, size, a.workers, f"m{r}",
-                                             a.memory_dir) if a.memory_dir else (None, None))
+                                             a.memory_dir, "checksum") if a.memory_dir else (None, None))
+            md5_runs = {}
+            if a.md5_peer:
+                md5_runs["md5_consumer"] = consumer_run(b, store, md5_keys, etags, size,
+                                                        a.workers, f"5{r}", verified_by="md5")
+                if a.memory_dir:
+                    md5_runs["md5_memory_dir"] = consumer_run(b, store, md5_keys, etags, size,
+                                                              a.workers, f"5m{r}", a.memory_dir,
+                                                              "md5")
             os.makedirs(curl_dir, exist_ok=True)
             durable_mbs = get_peer(urls, size, a.workers, out_dir=curl_dir)
             shutil.rmtree(curl_dir)
@@ -211,6 +235,8 @@ def main():
                 run.update({"consumer_to_memory_dir_mb_s": round(mem_mbs, 1),
                             "memory_dir_cpu_s_per_gb": round(mem_cpu, 2),
                             "memory_dir_ratio": round(mem_mbs / get_mbs, 3)})
+            for name, (mbs, cpu) in md5_runs.items():
+                run.update({f"{name}_mb_s": round(mbs, 1), f"{name}_cpu_s_per_gb": round(cpu, 2)})
             print(json.dumps(run), file=sys.stderr)
             runs.append(run)
 
@@ -237,6 +263,11 @@ def main():
                            "median_consumer_to_memory_dir_mb_s": med["consumer_to_memory_dir_mb_s"],
                            "median_memory_dir_ratio": med["memory_dir_ratio"],
                            "median_memory_dir_cpu_s_per_gb": med["memory_dir_cpu_s_per_gb"]})
+        if a.md5_peer:
+            for name in ("md5_consumer", "md5_memory_dir"):
+                if f"{name}_mb_s" in med:
+                    result.update({f"median_{name}_mb_s": med[f"{name}_mb_s"],
+                                   f"median_{name}_cpu_s_per_gb": med[f"{name}_cpu_s_per_gb"]})
         if lags:
             result.update({"notify_lag_objects": len(lags), "notify_lag_ms_p50": pct(lags, 0.50),
                            "notify_lag_ms_p99": pct(lags, 0.99), "notify_lag_ms_max": max(lags)})

@@ -386,13 +386,17 @@ class PipelineTestCase(__import__("unittest").TestCase):
         self.stores.append(s)
         return s.start()
 
-    def s3(self, store):
+    def s3(self, store, checksums=True):
+        """A boto3 client of `store`. Like the AWS CLI it sends a CRC32 with every upload, which
+        the object keeps; checksums=False sends none (only the ETag vouches for the bytes)."""
         import boto3
         from botocore.config import Config
+        when = "when_supported" if checksums else "when_required"
         return boto3.client("s3", endpoint_url=store.endpoint, region_name=self.region,
                             aws_access_key_id=self.access_key,
                             aws_secret_access_key=self.secret_key,
-                            config=Config(retries={"max_attempts": 2}))
+                            config=Config(retries={"max_attempts": 2},
+                                          request_checksum_calculation=when))
 
     def start_consumer(self, endpoint, args=(), port=0, name="consumer", prefix=()):
         p = Proc(self.tmp, name, ["consumer", "--listen", f"127.0.0.1:{port}",

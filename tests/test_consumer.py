@@ -77,6 +77,10 @@ class ConsumerTest(PipelineTestCase):
         self.assertEqual(m["downloads"], len(objects))
         self.assertEqual(m["states"]["done"], len(objects))
         self.assertEqual(m["bytesDownloaded"], sum(len(d) for d in objects.values()))
+        # boto3 gave each single PUT a CRC32, against which the consumer checked the bytes as they
+        # came; the multipart object's checksum is of its parts, so its ETag was recomputed.
+        self.assertEqual(m["verified"], {"checksum": len(objects) - 1, "md5": 0,
+                                         "multipart-md5": 1, "size+if-match": 0})
         self.assertEqual(os.listdir(os.path.join(self.download_dir, ".ingestor-tmp")), [])
 
     def test_a_repeated_notification_downloads_once(self):
@@ -150,24 +154,36 @@ class ConsumerTest(PipelineTestCase):
         self.assertEqual(self.downloaded("no-such-bucket", "k"), b"abc")
 
     def test_bytes_damaged_on_the_way_are_never_delivered(self):
-        # The store's headers (size, ETag) are intact; the body is not. The consumer's MD5 of
-        # what it received must catch it: retried, then a dead letter, and no file.
+        # The store's headers (size, ETag, checksum) are intact; the body is not. What the
+        # consumer computes over the bytes it received must catch it: the object's CRC32 when it
+        # has one, else the MD5 its ETag is. Retried, then a dead letter, and no file.
         data = os.urandom(300_000)
-        etag = self.put("damaged.bin", data)
+        with_crc = self.put("damaged-crc.bin", data)
+        without = self.s3(self.store, checksums=False).put_object(
+            Bucket="data", Key="damaged-md5.bin", Body=data)["ETag"]
+        crc = self.client.head_object(Bucket="data", Key="damaged-crc.bin",
+                                      ChecksumMode="ENABLED")["ChecksumCRC32"]
         proxy = CorruptingProxy(self.store.port)
         self.addCleanup(proxy.close)
         c = self.start_consumer(f"http://127.0.0.1:{proxy.port}", ["--max-attempts", "2"])
-        st, _ = self.post(c, notice("data", "damaged.bin", data, etag), secret=None)
-        self.assertEqual(st, 202)
+        for key, etag in (("damaged-crc.bin", with_crc), ("damaged-md5.bin", without)):
+            st, _ = self.post(c, notice("data", key, data, etag), secret=None)
+            self.assertEqual(st, 202)
 
-        s = self.wait_dead_letter(c, "data", "damaged.bin")
+        s = self.wait_dead_letter(c, "data", "damaged-crc.bin")
+        self.assertEqual(s["attempts"], 2)
+        self.assertIn("CRC32 of the download is", s["lastError"])
+        self.assertIn(f"the object's checksum is {crc}", s["lastError"])
+        s = self.wait_dead_letter(c, "data", "damaged-md5.bin")
         self.assertEqual(s["attempts"], 2)
         self.assertIn("MD5 of the download is", s["lastError"])
-        self.assertIn(etag.strip('"'), s["lastError"])
-        self.assertFalse(os.path.exists(os.path.join(self.download_dir, "data", "damaged.bin")))
+        self.assertIn(without.strip('"'), s["lastError"])
+        for key in ("damaged-crc.bin", "damaged-md5.bin"):
+            self.assertFalse(os.path.exists(os.path.join(self.download_dir, "data", key)))
         leftovers = [f for _, _, fs in os.walk(self.download_dir) for f in fs
                      if f.endswith(".part")]
         self.assertEqual(leftovers, [])
+        self.assertEqual(self.metrics(c)["downloads"], 0)
 
     def test_replaced_object_is_superseded_not_overwritten_with_old_bytes(self):
         c = self.start_consumer(self.store.endpoint)
@@ -229,6 +245,8 @@ class ConsumerTest(PipelineTestCase):
         text = conn.getresponse().read().decode()
         conn.close()
         self.assertIn("ingestor_consumer_downloads_total 1", text)
+        self.assertIn('ingestor_consumer_verified_total{by="checksum"} 1', text)
+        self.assertIn('ingestor_consumer_verified_total{by="md5"} 0', text)
         self.assertIn('ingestor_consumer_objects{state="done"} 1', text)
         st, body = http_json(c.port, "GET", "/objects/data/" + urllib.parse.quote("nope"))
         self.assertEqual(st, 404)

@@ -105,6 +105,7 @@ class AwsCliTest(StoreTestCase):
         self.assertEqual(got["Metadata"], {"color": "blue", "owner": "me"})
         self.assertEqual(got["ContentType"], "text/plain")
         self.assertEqual(got.get("ChecksumCRC32"), "DUoRhQ==")
+        self.assertEqual(got.get("ChecksumType"), "FULL_OBJECT")
         _, out, _ = self.aws("s3api", "get-object", "--bucket", "api", "--key", "k",
                              "--range", "bytes=6-", outfile)
         self.assertEqual(json.loads(out)["ContentRange"], "bytes 6-10/11")

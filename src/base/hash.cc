@@ -155,16 +155,37 @@ bool have_sse42() {
 
 // ---- CRC64/NVME ---------------------------------------------------------------------------------
 
+// Reflected, slicing-by-8 (t[k][b]: byte b followed by k zero bytes), as crc32c_sw: eight
+// table lookups per 8 bytes instead of a dependent lookup per byte (~6x the byte loop).
 struct Crc64Table {
-  uint64_t t[256];
+  uint64_t t[8][256];
   Crc64Table() {
     for (uint64_t i = 0; i < 256; ++i) {
       uint64_t c = i;
       for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x9A6C9329AC4BC9B5ull : c >> 1;
-      t[i] = c;
+      t[0][i] = c;
     }
+    for (int k = 1; k < 8; ++k)
+      for (int i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
   }
 };
+
+uint64_t crc64nvme_sw(uint64_t c, const unsigned char* p, size_t n) {
+  static const Crc64Table table;
+  const auto& t = table.t;
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+    c ^= v;
+    c = t[7][c & 0xFF] ^ t[6][(c >> 8) & 0xFF] ^ t[5][(c >> 16) & 0xFF] ^ t[4][(c >> 24) & 0xFF] ^
+        t[3][(c >> 32) & 0xFF] ^ t[2][(c >> 40) & 0xFF] ^ t[1][(c >> 48) & 0xFF] ^ t[0][c >> 56];
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) c = (c >> 8) ^ t[0][(c ^ *p++) & 0xFF];
+  return c;
+}
 
 }  // namespace
 
@@ -347,10 +368,7 @@ uint32_t crc32c_portable(std::string_view data, uint32_t crc) {
 }  // namespace detail
 
 uint64_t crc64nvme(std::string_view data, uint64_t crc) {
-  static const Crc64Table table;
-  uint64_t c = ~crc;
-  for (const char ch : data) c = (c >> 8) ^ table.t[(c ^ static_cast<unsigned char>(ch)) & 0xFF];
-  return ~c;
+  return ~crc64nvme_sw(~crc, reinterpret_cast<const unsigned char*>(data.data()), data.size());
 }
 
 std::string crc_bytes(uint32_t crc) {

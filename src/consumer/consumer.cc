@@ -366,7 +366,11 @@ void Consumer::process(Item item) {
   if (!n.etag.empty()) g.if_match = "\"" + n.etag + "\"";
   g.expected_size = n.size;
   g.fsync = true;
-  g.md5 = true;  // hashed on the way in: a single-part ETag is checked without reading it again
+  // Checked on the way in: against the object's own checksum when it has one (the agent's
+  // objects carry CRC32C, S3 adds CRC64NVME to new objects), else a single-part ETag against
+  // the body's MD5, so the file is not read again.
+  g.checksum = true;
+  g.md5 = true;
   auto got = s3_->get_object(g);
   if (!got) {
     ::unlink(tmp.c_str());
@@ -381,7 +385,11 @@ void Consumer::process(Item item) {
     }
     return fail(item, e.describe());
   }
-  auto verified = verify_download(tmp, n.size, n.etag, got->body_md5 ? &*got->body_md5 : nullptr);
+  auto verified =
+      got->checksum_verified
+          ? Result<Verified>(Verified::kChecksum)
+          : verify_download(tmp, n.size, n.etag, got->body_md5 ? &*got->body_md5 : nullptr,
+                            !got->etag_not_md5);
   if (!verified) {
     ::unlink(tmp.c_str());
     return fail(item, verified.error().message);
@@ -402,9 +410,11 @@ void Consumer::process(Item item) {
     return;
   counters_.downloads++;
   counters_.bytes += n.size;
+  counters_.verified[static_cast<size_t>(*verified)]++;
   if (auto t = event_time_ms(n.event_time)) record_lag(done - *t);
   log::debug("consumer: {}/{} downloaded ({} bytes, {})", n.bucket, n.key, n.size,
-             verified_name(*verified));
+             got->checksum_verified ? s3::checksum_name(*got->checksum_verified)
+                                    : verified_name(*verified));
   if (!options_.exec.empty()) {
     counters_.exec_runs++;
     auto rc = run_exec(options_.exec, *path);
@@ -443,6 +453,10 @@ std::string Consumer::metrics_json() {
   c["execRuns"] = counters_.exec_runs.load();
   c["execFailures"] = counters_.exec_failures.load();
   c["ledgerWriteFailures"] = counters_.ledger_write_failures.load();
+  json::object by;
+  for (auto v : kAllVerified)
+    by[verified_name(v)] = counters_.verified[static_cast<size_t>(v)].load();
+  c["verified"] = std::move(by);
   if (ledger_) {
     if (auto counts = ledger_->counts()) {
       json::object s;
@@ -491,6 +505,13 @@ std::string Consumer::metrics_prometheus() {
   metric("exec_failures_total", "counter", counters_.exec_failures, "--exec runs that failed");
   metric("ledger_write_failures_total", "counter", counters_.ledger_write_failures,
          "Failed writes of an attempt's outcome to the ledger (retried)");
+  out +=
+      "# HELP ingestor_consumer_verified_total Downloads by what vouched for their bytes: the "
+      "object's checksum, its ETag as an MD5, or only its size and ETag (If-Match)\n"
+      "# TYPE ingestor_consumer_verified_total counter\n";
+  for (auto v : kAllVerified)
+    out += fmt::format("ingestor_consumer_verified_total{{by=\"{}\"}} {}\n", verified_name(v),
+                       counters_.verified[static_cast<size_t>(v)].load());
   if (ledger_) {
     if (auto counts = ledger_->counts()) {
       out +=

@@ -13,8 +13,9 @@
 //   GET /objects?state=failed   dead letters (or any state), oldest first, at most 1000
 //   GET /healthz, GET /metrics (JSON), GET /prometheus
 //
-// A download: GetObject (If-Match the ETag, expected size) streamed to
-// <download_dir>/.ingestor-tmp/<id>.<attempt>.part, fsynced, verified (verify.h), renamed over
+// A download: GetObject (If-Match the ETag, expected size, x-amz-checksum-mode) streamed to
+// <download_dir>/.ingestor-tmp/<id>.<attempt>.part, checked as it streams against the object's
+// checksum when it has one, fsynced, else verified (verify.h), renamed over
 // the final path, directory fsynced, then the row is marked done. A crash anywhere before the
 // mark leaves the row downloading, which the next start turns into pending (the rename is
 // idempotent: the same bytes land on the same path). Failures are retried with jittered
@@ -29,6 +30,7 @@
 // `workers` download threads. Memory: bounded by body_limit per request and one 1 MiB hashing
 // buffer per worker; files stream to disk. start()/stop() from the owner thread.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -117,6 +119,7 @@ class Consumer {
     std::atomic<uint64_t> received{0}, queued{0}, duplicates{0}, rejected{0}, unauthorized{0};
     std::atomic<uint64_t> downloads{0}, bytes{0}, attempt_failures{0}, dead_letters{0};
     std::atomic<uint64_t> superseded{0}, exec_runs{0}, exec_failures{0}, ledger_write_failures{0};
+    std::array<std::atomic<uint64_t>, 4> verified{};  // downloads by how they were verified
   } counters_;
   std::mutex lag_mu_;
   std::vector<int64_t> lags_;  // last kLagWindow end-to-end lags (eventTime -> done), ms

@@ -95,6 +95,8 @@ Result<Verified> single_part_verdict(const std::string& md5_hex, const std::stri
 
 const char* verified_name(Verified v) {
   switch (v) {
+    case Verified::kChecksum:
+      return "checksum";
     case Verified::kMd5:
       return "md5";
     case Verified::kMultipartMd5:
@@ -115,7 +117,17 @@ Result<std::string> multipart_etag(const std::string& path, uint64_t part_size) 
 }
 
 Result<Verified> verify_download(const std::string& path, uint64_t size, const std::string& etag_in,
-                                 const Md5Digest* streamed) {
+                                 const Md5Digest* streamed, bool etag_is_md5) {
+  auto size_only = [&]() -> Result<uint64_t> {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
+    if (static_cast<uint64_t>(st.st_size) != size) return wrong_size(st.st_size, size);
+    return size;
+  };
+  if (!etag_is_md5) {
+    if (auto s = size_only(); !s) return s.error();
+    return Verified::kSizeAndIfMatch;
+  }
   std::string etag = lower(etag_in);
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
     etag = etag.substr(1, etag.size() - 2);
@@ -128,9 +140,7 @@ Result<Verified> verify_download(const std::string& path, uint64_t size, const s
       parts = std::stoull(n);
   }
   if (single && streamed) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
-    if (static_cast<uint64_t>(st.st_size) != size) return wrong_size(st.st_size, size);
+    if (auto s = size_only(); !s) return s.error();
     return single_part_verdict(to_hex(*streamed), etag);
   }
   std::vector<Candidate> cands;

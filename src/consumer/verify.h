@@ -8,6 +8,9 @@
 // MiB) that yields N parts; a match is reported as kMultipartMd5. No match is not an error: the
 // object is then vouched for by size + If-Match (S3 served the bytes of exactly that ETag), which
 // GetObject already checked (kSizeAndIfMatch). A single-part mismatch or a wrong size is kCorrupt.
+// An object encrypted with SSE-KMS or SSE-C has an ETag that is not an MD5 at all: only its size
+// is checked (kSizeAndIfMatch). kChecksum is for a download that S3Client already checked against
+// the object's own checksum (CRC32C...) as it streamed; the consumer then does not call this.
 // Pure functions over files; thread-safe.
 
 #include <cstdint>
@@ -19,15 +22,18 @@
 
 namespace ingestor::consumer {
 
-enum class Verified { kMd5, kMultipartMd5, kSizeAndIfMatch };
+enum class Verified { kChecksum, kMd5, kMultipartMd5, kSizeAndIfMatch };
+inline constexpr Verified kAllVerified[] = {Verified::kChecksum, Verified::kMd5,
+                                            Verified::kMultipartMd5, Verified::kSizeAndIfMatch};
 const char* verified_name(Verified v);
 
 // `streamed`, when given, is the MD5 of the bytes as they were downloaded into `path`
 // (S3Client's GetObjectRequest::md5): a single-part ETag is then checked against it and the file
-// is not read again, only its size checked.
+// is not read again, only its size checked. `etag_is_md5` false (SSE-KMS, SSE-C) skips the ETag.
 [[nodiscard]] Result<Verified> verify_download(const std::string& path, uint64_t size,
                                                const std::string& etag,
-                                               const Md5Digest* streamed = nullptr);
+                                               const Md5Digest* streamed = nullptr,
+                                               bool etag_is_md5 = true);
 
 // The multipart ETag ("<hex>-N") of a file split in parts of `part_size` bytes (for tests).
 [[nodiscard]] Result<std::string> multipart_etag(const std::string& path, uint64_t part_size);

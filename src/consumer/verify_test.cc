@@ -61,6 +61,22 @@ TEST_F(VerifyTest, AStreamedMd5IsTrustedForTheContentButTheSizeIsStillChecked) {
   EXPECT_FALSE(verify_download(dir_ + "/missing", 11, "5eb63bbbe01eeed093cb22bb8f5acdc3", &right));
 }
 
+TEST_F(VerifyTest, AnEncryptedObjectsEtagIsNotTakenForAnMd5) {
+  // SSE-KMS and SSE-C give even a single PUT an ETag that is not the MD5 of the bytes.
+  auto p = write("hello world");
+  const std::string not_md5 = "0123456789abcdef0123456789abcdef";
+  auto v = verify_download(p, 11, not_md5, nullptr, /*etag_is_md5=*/false);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(*v, Verified::kSizeAndIfMatch);
+  Md5Digest streamed = md5("hello world");
+  EXPECT_TRUE(verify_download(p, 11, not_md5, &streamed, false));
+  EXPECT_FALSE(verify_download(p, 11, not_md5, &streamed));  // the same ETag taken for an MD5
+  // The size is still checked.
+  auto short_size = verify_download(p, 12, not_md5, nullptr, false);
+  ASSERT_FALSE(short_size);
+  EXPECT_EQ(short_size.error().code, Errc::kCorrupt);
+}
+
 TEST_F(VerifyTest, MultipartEtagWithAKnownPartSize) {
   // 9,000,000 bytes in 8 MiB parts; the ETag computed here independently of multipart_etag().
   std::string data(9000000, '\0');

@@ -424,6 +424,10 @@ Result<ClientResponse> HttpClient::Impl::exchange(Connection& c, Stream& stream,
   const bool ok = resp.status >= 200 && resp.status < 300;
   const bool to_sink = ok && req.sink;
   const size_t limit = ok ? req.max_body.value_or(options.max_body) : options.max_error_body;
+  if (to_sink && req.on_headers) {
+    auto st = req.on_headers(resp);
+    if (!st) return st.error();
+  }
 
   if (buf.size() < options.io_chunk) buf.resize(options.io_chunk);
   while (!p->is_done()) {

@@ -75,6 +75,10 @@ struct FileRange {
 // Called with consecutive pieces of a 2xx response body. A non-ok Status aborts the exchange and
 // is returned by request(); the connection is then closed.
 using BodySink = std::function<Status(std::string_view)>;
+struct ClientResponse;
+// Called once with the status and headers of a 2xx response that goes to a sink, before the
+// first piece of its body; a non-ok Status aborts the exchange as a sink's does.
+using HeadersHook = std::function<Status(const ClientResponse&)>;
 
 struct ClientRequest {
   std::string method = "GET";
@@ -88,6 +92,7 @@ struct ClientRequest {
   std::optional<FileRange> body_file;
   // Where a 2xx body goes: nullptr means ClientResponse::body.
   BodySink sink;
+  HeadersHook on_headers;  // only with a sink
   // Overrides of the client's defaults for this call.
   std::optional<std::chrono::milliseconds> timeout;
   std::optional<size_t> max_body;

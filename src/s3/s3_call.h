@@ -24,6 +24,7 @@ struct S3Client::Call {
   std::optional<net::FileRange> body_file;
   std::string payload_hash;  // empty: SHA-256 of the memory body
   net::BodySink sink;
+  net::HeadersHook on_headers;  // with a sink: sees a 2xx response's headers before its body
   std::function<Status()> before_attempt;  // e.g. truncate the destination file
   bool check_200_error = false;            // Complete: a 200 may carry <Error>
 };

@@ -184,6 +184,7 @@ ClientResult<net::ClientResponse> S3Client::execute(Call& call) {
       hr.body = call.body;
       hr.body_file = call.body_file;
       hr.sink = call.sink;
+      hr.on_headers = call.on_headers;
       if (call.before_attempt) {
         auto st = call.before_attempt();
         if (!st) {

@@ -35,6 +35,7 @@
 #include "base/hash.h"
 #include "base/result.h"
 #include "net/http_client.h"
+#include "s3/checksum.h"
 #include "s3/credentials.h"
 #include "s3/s3_request.h"
 #include "s3/xml.h"
@@ -141,6 +142,12 @@ struct GetObjectRequest {
   std::optional<uint64_t> expected_size;  // checked against the object's total size
   bool fsync = false;                     // fsync the file before returning
   bool md5 = false;                       // hash the body on its way to the file (body_md5)
+  // Ask for the object's additional checksum (x-amz-checksum-mode: ENABLED; whole-object GETs
+  // only). When the response carries a full-object one (CRC32, CRC32C, CRC64NVME, SHA-1, SHA-256;
+  // not a composite "<value>-N"), the body is checked against it as it streams, a mismatch is a
+  // kCorrupt error, and the body is not MD5-hashed: ObjectInfo::checksum_verified says so.
+  // Without one, md5 applies. This is the AWS SDKs' response checksum validation.
+  bool checksum = false;
 };
 
 struct ObjectInfo {
@@ -153,6 +160,13 @@ struct ObjectInfo {
   // GetObject with GetObjectRequest::md5: the MD5 of the body bytes received, hashed while they
   // streamed to the file (so a caller checking a single-part ETag need not read the file again).
   std::optional<Md5Digest> body_md5;
+  // GetObject with GetObjectRequest::checksum: the algorithm of the object's checksum that the
+  // body was checked against (then body_md5 is empty).
+  std::optional<ChecksumAlgorithm> checksum_verified;
+  // The object is encrypted with SSE-KMS or SSE-C (x-amz-server-side-encryption: aws:kms...,
+  // x-amz-server-side-encryption-customer-algorithm): its ETag is not the MD5 of its content
+  // even for a single PUT (aws.md 2.7).
+  bool etag_not_md5 = false;
 };
 
 struct ListObjectsV2Request {

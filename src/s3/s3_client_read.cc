@@ -39,6 +39,9 @@ ObjectInfo object_info(const net::ClientResponse& r) {
   o.size = o.content_length;
   o.content_type = header_or(r, "Content-Type");
   o.last_modified = header_or(r, "Last-Modified");
+  const std::string sse = header_or(r, "x-amz-server-side-encryption");
+  o.etag_not_md5 = sse.rfind("aws:kms", 0) == 0 ||
+                   r.header("x-amz-server-side-encryption-customer-algorithm") != nullptr;
   for (const auto& [name, value] : r.headers) {
     if (name.size() > 11 && iequals_prefix(name, "x-amz-meta-")) {
       std::string n = name.substr(11);
@@ -94,6 +97,42 @@ class BodyMd5 {
   Md5 inline_;
 };
 
+// The checksum a GetObject response carries for the whole object, if any: the cheapest to compute
+// when there are several. A composite one (of the parts' checksums: "<value>-N", or
+// x-amz-checksum-type: COMPOSITE) cannot be computed from the body alone and is left out, as
+// botocore does.
+struct ExpectedChecksum {
+  ChecksumAlgorithm algorithm;
+  std::string value;
+};
+std::optional<ExpectedChecksum> full_object_checksum(const net::ClientResponse& r) {
+  if (const std::string* type = r.header("x-amz-checksum-type");
+      type && iequals_prefix(*type, "composite"))
+    return std::nullopt;
+  auto cost = [](ChecksumAlgorithm a) {
+    switch (a) {
+      case ChecksumAlgorithm::kCrc32c:
+        return 0;
+      case ChecksumAlgorithm::kCrc32:
+        return 1;
+      case ChecksumAlgorithm::kCrc64Nvme:
+        return 2;
+      case ChecksumAlgorithm::kSha1:
+        return 3;
+      case ChecksumAlgorithm::kSha256:
+        return 4;
+    }
+    return 5;
+  };
+  std::optional<ExpectedChecksum> best;
+  for (const auto& [name, value] : r.headers) {
+    auto a = checksum_from_header(name);
+    if (!a || value.empty() || value.find('-') != std::string::npos) continue;
+    if (!best || cost(*a) < cost(best->algorithm)) best = ExpectedChecksum{*a, value};
+  }
+  return best;
+}
+
 }  // namespace
 
 ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
@@ -111,17 +150,36 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
   if (!req.if_match.empty()) call.headers.push_back({"If-Match", req.if_match});
   std::optional<File> out;
   std::optional<BodyMd5> md5;
+  std::optional<ExpectedChecksum> expected;  // this attempt's response's checksum
+  std::optional<Checksummer> sum;            // of the body, when there is one
   call.before_attempt = [&]() -> Status {
     out.reset();
     md5.reset();
+    expected.reset();
+    sum.reset();
     auto f = File::open(req.path, O_WRONLY | O_CREAT | O_TRUNC);
     if (!f) return f.error();
     out = std::move(*f);
     if (req.md5) md5.emplace();
     return {};
   };
+  if (req.checksum && !req.range) {
+    call.headers.push_back({"x-amz-checksum-mode", "ENABLED"});
+    call.on_headers = [&](const net::ClientResponse& head) -> Status {
+      expected = full_object_checksum(head);
+      if (expected) {
+        sum.emplace(expected->algorithm);
+        md5.reset();  // the checksum vouches for the bytes
+      }
+      return {};
+    };
+  }
   call.sink = [&](std::string_view piece) {
     auto write = [&](std::string_view p) { return out->write_all(p); };
+    if (sum) {
+      sum->update(piece);
+      return write(piece);
+    }
     return md5 ? md5->feed(piece, write) : write(piece);
   };
   auto r = execute(call);
@@ -134,6 +192,13 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
   if (r->body_bytes != info.content_length)
     return bad(
         fmt::format("received {} bytes, Content-Length {}", r->body_bytes, info.content_length));
+  if (sum) {
+    std::string got = sum->finish_base64();
+    if (got != expected->value)
+      return bad(fmt::format("{} of the download is {}, the object's checksum is {}",
+                             checksum_name(expected->algorithm), got, expected->value));
+    info.checksum_verified = expected->algorithm;
+  }
   if (req.range) {
     const uint64_t want = req.range->second - req.range->first + 1;
     uint64_t a = 0, b = 0, total = 0;

@@ -367,6 +367,136 @@ TEST(S3Client, GetObjectHashesTheBodyOnItsWayToTheFile) {
   EXPECT_FALSE(r->body_md5);
 }
 
+namespace {
+std::string checksum_of(ChecksumAlgorithm a, std::string_view data) {
+  Checksummer c(a);
+  c.update(data);
+  return c.finish_base64();
+}
+}  // namespace
+
+TEST(S3Client, GetObjectChecksTheObjectsOwnChecksumInsteadOfTheMd5) {
+  Fixture f;
+  TempDir dir;
+  std::string data(1000003, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 131) ^ (i >> 9));
+  auto ok = net::HttpResponse::text(200, data, "binary/octet-stream");
+  ok.headers.emplace_back("ETag", "\"" + to_hex(md5(data)) + "\"");
+  GetObjectRequest req;
+  req.bucket = "b";
+  req.key = "k";
+  req.path = dir.path + "/out";
+  req.md5 = true;
+  req.checksum = true;
+  auto get = [&](net::HttpResponse resp) {
+    f.s3.add(std::move(resp));
+    return f.client->get_object(req);
+  };
+
+  // The cheapest of the checksums sent is computed; the MD5 is not.
+  auto with = ok;
+  with.headers.emplace_back("x-amz-checksum-crc64nvme",
+                            checksum_of(ChecksumAlgorithm::kCrc64Nvme, data));
+  with.headers.emplace_back("x-amz-checksum-crc32c", checksum_of(ChecksumAlgorithm::kCrc32c, data));
+  with.headers.emplace_back("x-amz-checksum-type", "FULL_OBJECT");
+  auto r = get(with);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->checksum_verified, ChecksumAlgorithm::kCrc32c);
+  EXPECT_FALSE(r->body_md5);
+  std::stringstream got;
+  got << std::ifstream(req.path, std::ios::binary).rdbuf();
+  EXPECT_TRUE(got.str() == data);
+  EXPECT_EQ(*f.s3.requests().back().header("x-amz-checksum-mode"), "ENABLED");
+
+  // Every algorithm S3 has is checked when it is the only one.
+  for (auto a :
+       {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc64Nvme,
+        ChecksumAlgorithm::kSha1, ChecksumAlgorithm::kSha256}) {
+    auto one = ok;
+    one.headers.emplace_back(checksum_header(a), checksum_of(a, data));
+    r = get(one);
+    ASSERT_TRUE(r) << checksum_name(a) << ": " << r.error().describe();
+    EXPECT_EQ(r->checksum_verified, a);
+    // A checksum of other bytes fails the download, naming both values.
+    auto wrong = ok;
+    wrong.headers.emplace_back(checksum_header(a), checksum_of(a, data + "x"));
+    r = get(wrong);
+    ASSERT_FALSE(r) << checksum_name(a);
+    EXPECT_EQ(r.error().errc, Errc::kCorrupt);
+    EXPECT_NE(r.error().message.find(std::string(checksum_name(a)) + " of the download is " +
+                                     checksum_of(a, data)),
+              std::string::npos)
+        << r.error().message;
+  }
+
+  // A composite checksum (of the parts' checksums) is not of the body: the MD5 is computed.
+  auto composite = ok;
+  composite.headers.emplace_back("x-amz-checksum-crc32c", "AAAAAA==-3");
+  r = get(composite);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_FALSE(r->checksum_verified);
+  ASSERT_TRUE(r->body_md5);
+  EXPECT_EQ(to_hex(*r->body_md5), to_hex(md5(data)));
+  auto typed = ok;
+  typed.headers.emplace_back("x-amz-checksum-crc32", "AAAAAA==");
+  typed.headers.emplace_back("x-amz-checksum-type", "COMPOSITE");
+  r = get(typed);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_FALSE(r->checksum_verified);
+  EXPECT_TRUE(r->body_md5);
+
+  // A retried GET whose answer has no checksum is MD5-hashed.
+  f.s3.add(s3_error(500, "InternalError", "x"));
+  r = get(ok);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_FALSE(r->checksum_verified);
+  EXPECT_TRUE(r->body_md5);
+
+  // A ranged GET does not ask: S3 sends checksums for whole objects only.
+  req.range = std::make_pair(uint64_t{0}, uint64_t{9});
+  auto part = net::HttpResponse::text(206, data.substr(0, 10), "binary/octet-stream");
+  part.headers.emplace_back("Content-Range", "bytes 0-9/" + std::to_string(data.size()));
+  r = get(part);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(f.s3.requests().back().header("x-amz-checksum-mode"), nullptr);
+  req.range.reset();
+
+  // Without GetObjectRequest::checksum nothing is asked nor checked.
+  req.checksum = false;
+  auto ignored = ok;
+  ignored.headers.emplace_back("x-amz-checksum-crc32c", "AAAAAA==");
+  r = get(ignored);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_FALSE(r->checksum_verified);
+  EXPECT_EQ(f.s3.requests().back().header("x-amz-checksum-mode"), nullptr);
+}
+
+TEST(S3Client, GetObjectTellsAnEncryptedObjectsEtagIsNoMd5) {
+  Fixture f;
+  TempDir dir;
+  GetObjectRequest req;
+  req.bucket = "b";
+  req.key = "k";
+  req.path = dir.path + "/out";
+  const std::pair<const char*, const char*> cases[] = {
+      {"x-amz-server-side-encryption", "aws:kms"},
+      {"x-amz-server-side-encryption", "aws:kms:dsse"},
+      {"x-amz-server-side-encryption-customer-algorithm", "AES256"},
+      {"x-amz-server-side-encryption", "AES256"},  // SSE-S3: the ETag is the MD5
+  };
+  for (const auto& [name, value] : cases) {
+    auto resp = net::HttpResponse::text(200, "abc", "binary/octet-stream");
+    resp.headers.emplace_back("ETag", "\"0123456789abcdef0123456789abcdef\"");
+    resp.headers.emplace_back(name, value);
+    f.s3.add(resp);
+    auto r = f.client->get_object(req);
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(r->etag_not_md5, std::string_view(value) != "AES256" ||
+                                   std::string_view(name).find("customer") != std::string::npos)
+        << name << ": " << value;
+  }
+}
+
 TEST(S3Client, HeadObjectAndNotFound) {
   Fixture f;
   auto head = net::HttpResponse::text(200, "", "text/plain");

@@ -324,6 +324,8 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
     if (!range && c->h("x-amz-checksum-mode").value_or("") == "ENABLED" && m.parts_count == 0) {
       for (const auto& [alg, v] : m.checksums)
         res.headers.emplace_back("x-amz-checksum-" + lower(alg), v);
+      // A single PUT's checksum is of the whole object (S3 sends the type since 2025).
+      if (!m.checksums.empty()) res.headers.emplace_back("x-amz-checksum-type", "FULL_OBJECT");
     }
     res.offset = range ? range->first : 0;
     res.length = range ? range->second - range->first + 1 : empty_part ? 0 : m.size;
