@@ -16,7 +16,8 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libssl-dev libpugixml-dev libsqlite3-dev zlib1g-dev libzstd-dev \
   libspdlog-dev libfmt-dev libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  curl socat netcat-openbsd zstd gzip procps python3
+  curl socat netcat-openbsd zstd gzip procps python3 \
+  s3cmd rclone
 
 .PHONY: all deps build test up bench clean format static lambda-zip deps-deb deps-tools fuzz
 

@@ -127,7 +127,9 @@ std::string canonical_header_value(std::string_view v) {
   return out;
 }
 
-std::optional<TimePoint> make_time(int y, int mo, int d, int h, int mi, int s) {
+// The UTC time of a local time `utc_offset` ahead of UTC.
+std::optional<TimePoint> make_time(int y, int mo, int d, int h, int mi, int s,
+                                   seconds utc_offset = seconds(0)) {
   const std::chrono::year_month_day ymd{std::chrono::year{y},
                                         std::chrono::month{static_cast<unsigned>(mo)},
                                         std::chrono::day{static_cast<unsigned>(d)}};
@@ -135,7 +137,7 @@ std::optional<TimePoint> make_time(int y, int mo, int d, int h, int mi, int s) {
   // In seconds first: a TimePoint counts nanoseconds in 64 bits and holds only the years 1678 to
   // 2261; a date outside them is refused, not overflowed.
   const seconds t = sys_days(ymd).time_since_epoch() + std::chrono::hours(h) +
-                    std::chrono::minutes(mi) + seconds(s);
+                    std::chrono::minutes(mi) + seconds(s) - utc_offset;
   constexpr seconds kMin = std::chrono::duration_cast<seconds>(TimePoint::duration::min());
   constexpr seconds kMax = std::chrono::duration_cast<seconds>(TimePoint::duration::max());
   if (t < kMin || t > kMax) return std::nullopt;
@@ -285,20 +287,31 @@ std::optional<TimePoint> parse_amz_date(std::string_view s) {
 }
 
 std::optional<TimePoint> parse_http_date(std::string_view s) {
-  // "Fri, 24 May 2013 00:00:00 GMT"
+  // "Fri, 24 May 2013 00:00:00 GMT", or with a numeric zone "... 00:00:00 +0000" (RFC 2822, as
+  // s3cmd writes x-amz-date for SigV2).
   static constexpr std::array<std::string_view, 12> kMonths = {
       "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  if (s.size() != 29 || s.substr(3, 2) != ", " || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-      s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT" || !all_digits(s.substr(5, 2)) ||
+  const std::string_view zone = s.size() > 25 ? s.substr(25) : std::string_view();
+  const bool numeric_zone = zone.size() == 6 && zone[0] == ' ' &&
+                            (zone[1] == '+' || zone[1] == '-') && all_digits(zone.substr(2)) &&
+                            num(zone.substr(4, 2)) < 60;
+  if ((zone != " GMT" && !numeric_zone) || s.substr(3, 2) != ", " || s[7] != ' ' || s[11] != ' ' ||
+      s[16] != ' ' || s[19] != ':' || s[22] != ':' || !all_digits(s.substr(5, 2)) ||
       !all_digits(s.substr(12, 4)) || !all_digits(s.substr(17, 2)) ||
       !all_digits(s.substr(20, 2)) || !all_digits(s.substr(23, 2))) {
     return std::nullopt;
   }
   const auto m = std::find(kMonths.begin(), kMonths.end(), s.substr(8, 3));
   if (m == kMonths.end()) return std::nullopt;
+  seconds offset(0);
+  if (numeric_zone) {
+    offset =
+        std::chrono::hours(num(zone.substr(2, 2))) + std::chrono::minutes(num(zone.substr(4, 2)));
+    if (zone[1] == '-') offset = -offset;
+  }
   return make_time(num(s.substr(12, 4)), static_cast<int>(m - kMonths.begin()) + 1,
                    num(s.substr(5, 2)), num(s.substr(17, 2)), num(s.substr(20, 2)),
-                   num(s.substr(23, 2)));
+                   num(s.substr(23, 2)), offset);
 }
 
 // ---- SigV4 building blocks ----------------------------------------------------------------------

@@ -88,7 +88,8 @@ std::optional<std::string> find_header(const std::vector<HttpHeader>& headers,
 std::string format_amz_date(TimePoint t);
 // nullopt for a malformed date, and for one a TimePoint cannot hold (before 1678 or after 2261).
 std::optional<TimePoint> parse_amz_date(std::string_view s);
-// RFC 1123 / RFC 7231 IMF-fixdate: "Fri, 24 May 2013 00:00:00 GMT"; nullopt as parse_amz_date.
+// RFC 1123 / RFC 7231 IMF-fixdate: "Fri, 24 May 2013 00:00:00 GMT", also with a numeric zone
+// ("... 02:00:00 +0200", RFC 2822: s3cmd's SigV2 x-amz-date); nullopt as parse_amz_date.
 std::optional<TimePoint> parse_http_date(std::string_view s);
 // "2013-05-24T00:00:00Z", as S3 writes ServerTime in error bodies.
 std::string format_iso8601(TimePoint t);

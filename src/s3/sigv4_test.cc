@@ -73,6 +73,18 @@ TEST(SigV4Test, Dates) {
   EXPECT_FALSE(parse_amz_date("20130230T000000Z").has_value());
   EXPECT_FALSE(parse_amz_date("2013052AT000000Z").has_value());
   EXPECT_FALSE(parse_http_date("Fri, 24 Foo 2013 00:00:00 GMT").has_value());
+  // A numeric zone (s3cmd's SigV2 x-amz-date is "%a, %d %b %Y %H:%M:%S +0000").
+  EXPECT_EQ(parse_http_date("Fri, 24 May 2013 00:00:00 +0000"), kT0);
+  EXPECT_EQ(parse_http_date("Fri, 24 May 2013 02:30:00 +0230"), kT0);
+  EXPECT_EQ(parse_http_date("Thu, 23 May 2013 19:00:00 -0500"), kT0);
+  EXPECT_FALSE(parse_http_date("Fri, 24 May 2013 00:00:00 +00").has_value());
+  EXPECT_FALSE(parse_http_date("Fri, 24 May 2013 00:00:00 +0060").has_value());
+  EXPECT_FALSE(parse_http_date("Fri, 24 May 2013 00:00:00 UTC0").has_value());
+  EXPECT_FALSE(parse_http_date("Fri, 24 May 2013 00:00:00 GMT ").has_value());
+  // The offset applies before the range check: no overflow at the end of what a TimePoint holds.
+  EXPECT_FALSE(parse_http_date("Fri, 11 Apr 2262 23:47:00 -0100").has_value());
+  EXPECT_EQ(format_amz_date(*parse_http_date("Fri, 11 Apr 2262 23:50:00 +0100")),
+            "22620411T225000Z");
   EXPECT_EQ(format_amz_date(at("20240229T235959Z")), "20240229T235959Z");
   // Found by fuzz_sigv4: a year a TimePoint cannot hold overflowed (undefined behaviour) instead
   // of being refused.

@@ -162,17 +162,7 @@ Prepared S3Api::route(std::shared_ptr<Ctx> c) {
     p.op.finish = [this, c](BodyPipeline*) {
       auto h = store_.head_object(c->addr.bucket, c->addr.key);
       if (!h) return c->fail(h.error());
-      const std::string& o = store_.options().owner;
-      return c->xml(
-          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy "
-          "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>" +
-          o +
-          "</ID></Owner><AccessControlList><Grant><Grantee "
-          "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-          "xsi:type=\"CanonicalUser\"><ID>" +
-          o +
-          "</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList>"
-          "</AccessControlPolicy>");
+      return c->xml(access_control_policy_xml(store_.options().owner));
     };
     return p;
   }
@@ -301,7 +291,13 @@ Prepared S3Api::bucket_op(std::shared_ptr<Ctx> c) {
     };
     return p;
   }
-  if (c->has("acl")) return c->now_fail(err::not_implemented());
+  if (c->has("acl")) {
+    p.op.finish = [this, c](BodyPipeline*) {
+      if (auto s = store_.head_bucket(c->addr.bucket); !s) return c->fail(s.error());
+      return c->xml(access_control_policy_xml(store_.options().owner));
+    };
+    return p;
+  }
   if (c->has("uploads")) return multipart_op(c);
   return list_objects(c);
 }

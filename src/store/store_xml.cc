@@ -330,6 +330,22 @@ std::string location_xml(const std::string& region) {
   return out;
 }
 
+std::string access_control_policy_xml(const std::string& owner) {
+  std::string out = kDecl;
+  out += "<AccessControlPolicy xmlns=\"";
+  out += kNs;
+  out += "\"><Owner>";
+  el(out, "ID", owner);
+  out +=
+      "</Owner><AccessControlList><Grant><Grantee "
+      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">";
+  el(out, "ID", owner);
+  out +=
+      "</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList>"
+      "</AccessControlPolicy>";
+  return out;
+}
+
 std::string strip_quotes(std::string_view etag) {
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
     etag = etag.substr(1, etag.size() - 2);

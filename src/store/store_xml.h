@@ -91,6 +91,8 @@ struct DeleteOutcome {
 };
 std::string delete_result_xml(const std::vector<DeleteOutcome>& outcomes, bool quiet);
 std::string location_xml(const std::string& region);
+// GetObjectAcl / GetBucketAcl: the one ACL the store has, FULL_CONTROL for its owner (no ACLs).
+std::string access_control_policy_xml(const std::string& owner);
 
 // ---- request bodies -----------------------------------------------------------------------------
 

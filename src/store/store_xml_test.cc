@@ -104,6 +104,13 @@ TEST(Xml, CreateBucketBody) {
   EXPECT_FALSE(parse_create_bucket("<nope"));
 }
 
+TEST(Xml, AccessControlPolicyGrantsTheOwnerFullControl) {
+  std::string x = access_control_policy_xml("me&you");
+  EXPECT_NE(x.find("<Owner><ID>me&amp;you</ID></Owner>"), std::string::npos);
+  EXPECT_NE(x.find("xsi:type=\"CanonicalUser\"><ID>me&amp;you</ID></Grantee>"), std::string::npos);
+  EXPECT_NE(x.find("<Permission>FULL_CONTROL</Permission>"), std::string::npos);
+}
+
 TEST(NotificationConfig, ParseMatchRender) {
   std::map<std::string, std::string> targets{{"relay", "http://127.0.0.1:1/"}};
   auto rules = parse_notification_config(
