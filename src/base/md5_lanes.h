@@ -22,6 +22,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -95,6 +96,26 @@ class Md5Pieces {
   Md5Stream stream_;
   alignas(64) char carry_[64];
   size_t carried_ = 0;
+};
+
+// Md5Pieces on `lanes`, or with nullptr OpenSSL's MD5 on the calling thread: without AVX2 the
+// lanes worker is scalar and would hash every caller's stream in turn, one core for them all.
+class Md5Feed {
+ public:
+  explicit Md5Feed(Md5Lanes* lanes) {
+    if (lanes) pieces_.emplace(*lanes);
+  }
+  template <class Write>
+  auto feed(std::string_view piece, Write&& write) {
+    if (pieces_) return pieces_->feed(piece, write);
+    inline_.update(piece);
+    return write(piece);
+  }
+  Md5Digest finish() { return pieces_ ? pieces_->finish() : inline_.finish(); }
+
+ private:
+  std::optional<Md5Pieces> pieces_;
+  Md5 inline_;
 };
 
 class Md5Lanes {

@@ -119,9 +119,10 @@ TEST(Md5Lanes, ConcurrentStreamsEachGetTheirOwnDigest) {
 // Feeds `data` to Md5Pieces in pieces of random size (often not multiples of 64, sometimes
 // empty or a few bytes), each from a scratch buffer that is overwritten as soon as feed()
 // returns, as an HTTP client reuses its read buffer.
-Md5Digest via_pieces(Md5Lanes& lanes, const std::string& data, std::mt19937_64& rng,
+// Through Md5Feed: Md5Pieces on `lanes`, or OpenSSL inline with nullptr.
+Md5Digest via_pieces(Md5Lanes* lanes, const std::string& data, std::mt19937_64& rng,
                      std::string* written) {
-  Md5Pieces h(lanes);
+  Md5Feed h(lanes);
   std::string scratch;
   for (size_t off = 0; off < data.size();) {
     size_t n = rng() % 4 == 0 ? rng() % 70 : rng() % 300000;
@@ -139,22 +140,25 @@ Md5Digest via_pieces(Md5Lanes& lanes, const std::string& data, std::mt19937_64& 
 }
 
 TEST(Md5Lanes, PiecesOfAnySizeMatchOpenSsl) {
-  for (bool avx2 : {false, true}) {
+  // mode 0: no lanes (Md5Feed's OpenSSL path, for CPUs without AVX2); 1: scalar lanes; 2: AVX2.
+  for (int mode : {0, 1, 2}) {
+    const bool avx2 = mode == 2;
     if (avx2 && !Md5Lanes::cpu_has_avx2()) continue;
-    Md5Lanes lanes(avx2);
+    Md5Lanes worker(avx2);
+    Md5Lanes* lanes = mode == 0 ? nullptr : &worker;
     std::mt19937_64 rng(7);
     for (size_t n : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{127},
                      size_t{1000}, size_t{1} << 20, (size_t{5} << 20) + 17}) {
       for (int round = 0; round < 3; ++round) {
         std::string d = random_bytes(rng, n), written;
-        EXPECT_EQ(via_pieces(lanes, d, rng, &written), md5(d)) << n << " avx2 " << avx2;
+        EXPECT_EQ(via_pieces(lanes, d, rng, &written), md5(d)) << n << " mode " << mode;
         EXPECT_TRUE(written == d) << n;
       }
     }
     // Several at once, as the consumer's workers download.
     std::vector<std::thread> ts;
     for (int t = 0; t < 6; ++t)
-      ts.emplace_back([&lanes, t] {
+      ts.emplace_back([lanes, t] {
         std::mt19937_64 r(100 + t);
         std::string d = random_bytes(r, (size_t{3} << 20) + 5 * t), written;
         EXPECT_EQ(via_pieces(lanes, d, r, &written), md5(d)) << t;

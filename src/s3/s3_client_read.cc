@@ -78,24 +78,11 @@ ClientError local_error(const char* op, const std::string& resource, Errc errc, 
 
 // The MD5 of a body as it streams to its file: on the shared Md5Lanes worker when the CPU has
 // AVX2 (concurrent downloads share its lanes), else with OpenSSL on the downloading thread, as
-// the store does (one scalar worker would hash every download in turn).
-class BodyMd5 {
- public:
-  BodyMd5() {
-    if (Md5Lanes::cpu_has_avx2()) lanes_.emplace(Md5Lanes::shared());
-  }
-  template <class Write>
-  Status feed(std::string_view piece, Write&& write) {
-    if (lanes_) return lanes_->feed(piece, write);
-    inline_.update(piece);
-    return write(piece);
-  }
-  Md5Digest finish() { return lanes_ ? lanes_->finish() : inline_.finish(); }
-
- private:
-  std::optional<Md5Pieces> lanes_;
-  Md5 inline_;
-};
+// the store does.
+Md5Lanes* download_md5_lanes() {
+  static Md5Lanes* lanes = Md5Lanes::cpu_has_avx2() ? &Md5Lanes::shared() : nullptr;
+  return lanes;
+}
 
 // The checksum a GetObject response carries for the whole object, if any: the cheapest to compute
 // when there are several. A composite one (of the parts' checksums: "<value>-N", or
@@ -149,7 +136,7 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
   }
   if (!req.if_match.empty()) call.headers.push_back({"If-Match", req.if_match});
   std::optional<File> out;
-  std::optional<BodyMd5> md5;
+  std::optional<Md5Feed> md5;
   std::optional<ExpectedChecksum> expected;  // this attempt's response's checksum
   std::optional<Checksummer> sum;            // of the body, when there is one
   call.before_attempt = [&]() -> Status {
@@ -160,7 +147,7 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
     auto f = File::open(req.path, O_WRONLY | O_CREAT | O_TRUNC);
     if (!f) return f.error();
     out = std::move(*f);
-    if (req.md5) md5.emplace();
+    if (req.md5) md5.emplace(download_md5_lanes());
     return {};
   };
   if (req.checksum && !req.range) {
