@@ -73,7 +73,9 @@ class ConsumerTest(PipelineTestCase):
             s = self.wait_done(c, "data", key)
             self.assertEqual(s["path"], os.path.join(self.download_dir, "data", key))
             self.assertEqual(self.downloaded("data", key), data, key)
-        m = self.metrics(c)
+        # The counters move just after the ledger row is marked done.
+        m = wait_for(lambda: (lambda m: sum(m["verified"].values()) == len(objects) and m)(
+            self.metrics(c)), 10, what="download counters")
         self.assertEqual(m["downloads"], len(objects))
         self.assertEqual(m["states"]["done"], len(objects))
         self.assertEqual(m["bytesDownloaded"], sum(len(d) for d in objects.values()))

@@ -127,6 +127,16 @@ class UpTest(UpCase):
                         timeout=60, what="101 lines under the download directory")
         self.assertEqual(sorted(data.split(b"\n")[:-1]),
                          sorted(lines.split(b"\n")[:-1] + [b"up-json-1"]))
+        # The agent uploads with a CRC32C, against which the consumer checked every download
+        # (the counters move just after a file lands: wait for them to settle).
+        def consumer_metrics():
+            st, _, body = http(self.st["consumer_port"], "GET", "/metrics")
+            self.assertEqual(st, 200)
+            return json.loads(body)["consumer"]
+        m = wait_for(lambda: (lambda m: m["downloads"] >= 1 and
+                              sum(m["verified"].values()) == m["downloads"] and m)(
+                                  consumer_metrics()), 20, what="consumer counters")
+        self.assertEqual(m["verified"]["checksum"], m["downloads"], m["verified"])
         out = self.log()
         self.assertIn("nc -q1 localhost", out)
         self.assertIn("curl -d", out)
