@@ -139,6 +139,10 @@ class RefusedTest(FlagTestCase):
         self.assertRefused(self.store("--min-free-space", "-1"),
                            "--min-free-space: expected a whole number of bytes, 0 or more, "
                            "got '-1'")
+        for v in ("0", "86401", "1.5"):
+            self.assertRefused(self.store("--idle-timeout", v),
+                               "--idle-timeout: expected a whole number of seconds from 1 to "
+                               f"86400, got '{v}'")
         for v in ("127.0.0.1:9000x", "127.0.0.1:65536", "127.0.0.1"):
             self.assertRefused(self.store(listen=v), f"--listen: {LISTEN}, got '{v}'")
 
@@ -198,9 +202,9 @@ class BoundsAcceptedTest(FlagTestCase):
 
     def test_store_bounds(self):
         for name, args in (("store-low", ("--notify-retry-max-ms", "10", "--io-threads", "1",
-                                          "--min-free-space", "0")),
+                                          "--min-free-space", "0", "--idle-timeout", "1")),
                            ("store-high", ("--notify-retry-max-ms", "86400000",
-                                           "--io-threads", "256"))):
+                                           "--io-threads", "256", "--idle-timeout", "86400"))):
             p = self.start(name, self.store(*args, listen=ANY, data=os.path.join(self.tmp, name)))
             self.assertGreater(p.port, 0)
             p.stop()

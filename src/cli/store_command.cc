@@ -55,6 +55,11 @@ void add_store_command(CLI::App& app, StoreArgs& a) {
       ->transform(whole_number(0, kNoMax, "bytes"));
   sub->add_option("--io-threads", a.io_threads, "Network threads (default, or 0: one per core)")
       ->transform(whole_number(0, kMaxThreads));
+  sub->add_option("--idle-timeout", a.idle_timeout_s,
+                  "Seconds a connection may make no progress (an idle keep-alive connection, a "
+                  "client that stops sending or reading a body) before the store closes it")
+      ->capture_default_str()
+      ->transform(whole_number(1, kMaxDelayMs / 1000, "seconds"));
   sub->add_option("--status-file", a.status_file,
                   "Write a JSON file with the bound port once listening");
 }
@@ -69,6 +74,7 @@ int run_store(const StoreArgs& a) {
   so.tls_cert = a.tls_cert;
   so.tls_key = a.tls_key;
   so.io_threads = a.io_threads;
+  so.idle_timeout = std::chrono::seconds(a.idle_timeout_s);
 
   store::StoreOptions opts;
   opts.data_dir = a.data_dir;

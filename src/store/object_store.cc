@@ -544,36 +544,39 @@ ApiResult<size_t> Content::read_some(uint64_t offset, char* buf, size_t len) con
     std::memcpy(buf, data->data() + offset, n);
     return n;
   }
-  int fd = file.fd();
-  uint64_t at = offset;
-  if (!parts.empty()) {
-    // The last part starting at or before `offset` (parts are sorted by start).
-    auto it = std::upper_bound(parts.begin(), parts.end(), offset,
-                               [](uint64_t o, const ContentPart& p) { return o < p.start; });
-    if (it == parts.begin()) return size_t{0};
-    --it;
-    while (it != parts.end() && offset >= it->start + it->size) ++it;  // skips empty parts
-    if (it == parts.end()) return size_t{0};
-    size_t i = static_cast<size_t>(it - parts.begin());
-    if (i != part_index_) {
-      part_index_ = SIZE_MAX;
-      auto f = File::open(it->path, O_RDONLY);
-      if (!f) return err::internal("part file is missing: " + f.error().message);
-      part_file_ = std::move(*f);
-      part_index_ = i;
-    }
-    fd = part_file_.fd();
-    at = offset - it->start;
-    len = static_cast<size_t>(std::min<uint64_t>(len, it->size - at));
-  }
+  auto e = extent_at(offset);
+  if (!e) return e.error();
+  if (e->len == 0) return size_t{0};
+  len = static_cast<size_t>(std::min<uint64_t>(len, e->len));
   for (;;) {
-    ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(at));
+    ssize_t n = ::pread(e->fd, buf, len, static_cast<off_t>(e->at));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return err::internal(std::string("read error: ") + std::strerror(errno));
     if (n == 0 && !parts.empty() && len > 0)
       return err::internal("a part file is shorter than its recorded size");
     return static_cast<size_t>(n);
   }
+}
+
+ApiResult<Content::Extent> Content::extent_at(uint64_t offset) const {
+  if (parts.empty()) return Extent{file.fd(), offset, UINT64_MAX};
+  // The last part starting at or before `offset` (parts are sorted by start).
+  auto it = std::upper_bound(parts.begin(), parts.end(), offset,
+                             [](uint64_t o, const ContentPart& p) { return o < p.start; });
+  if (it == parts.begin()) return Extent{};
+  --it;
+  while (it != parts.end() && offset >= it->start + it->size) ++it;  // skips empty parts
+  if (it == parts.end()) return Extent{};
+  size_t i = static_cast<size_t>(it - parts.begin());
+  if (i != part_index_) {
+    part_index_ = SIZE_MAX;
+    auto f = File::open(it->path, O_RDONLY);
+    if (!f) return err::internal("part file is missing: " + f.error().message);
+    part_file_ = std::move(*f);
+    part_index_ = i;
+  }
+  const uint64_t at = offset - it->start;
+  return Extent{part_file_.fd(), at, it->size - at};
 }
 
 ApiStatus ObjectStore::release_content(WriteTx& tx, const std::string& id) {

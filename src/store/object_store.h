@@ -86,6 +86,19 @@ struct Content {
   // the content.
   [[nodiscard]] ApiResult<size_t> read_some(uint64_t offset, char* buf, size_t len) const;
 
+  // Where a file holds the content's bytes from some offset on: `fd` holds them from `at`, for
+  // `len` bytes (UINT64_MAX for the single content file, which ends where the file does).
+  struct Extent {
+    int fd = -1;
+    uint64_t at = 0;
+    uint64_t len = 0;
+  };
+  // The extent of the byte at `offset`, for a form other than inline: in the single content file,
+  // or in the part file that holds it (opened as read_some opens it: the descriptor stays valid
+  // until the next call reaches another part, or this Content goes). `len` is 0 past the end of a
+  // multipart object.
+  [[nodiscard]] ApiResult<Extent> extent_at(uint64_t offset) const;
+
  private:
   mutable File part_file_;                // the part read last
   mutable size_t part_index_ = SIZE_MAX;  // its index in `parts`

@@ -304,6 +304,35 @@ TEST_F(ObjectStoreTest, CompleteReferencesThePartFilesAndReadsCrossPartBoundarie
     EXPECT_EQ(*got, 100u);
     EXPECT_EQ(buf.substr(0, 100), parts[0].substr(b1 - 100));
   }
+  {
+    // extent_at (what a sendfile response sends from): the part file holding the offset, where in
+    // it, and how much of the part follows; nothing past the end.
+    auto o = store_->open_object("bkt", "mp");
+    ASSERT_TRUE(o);
+    const Content& c = o->second;
+    struct Want {
+      uint64_t off;
+      size_t part;
+      uint64_t at;
+    };
+    const Want wants[] = {{0, 0, 0},       {b1 - 1, 0, b1 - 1}, {b1, 1, 0},
+                          {b1 + 1, 1, 1},  {b2 - 1, 1, b2 - b1 - 1}, {b2, 2, 0},
+                          {b3, 3, 0},      {n - 1, 3, n - 1 - b3}};
+    for (const auto& w : wants) {
+      auto e = c.extent_at(w.off);
+      ASSERT_TRUE(e) << w.off;
+      EXPECT_EQ(e->at, w.at) << w.off;
+      EXPECT_EQ(e->len, parts[w.part].size() - w.at) << w.off;
+      std::string got(static_cast<size_t>(e->len), '\0');
+      ASSERT_EQ(::pread(e->fd, got.data(), got.size(), static_cast<off_t>(e->at)),
+                static_cast<ssize_t>(got.size()))
+          << w.off;
+      EXPECT_TRUE(got == whole.substr(w.off, got.size())) << w.off;
+    }
+    auto end = c.extent_at(n);
+    ASSERT_TRUE(end);
+    EXPECT_EQ(end->len, 0u);
+  }
   // The part list survives a restart, and the sweep keeps every part file.
   open_store();
   EXPECT_EQ(files_under("/objects"), 4u);

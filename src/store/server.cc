@@ -1,13 +1,18 @@
 #include "store/server.h"
 
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <cstring>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "base/log.h"
@@ -33,6 +38,9 @@ constexpr size_t kSocketRead = 64 * 1024;  // Beast's largest single read
 // A request rejected before its body is drained up to this many bytes, so the client reads the
 // error rather than a connection reset; beyond it the connection is closed after the response.
 constexpr uint64_t kDrainLimit = 8 << 20;
+// The most one sendfile(2) call of a GetObject body sends, and the most sent in a row before the
+// coroutine lets the other connections of its io thread run.
+constexpr size_t kSendfileChunk = 1 << 20;
 
 // Runs `f` on `pool` and resumes the calling coroutine on its own executor with the result.
 template <class F>
@@ -85,6 +93,9 @@ struct StoreServer::Impl {
   awaitable<void> session(Stream& stream, std::string remote);
   template <class Stream>
   awaitable<bool> write_response(Stream& stream, Response& r, unsigned version, bool keep_alive);
+  enum class Sent { kAll, kCut, kUnsupported };
+  awaitable<Sent> send_file_body(tcp::socket& sock, const Content& content, uint64_t& off,
+                                 uint64_t& left);
   awaitable<void> serve_plain(tcp::socket sock);
   awaitable<void> serve_tls(tcp::socket sock);
 };
@@ -160,8 +171,14 @@ awaitable<bool> StoreServer::Impl::write_response(Stream& stream, Response& r, u
     }
     co_return !ec;
   }
-  std::vector<char> buf(kChunk);
   uint64_t off = r.offset, left = r.length;
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if (!r.content->data) {
+      Sent sent = co_await send_file_body(stream.socket(), *r.content, off, left);
+      if (sent != Sent::kUnsupported) co_return sent == Sent::kAll;
+    }
+  }
+  std::vector<char> buf(kChunk);
   while (left > 0) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
     auto n = r.content->read_some(off, buf.data(), want);
@@ -174,6 +191,62 @@ awaitable<bool> StoreServer::Impl::write_response(Stream& stream, Response& r, u
     left -= *n;
   }
   co_return true;
+}
+
+// Plain HTTP: the body goes from the content's file(s) to the socket by sendfile(2), with no copy
+// in this process. The socket is non-blocking: when it is full the coroutine waits for it to be
+// writable, for at most opts.idle_timeout since the last byte sent (the stream's own timeout does
+// not cover a wait on its socket), and then ends the response, which closes the session as a
+// timeout of the stream does. `off` and `left` follow what was sent. kCut: the response ends short
+// (content shorter than its length, a file error, the client gone or idle); kUnsupported: the file
+// system cannot sendfile, nothing more was sent, and the caller copies the rest.
+awaitable<StoreServer::Impl::Sent> StoreServer::Impl::send_file_body(tcp::socket& sock,
+                                                                     const Content& content,
+                                                                     uint64_t& off,
+                                                                     uint64_t& left) {
+  using namespace asio::experimental::awaitable_operators;
+  beast::error_code ec;
+  if (!sock.native_non_blocking()) {
+    sock.native_non_blocking(true, ec);
+    if (ec) co_return Sent::kUnsupported;
+  }
+  asio::steady_timer idle(sock.get_executor());
+  auto deadline = std::chrono::steady_clock::now() + opts.idle_timeout;
+  size_t since_yield = 0;
+  while (left > 0) {
+    auto e = content.extent_at(off);
+    if (!e || e->len == 0) co_return Sent::kCut;
+    const size_t want = static_cast<size_t>(std::min<uint64_t>({left, e->len, kSendfileChunk}));
+    off_t at = static_cast<off_t>(e->at);
+    ssize_t n = ::sendfile(sock.native_handle(), e->fd, &at, want);
+    if (n > 0) {
+      off += static_cast<uint64_t>(n);
+      left -= static_cast<uint64_t>(n);
+      deadline = std::chrono::steady_clock::now() + opts.idle_timeout;
+      since_yield += static_cast<size_t>(n);
+      if (since_yield >= kSendfileChunk && left > 0) {
+        since_yield = 0;
+        co_await asio::post(sock.get_executor(), use_awaitable);
+      }
+      continue;
+    }
+    if (n == 0) co_return Sent::kCut;  // the file is shorter: the client sees a short body
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      since_yield = 0;
+      idle.expires_at(deadline);
+      auto woke =
+          co_await (sock.async_wait(tcp::socket::wait_write, asio::as_tuple(use_awaitable)) ||
+                    idle.async_wait(asio::as_tuple(use_awaitable)));
+      if (woke.index() != 0 || std::get<0>(std::get<0>(woke))) co_return Sent::kCut;
+      continue;
+    }
+    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) co_return Sent::kUnsupported;
+    if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN && errno != ETIMEDOUT)
+      log::warn("store: sendfile of an object body failed: {}", std::strerror(errno));
+    co_return Sent::kCut;
+  }
+  co_return Sent::kAll;
 }
 
 template <class Stream>

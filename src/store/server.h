@@ -8,8 +8,11 @@
 // 100 and the connection closed); keep-alive; HTTPS when a certificate and key are given.
 // Operations that touch the disk or SQLite run on a separate blocking thread pool so that fsync
 // and group-commit waits never stall an io thread.
+// GetObject bodies from files go to a plain HTTP socket by sendfile(2), with no copy in this
+// process; over HTTPS they are read and written in 256 KiB pieces.
 // Memory per connection: a 64 KiB socket read buffer (which also holds the header, <= 64 KiB), the
-// 256 KiB body buffer, and a 256 KiB read buffer for streamed GET responses.
+// 256 KiB body buffer, and a 256 KiB read buffer for GET responses streamed over HTTPS (and for
+// inline objects).
 
 #include <chrono>
 #include <cstdint>
