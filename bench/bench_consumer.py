@@ -98,7 +98,8 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def consumer_run(b, store, keys, etags, size, workers, run, download_root=None, verified_by=None):
+def consumer_run(b, store, keys, etags, size, workers, run, download_root=None,
+                 verified_by=None):
     """(MB/s, CPU seconds per GB) of a fresh consumer downloading every key (fed POSTs
     directly); the CPU is the consumer process's own, including its start. With download_root
     (e.g. a tmpfs), the files land there while the ledger stays in the bench's temp dir. Fails
@@ -215,7 +216,8 @@ def main():
             x, y = first(), second()
             get_mbs, (dl_mbs, dl_cpu) = (x, y) if r % 2 == 0 else (y, x)
             mem_mbs, mem_cpu = (consumer_run(b, store, keys, etags, size, a.workers, f"m{r}",
-                                             a.memory_dir, "checksum") if a.memory_dir else (None, None))
+                                             a.memory_dir, "checksum")
+                                if a.memory_dir else (None, None))
             md5_runs = {}
             if a.md5_peer:
                 md5_runs["md5_consumer"] = consumer_run(b, store, md5_keys, etags, size,

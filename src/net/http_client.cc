@@ -429,8 +429,9 @@ Result<ClientResponse> HttpClient::Impl::exchange(Connection& c, Stream& stream,
     if (!st) return st.error();
   }
   // A body kept in memory is allocated once at its announced size, not grown by doubling (an
-  // 8 MiB GetObject copied ~16 MiB and faulted in fresh pages at each growth).
-  if (!to_sink && p->content_length() && *p->content_length() <= limit)
+  // 8 MiB GetObject copied ~16 MiB and faulted in fresh pages at each growth). A HEAD's
+  // Content-Length is the object's, with no body.
+  if (!to_sink && req.method != "HEAD" && p->content_length() && *p->content_length() <= limit)
     resp.body.reserve(static_cast<size_t>(*p->content_length()));
 
   if (buf.size() < options.io_chunk) buf.resize(options.io_chunk);
