@@ -118,11 +118,11 @@ Result<std::string> multipart_etag(const std::string& path, uint64_t part_size) 
 
 Result<Verified> verify_download(const std::string& path, uint64_t size, const std::string& etag_in,
                                  const Md5Digest* streamed, bool etag_is_md5) {
-  auto size_only = [&]() -> Result<uint64_t> {
+  auto size_only = [&]() -> Status {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
     if (static_cast<uint64_t>(st.st_size) != size) return wrong_size(st.st_size, size);
-    return size;
+    return {};
   };
   if (!etag_is_md5) {
     if (auto s = size_only(); !s) return s.error();

@@ -96,28 +96,14 @@ std::optional<ExpectedChecksum> full_object_checksum(const net::ClientResponse& 
   if (const std::string* type = r.header("x-amz-checksum-type");
       type && iequals_prefix(*type, "composite"))
     return std::nullopt;
-  auto cost = [](ChecksumAlgorithm a) {
-    switch (a) {
-      case ChecksumAlgorithm::kCrc32c:
-        return 0;
-      case ChecksumAlgorithm::kCrc32:
-        return 1;
-      case ChecksumAlgorithm::kCrc64Nvme:
-        return 2;
-      case ChecksumAlgorithm::kSha1:
-        return 3;
-      case ChecksumAlgorithm::kSha256:
-        return 4;
-    }
-    return 5;
-  };
-  std::optional<ExpectedChecksum> best;
-  for (const auto& [name, value] : r.headers) {
-    auto a = checksum_from_header(name);
-    if (!a || value.empty() || value.find('-') != std::string::npos) continue;
-    if (!best || cost(*a) < cost(best->algorithm)) best = ExpectedChecksum{*a, value};
+  // Cheapest first.
+  for (auto a :
+       {ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc64Nvme,
+        ChecksumAlgorithm::kSha1, ChecksumAlgorithm::kSha256}) {
+    const std::string* v = r.header(checksum_header(a));
+    if (v && !v->empty() && v->find('-') == std::string::npos) return ExpectedChecksum{a, *v};
   }
-  return best;
+  return std::nullopt;
 }
 
 }  // namespace
