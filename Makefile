@@ -13,7 +13,7 @@ PYTHON ?= $(or $(shell ls /root/.pyenv/versions/3.11*/bin/python3 2>/dev/null | 
 # Debian bookworm packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-  libssl-dev libpugixml-dev libsqlite3-dev zlib1g-dev libzstd-dev \
+  libssl-dev libpcre2-dev libpugixml-dev libsqlite3-dev zlib1g-dev libzstd-dev \
   libspdlog-dev libfmt-dev libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   curl socat netcat-openbsd zstd gzip procps python3 \

@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 
 namespace ingestor {
 namespace {
@@ -352,6 +353,30 @@ std::string encode_from_utf8(std::string_view text, Charset cs) {
     }
   }
   return out;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    // ASCII eight bytes at a time.
+    while (i + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t start = i;
+    if (next_utf8(s, i) == kReplacement) {
+      // U+FFFD itself is valid: EF BF BD.
+      if (!(i - start == 3 && s.substr(start, 3) == "\xEF\xBF\xBD")) return false;
+    }
+  }
+  return true;
 }
 
 size_t utf16_length(std::string_view utf8) {

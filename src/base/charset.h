@@ -24,6 +24,10 @@ std::string decode_to_utf8(std::string_view bytes, Charset cs);
 // Encodes UTF-8 `text` into `cs` (Java's String.getBytes(cs)).
 std::string encode_from_utf8(std::string_view text, Charset cs);
 
+// True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
+// what decode_to_utf8(bytes, kUtf8) would return unchanged.
+bool is_valid_utf8(std::string_view bytes);
+
 // Number of UTF-16 code units (Java chars) in UTF-8 text: what Java's String.length() would say.
 size_t utf16_length(std::string_view utf8);
 

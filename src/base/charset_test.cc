@@ -122,5 +122,18 @@ TEST(CharsetTest, Utf16LengthCountsJavaChars) {
   EXPECT_EQ(utf16_length(bytes({'a', 0xFF, 0xFE})), 3u);
 }
 
+TEST(CharsetTest, ValidUtf8IsWhatDecodingLeavesUnchanged) {
+  for (std::string s : {std::string(""), std::string("plain ascii text, long enough"),
+                        std::string("\xc3\xa9t\xc3\xa9"), std::string("\xef\xbf\xbd"),
+                        std::string("\xf0\x9f\x98\x80 emoji"), std::string("\xf4\x8f\xbf\xbf")})
+    EXPECT_TRUE(is_valid_utf8(s)) << s;
+  for (std::string s :
+       {std::string("\xff"), std::string("abcdefgh\xc3"), std::string("\xc0\x80"),
+        std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"), std::string("12345678\x80")})
+    EXPECT_FALSE(is_valid_utf8(s)) << s;
+  for (std::string s : {std::string("x\xfe\xc3\xa9"), std::string("\xe2\x82\xac\xe2\x82")})
+    EXPECT_EQ(is_valid_utf8(s), decode_to_utf8(s, Charset::kUtf8) == s);
+}
+
 }  // namespace
 }  // namespace ingestor

@@ -21,7 +21,6 @@ bool is_valid_bucket_name(std::string_view name);
 // A decoded object key: 1..1024 bytes (KeyTooLongError beyond) of valid UTF-8 (InvalidURI
 // otherwise; S3 rejects keys whose percent escapes do not decode to UTF-8).
 [[nodiscard]] ApiStatus validate_key(std::string_view key);
-bool is_valid_utf8(std::string_view s);
 
 // encoding-type=url as botocore decodes it (unquote_plus): every byte outside A-Za-z0-9 - _ . ~ /
 // becomes %XX (upper-case hex), so '+' is %2B and ' ' is %20.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/charset.h"
 #include "s3/event_notification.h"
 #include "store/request.h"
 
