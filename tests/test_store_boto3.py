@@ -175,7 +175,9 @@ class Boto3Test(BucketTestCase):
         self.assertEqual((h["ContentLength"], h["PartsCount"]), (1000, 4))
         with self.assertRaises(ClientError) as cm:
             self.s3.get_object(Bucket="bkt", Key="mp", PartNumber=5)
-        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidPartNumber")
+        # Past the last part: 400 InvalidPart, as S3 answers (it was 416 InvalidPartNumber).
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidPart")
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
         # UploadPartCopy of a range across part boundaries of the multipart source.
         uid2 = self.s3.create_multipart_upload(Bucket="bkt", Key="pc")["UploadId"]
         r = self.s3.upload_part_copy(Bucket="bkt", Key="pc", UploadId=uid2, PartNumber=1,

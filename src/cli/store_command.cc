@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "store/acl.h"
 #include "store/notifier.h"
 #include "store/object_store.h"
 #include "store/s3_api.h"
@@ -33,6 +34,10 @@ void add_store_command(CLI::App& app, StoreArgs& a) {
   sub->add_option("--data-dir", a.data_dir, "Directory holding objects and metadata")->required();
   sub->add_option("--access-key", a.access_key, "Access key id clients sign with")->required();
   sub->add_option("--secret-key", a.secret_key, "Secret access key")->required();
+  sub->add_option("--user", a.users,
+                  "NAME:ACCESS_KEY:SECRET_KEY: another user, with its own buckets and objects "
+                  "(ACLs grant access across users; the --access-key user is named 'ingestor'); "
+                  "repeatable");
   sub->add_option("--region", a.region, "Region of the store")->capture_default_str();
   sub->add_option("--tls-cert", a.tls_cert, "PEM certificate chain: serve HTTPS");
   sub->add_option("--tls-key", a.tls_key, "PEM private key for --tls-cert");
@@ -103,6 +108,27 @@ int run_store(const StoreArgs& a) {
     }
   }
 
+  // The main account and every --user: names and access keys unique, nothing empty.
+  std::vector<store::User> users;
+  for (const auto& u : a.users) {
+    auto parsed = store::parse_user_flag(u);
+    if (!parsed) {
+      std::fprintf(stderr,
+                   "ingestor store: --user must be NAME:ACCESS_KEY:SECRET_KEY with none of them "
+                   "empty, got '%s'\n",
+                   u.substr(0, u.find(':')).c_str());
+      return 2;
+    }
+    users.push_back(std::move(*parsed));
+  }
+  {
+    std::vector<store::User> all{{opts.owner, a.access_key, a.secret_key}};
+    all.insert(all.end(), users.begin(), users.end());
+    if (auto why = store::Users(all).validate(); !why.empty()) {
+      std::fprintf(stderr, "ingestor store: --user: %s\n", why.c_str());
+      return 2;
+    }
+  }
   auto st = store::ObjectStore::open(opts);
   if (!st) {
     std::fprintf(stderr, "ingestor store: %s\n", st.error().message.c_str());
@@ -117,6 +143,7 @@ int run_store(const StoreArgs& a) {
   store::ApiOptions ao;
   ao.access_key = a.access_key;
   ao.secret_key = a.secret_key;
+  ao.users = users;
   ao.region = a.region;
   ao.virtual_host_domain = a.virtual_host_domain;
   store::S3Api api(**st, ao);

@@ -37,7 +37,18 @@ S3Result<AuthResult> finish_v2(AuthKind kind, const SigningRequest& req, std::st
   std::replace(signature.begin(), signature.end(), ' ', '+');
   const std::string sts = string_to_sign_v2(req, date_field);
   if (!constant_time_equal(sign_v2(creds.secret_access_key, sts), signature)) {
-    return mismatch(sts, {});
+    // A path-style request for a bucket ("/b") is signed by botocore with the resource "/b/", as
+    // S3 wants a bucket's resource written: S3 accepts both forms.
+    const std::string_view p = req.path;
+    const bool bucket_only = req.virtual_bucket.empty() && p.size() > 1 && p.front() == '/' &&
+                             p.find('/', 1) == std::string_view::npos;
+    if (!bucket_only) return mismatch(sts, {});
+    SigningRequest slash = req;
+    slash.path += '/';
+    if (!constant_time_equal(sign_v2(creds.secret_access_key, string_to_sign_v2(slash, date_field)),
+                             signature)) {
+      return mismatch(sts, {});
+    }
   }
   AuthResult r;
   r.kind = kind;

@@ -6,17 +6,21 @@ namespace ingestor::store {
 
 namespace {
 
-// Version 3 of the schema (docs/formats/store.md), without its user_version (set apart, only
+// Version 4 of the schema (docs/formats/store.md), without its user_version (set apart, only
 // when it changes). Every statement is idempotent and writes nothing where its table or index
 // exists, so running it on a version 1 database (which lacks inline_content and object_parts) or a
-// version 2 one (lacking object_parts) is the migration: rows already there keep their meaning, so
-// a multipart object completed by an older version stays one content file. Keys are TEXT compared
-// with SQLite's BINARY collation (memcmp), which is S3's UTF-8 byte order.
+// version 2 one (lacking object_parts) creates the missing tables: rows already there keep their
+// meaning, so a multipart object completed by an older version stays one content file. The
+// columns version 4 added to existing tables come from kAddColumns. Keys are TEXT compared with
+// SQLite's BINARY collation (memcmp), which is S3's UTF-8 byte order.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS buckets(
   name TEXT PRIMARY KEY,
   created_ms INTEGER NOT NULL,
-  notification_xml TEXT NOT NULL DEFAULT ''
+  notification_xml TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL DEFAULT 'ingestor',
+  acl TEXT NOT NULL DEFAULT '',
+  cors_xml TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS objects(
   bucket TEXT NOT NULL,
@@ -30,6 +34,10 @@ CREATE TABLE IF NOT EXISTS objects(
   user_meta TEXT NOT NULL,
   checksums TEXT NOT NULL,
   parts_count INTEGER NOT NULL DEFAULT 0,
+  owner TEXT NOT NULL DEFAULT 'ingestor',
+  acl TEXT NOT NULL DEFAULT '',
+  upload_id TEXT NOT NULL DEFAULT '',
+  checksum_type TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(bucket, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uploads(
@@ -40,7 +48,10 @@ CREATE TABLE IF NOT EXISTS uploads(
   content_type TEXT NOT NULL,
   headers TEXT NOT NULL,
   user_meta TEXT NOT NULL,
-  checksum_algorithm TEXT NOT NULL
+  checksum_algorithm TEXT NOT NULL,
+  owner TEXT NOT NULL DEFAULT 'ingestor',
+  acl TEXT NOT NULL DEFAULT '',
+  checksum_type TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket, key, upload_id);
 CREATE TABLE IF NOT EXISTS parts(
@@ -73,10 +84,32 @@ CREATE TABLE IF NOT EXISTS object_parts(
   size INTEGER NOT NULL,
   part_content_id TEXT NOT NULL,
   etag TEXT NOT NULL,
+  checksums TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY(content_id, part_number)
 ) WITHOUT ROWID;
 )sql";
-constexpr int64_t kSchemaVersion = 3;
+constexpr int64_t kSchemaVersion = 4;
+
+// Version 4 (owners and ACLs, CORS, the upload an object was completed from, the checksum type of
+// a multipart object): columns added to tables of versions 1-3, run once when such a database is
+// opened. ADD COLUMN with a constant default rewrites no row: a row written before reads as owned
+// by the main account ("ingestor") with the default ACL, no CORS and no upload.
+constexpr const char* kAddColumns = R"sql(
+ALTER TABLE buckets ADD COLUMN owner TEXT NOT NULL DEFAULT 'ingestor';
+ALTER TABLE buckets ADD COLUMN acl TEXT NOT NULL DEFAULT '';
+ALTER TABLE buckets ADD COLUMN cors_xml TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN owner TEXT NOT NULL DEFAULT 'ingestor';
+ALTER TABLE objects ADD COLUMN acl TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN upload_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN checksum_type TEXT NOT NULL DEFAULT '';
+ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT 'ingestor';
+ALTER TABLE uploads ADD COLUMN acl TEXT NOT NULL DEFAULT '';
+ALTER TABLE uploads ADD COLUMN checksum_type TEXT NOT NULL DEFAULT '';
+)sql";
+// ... and to object_parts, which version 3 added.
+constexpr const char* kAddColumnsV3 = R"sql(
+ALTER TABLE object_parts ADD COLUMN checksums TEXT NOT NULL DEFAULT '[]';
+)sql";
 
 constexpr size_t kMaxBatch = 512;
 
@@ -92,7 +125,7 @@ Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& path) {
   auto w = SqliteDb::open(path);
   if (!w) return w.error();
   if (auto s = configure(**w); !s) return s.error();
-  // 0: a new database; 1 or 2: written by an older version (migrated here, atomically).
+  // 0: a new database; 1 to 3: written by an older version (migrated here, atomically).
   if (auto s = (*w)->exec("BEGIN IMMEDIATE"); !s) return s.error();
   auto v = (*w)->prepare("PRAGMA user_version");
   if (!v) return v.error();
@@ -104,6 +137,19 @@ Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& path) {
     return make_error(Errc::kConfig, path + ": metadata schema version " + std::to_string(version) +
                                          " is newer than this ingestor (" +
                                          std::to_string(kSchemaVersion) + ")");
+  }
+  // Tables of versions 1-3 get the columns of version 4 first (kSchema then leaves them be).
+  if (version != 0 && version < 4) {
+    if (auto s = (*w)->exec(kAddColumns); !s) {
+      (void)(*w)->exec("ROLLBACK");
+      return s.error();
+    }
+    if (version == 3) {
+      if (auto s = (*w)->exec(kAddColumnsV3); !s) {
+        (void)(*w)->exec("ROLLBACK");
+        return s.error();
+      }
+    }
   }
   if (auto s = (*w)->exec(kSchema); !s) {
     (void)(*w)->exec("ROLLBACK");

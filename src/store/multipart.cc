@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "base/hash.h"
+#include "s3/checksum.h"
 #include "store/keys.h"
 #include "store/object_store.h"
 
@@ -24,7 +25,7 @@ struct PartRow {
 ApiResult<std::optional<UploadMeta>> read_upload(SqliteDb& db, const std::string& upload_id) {
   auto st = db.prepare(
       "SELECT upload_id, bucket, key, initiated_ms, content_type, headers, user_meta, "
-      "checksum_algorithm FROM uploads WHERE upload_id=?");
+      "checksum_algorithm, owner, acl, checksum_type FROM uploads WHERE upload_id=?");
   if (!st) return db_error(st.error());
   auto r = (*st)->bind(1, upload_id).step();
   if (!r) return db_error(r.error());
@@ -40,6 +41,9 @@ ApiResult<std::optional<UploadMeta>> read_upload(SqliteDb& db, const std::string
   u.proto.headers = pairs_from_json((*st)->col_text(5));
   u.proto.user_meta = pairs_from_json((*st)->col_text(6));
   u.checksum_algorithm = (*st)->col_text(7);
+  u.proto.owner = (*st)->col_text(8);
+  u.proto.acl = (*st)->col_text(9);
+  u.checksum_type = (*st)->col_text(10);
   return std::optional<UploadMeta>(std::move(u));
 }
 
@@ -70,6 +74,54 @@ ApiResult<std::vector<PartRow>> read_parts(SqliteDb& db, const std::string& uplo
   return out;
 }
 
+// The object a finished upload made, if it is still the current object of bucket/key.
+ApiResult<std::optional<ObjectMeta>> completed_object(SqliteDb& db, const std::string& bucket,
+                                                      const std::string& key,
+                                                      const std::string& upload_id) {
+  if (upload_id.empty()) return std::optional<ObjectMeta>();
+  auto st = db.prepare(
+      "SELECT size, etag, mtime_ms, checksums, parts_count, owner, checksum_type FROM objects "
+      "WHERE bucket=? AND key=? AND upload_id=?");
+  if (!st) return db_error(st.error());
+  auto r = (*st)->bind(1, bucket).bind(2, key).bind(3, upload_id).step();
+  if (!r) return db_error(r.error());
+  if (!*r) return std::optional<ObjectMeta>();
+  ObjectMeta m;
+  m.bucket = bucket;
+  m.key = key;
+  m.size = static_cast<uint64_t>((*st)->col_int(0));
+  m.etag = (*st)->col_text(1);
+  m.mtime_ms = (*st)->col_int(2);
+  m.checksums = pairs_from_json((*st)->col_text(3));
+  m.parts_count = static_cast<int>((*st)->col_int(4));
+  m.owner = (*st)->col_text(5);
+  m.checksum_type = (*st)->col_text(6);
+  m.upload_id = upload_id;
+  return std::optional<ObjectMeta>(std::move(m));
+}
+
+// A composite checksum ("<base64 of the checksum of the parts' raw checksums>-<N>", what S3
+// computes for an upload created with x-amz-checksum-algorithm SHA1, SHA256, CRC32 or CRC32C)
+// when every part has one of `algorithm`; nullopt otherwise.
+std::optional<std::pair<std::string, std::string>> composite_checksum(
+    const std::string& algorithm, const std::vector<const PartInfo*>& parts) {
+  auto alg = s3::checksum_from_name(algorithm);
+  if (!alg || *alg == s3::ChecksumAlgorithm::kCrc64Nvme || parts.empty()) return std::nullopt;
+  std::string raw;
+  for (const PartInfo* p : parts) {
+    const std::string* v = nullptr;
+    for (const auto& [a, b64] : p->checksums)
+      if (a == algorithm) v = &b64;
+    if (!v) return std::nullopt;
+    auto bytes = base64_decode(*v);
+    if (!bytes) return std::nullopt;
+    raw += *bytes;
+  }
+  s3::Checksummer sum(*alg);
+  sum.update(raw);
+  return std::make_pair(algorithm, sum.finish_base64() + "-" + std::to_string(parts.size()));
+}
+
 // NoSuchUpload unless the upload exists for this bucket and key.
 ApiResult<UploadMeta> check_upload(SqliteDb& db, const std::string& bucket, const std::string& key,
                                    const std::string& upload_id) {
@@ -92,7 +144,8 @@ std::optional<std::string> ObjectStore::multipart_etag(const std::vector<std::st
 }
 
 ApiResult<std::string> ObjectStore::create_upload(ObjectMeta proto,
-                                                  const std::string& checksum_algorithm) {
+                                                  const std::string& checksum_algorithm,
+                                                  const std::string& checksum_type) {
   std::string id = new_content_id();
   auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
     auto ex = tx.db.prepare("SELECT 1 FROM buckets WHERE name=?");
@@ -102,11 +155,12 @@ ApiResult<std::string> ObjectStore::create_upload(ObjectMeta proto,
     if (!*r) return err::no_such_bucket(proto.bucket);
     auto st = tx.db.prepare(
         "INSERT INTO uploads(upload_id, bucket, key, initiated_ms, content_type, headers, "
-        "user_meta, checksum_algorithm) VALUES(?,?,?,?,?,?,?,?)");
+        "user_meta, checksum_algorithm, owner, acl, checksum_type) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     if (!st) return db_error(st.error());
     (*st)->bind(1, id).bind(2, proto.bucket).bind(3, proto.key).bind(4, now_ms());
     (*st)->bind(5, proto.content_type).bind(6, pairs_to_json(proto.headers));
     (*st)->bind(7, pairs_to_json(proto.user_meta)).bind(8, checksum_algorithm);
+    (*st)->bind(9, proto.owner).bind(10, proto.acl).bind(11, checksum_type);
     if (auto s = (*st)->run(); !s) return db_error(s.error());
     return {};
   });
@@ -163,11 +217,8 @@ ApiResult<PartInfo> ObjectStore::copy_part(const std::string& bucket, const std:
   uint64_t first = 0, len = sm.size;
   if (range) {
     if (range->first > range->second || range->second >= sm.size)
-      return err::invalid_argument(
-          "The x-amz-copy-source-range value must be of the form "
-          "bytes=first-last where first and last are the zero-based "
-          "offsets of the first and last bytes to copy",
-          "x-amz-copy-source-range", "");
+      return err::invalid_range(
+          sm.size, "bytes=" + std::to_string(range->first) + "-" + std::to_string(range->second));
     first = range->first;
     len = range->second - range->first + 1;
   }
@@ -188,16 +239,24 @@ ApiResult<PartInfo> ObjectStore::copy_part(const std::string& bucket, const std:
                   {});
 }
 
-ApiResult<ObjectMeta> ObjectStore::complete_upload(
+ApiResult<CompleteResult> ObjectStore::complete_upload(
     const std::string& bucket, const std::string& key, const std::string& upload_id,
-    const std::vector<CompletePart>& parts, const PutConditions& cond, const EventContext& ev) {
+    const std::vector<CompletePart>& parts, const PutConditions& cond, const EventContext& ev,
+    const std::optional<std::pair<std::string, std::string>>& checksum) {
   UploadMeta upload;
   std::vector<PartRow> rows;
   {
     auto lease = db_->reader();
     if (!lease) return db_error(lease.error());
     auto u = check_upload(lease->db(), bucket, key, upload_id);
-    if (!u) return u.error();
+    if (!u) {
+      // Completed already (and not overwritten since): S3 answers a repeated Complete with the
+      // object it made.
+      auto done = completed_object(lease->db(), bucket, key, upload_id);
+      if (!done) return done.error();
+      if (*done) return CompleteResult{std::move(**done), true};
+      return u.error();
+    }
     upload = std::move(*u);
     auto r = read_parts(lease->db(), upload_id);
     if (!r) return r.error();
@@ -236,6 +295,16 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
   }
   auto etag = multipart_etag(etags);
   if (!etag) return err::internal("a stored part ETag is not an MD5");
+  std::vector<const PartInfo*> infos;
+  for (const PartRow* p : chosen) infos.push_back(&p->info);
+  auto object_checksum = composite_checksum(upload.checksum_algorithm, infos);
+  if (checksum) {
+    if (!object_checksum || object_checksum->first != checksum->first ||
+        object_checksum->second != checksum->second)
+      return err::bad_digest("The " + checksum->first +
+                             " you specified for the multipart upload did not match what we "
+                             "calculated from its parts.");
+  }
   // The object's content id names its part list, not a file: every part file was fsynced (with
   // its directory) before its UploadPart was acknowledged, so the commit below is all it takes.
   ObjectMeta meta = upload.proto;
@@ -246,6 +315,12 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
   meta.etag = *etag;
   meta.mtime_ms = now_ms();
   meta.parts_count = static_cast<int>(chosen.size());
+  meta.upload_id = upload_id;
+  meta.checksums.clear();
+  if (object_checksum) {
+    meta.checksums.emplace_back(object_checksum->first, object_checksum->second);
+    meta.checksum_type = "COMPOSITE";
+  }
   auto s = db_->write([&](WriteTx& tx) -> ApiStatus {
     // The upload must still exist with the same parts (no concurrent Complete/Abort/UploadPart).
     auto u = check_upload(tx.db, bucket, key, upload_id);
@@ -263,14 +338,15 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
     }
     if (auto st = commit_object_row(tx, meta, cond, ev, "CompleteMultipartUpload"); !st) return st;
     auto ins = tx.db.prepare(
-        "INSERT INTO object_parts(content_id, part_number, start, size, part_content_id, etag) "
-        "VALUES(?,?,?,?,?,?)");
+        "INSERT INTO object_parts(content_id, part_number, start, size, part_content_id, etag, "
+        "checksums) VALUES(?,?,?,?,?,?,?)");
     if (!ins) return db_error(ins.error());
     uint64_t start = 0;
     for (const PartRow* p : chosen) {
       (*ins)->reset().bind(1, meta.content_id).bind(2, static_cast<int64_t>(p->info.part_number));
       (*ins)->bind(3, static_cast<int64_t>(start)).bind(4, static_cast<int64_t>(p->info.size));
       (*ins)->bind(5, p->content_id).bind(6, p->info.etag);
+      (*ins)->bind(7, pairs_to_json(p->info.checksums));
       if (auto x = (*ins)->run(); !x) return db_error(x.error());
       start += p->info.size;
     }
@@ -287,7 +363,28 @@ ApiResult<ObjectMeta> ObjectStore::complete_upload(
     return {};
   });
   if (!s) return s.error();
-  return meta;
+  return CompleteResult{std::move(meta), false};
+}
+
+ApiResult<std::vector<PartInfo>> ObjectStore::object_part_list(const std::string& bucket,
+                                                               const std::string& key) {
+  auto lease = db_->reader();
+  if (!lease) return db_error(lease.error());
+  auto st = lease->db().prepare(
+      "SELECT p.part_number, p.size, p.etag, o.mtime_ms, p.checksums FROM objects o JOIN "
+      "object_parts p ON p.content_id=o.content_id WHERE o.bucket=? AND o.key=? "
+      "ORDER BY p.part_number");
+  if (!st) return db_error(st.error());
+  (*st)->bind(1, bucket).bind(2, key);
+  std::vector<PartInfo> out;
+  for (;;) {
+    auto r = (*st)->step();
+    if (!r) return db_error(r.error());
+    if (!*r) break;
+    out.push_back({static_cast<int>((*st)->col_int(0)), static_cast<uint64_t>((*st)->col_int(1)),
+                   (*st)->col_text(2), (*st)->col_int(3), pairs_from_json((*st)->col_text(4))});
+  }
+  return out;
 }
 
 ApiStatus ObjectStore::abort_upload(const std::string& bucket, const std::string& key,

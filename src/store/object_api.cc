@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/hash.h"
+#include "s3/checksum.h"
 #include "store/keys.h"
 #include "store/s3_api.h"
 #include "store/s3_api_ctx.h"
@@ -133,6 +135,30 @@ void add_object_headers(Response& r, const ObjectMeta& m, const S3Api::Ctx& c) {
     r.headers.emplace_back("x-amz-mp-parts-count", std::to_string(m.parts_count));
 }
 
+// x-amz-copy-source-range: "bytes=first-last" with first <= last (InvalidArgument otherwise; a
+// range past the source's end is InvalidRange, found when the source is read).
+ApiResult<std::pair<uint64_t, uint64_t>> parse_copy_source_range(const std::string& v) {
+  auto bad = [&] {
+    return err::invalid_argument(
+        "The x-amz-copy-source-range value must be of the form bytes=first-last where first and "
+        "last are the zero-based offsets of the first and last bytes to copy",
+        "x-amz-copy-source-range", v);
+  };
+  if (!v.starts_with("bytes=")) return bad();
+  std::string spec = v.substr(6);
+  auto dash = spec.find('-');
+  if (dash == std::string::npos) return bad();
+  std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  auto num = [](const std::string& s) -> std::optional<uint64_t> {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    return std::stoull(s);
+  };
+  auto first = num(a), last = num(b);
+  if (!first || !last || *first > *last) return bad();
+  return std::make_pair(*first, *last);
+}
+
 PutConditions put_conditions(const S3Api::Ctx& c) {
   PutConditions pc;
   if (auto inm = c.h("if-none-match"); inm && strip_quotes(*inm) == "*")
@@ -178,6 +204,14 @@ ObjectMeta meta_from_headers(const S3Api::Ctx& c) {
   return m;
 }
 
+ApiResult<std::string> object_acl_from_request(const S3Api::Ctx& c, const Users& users,
+                                               const std::string& owner,
+                                               const std::string& bucket_owner) {
+  auto grants = acl_from_headers(c.req, users, owner, bucket_owner);
+  if (!grants) return grants.error();
+  return *grants ? grants_to_text(**grants, owner) : std::string();
+}
+
 ApiResult<int> parse_part_number(const std::optional<std::string>& v) {
   auto bad = [&] {
     return err::invalid_argument("Part number must be an integer between 1 and 10000, inclusive",
@@ -221,7 +255,13 @@ Prepared S3Api::put_object(std::shared_ptr<Ctx> c) {
                            .with("MaxSizeAllowed", std::to_string(kMaxUserMetadata)));
   auto plan = plan_body(*c, true);
   if (!plan) return c->now_fail(plan.error());
-  if (auto h = store_.head_bucket(c->addr.bucket); !h) return c->now_fail(h.error());
+  auto bucket = check_bucket(*c, kPermWrite);
+  if (!bucket) return c->now_fail(bucket.error());
+  // An anonymous writer's object belongs to the bucket's owner.
+  meta.owner = c->user ? c->user->name : bucket->owner;
+  auto acl = object_acl_from_request(*c, users_, meta.owner, bucket->owner);
+  if (!acl) return c->now_fail(acl.error());
+  meta.acl = std::move(*acl);
   auto file = store_.stage();
   if (!file) return c->now_fail(file.error());
   auto body = BodyPipeline::create(std::move(*plan), std::move(*file));
@@ -258,19 +298,25 @@ Prepared S3Api::copy_object(std::shared_ptr<Ctx> c) {
         "This copy request is illegal because it is trying to copy an object to itself without "
         "changing the object's metadata, storage class, website redirect location or "
         "encryption attributes."));
+  auto bucket = check_bucket(*c, kPermWrite);
+  if (!bucket) return c->now_fail(bucket.error());
+  std::string owner = c->user ? c->user->name : bucket->owner;
+  auto acl = object_acl_from_request(*c, users_, owner, bucket->owner);
+  if (!acl) return c->now_fail(acl.error());
   Prepared p;
-  p.op.finish = [this, c, src = *src, replace](BodyPipeline*) {
+  p.op.finish = [this, c, src = *src, replace, owner, acl = *acl](BodyPipeline*) {
     ObjectMeta dst = meta_from_headers(*c);
-    // Copy-source preconditions.
-    if (auto m = c->h("x-amz-copy-source-if-match"); m || c->h("x-amz-copy-source-if-none-match")) {
-      auto sm = store_.head_object(src.first, src.second);
-      if (!sm) return c->fail(sm.error());
-      if (m && !etag_list_matches(*m, sm->etag))
-        return c->fail(err::precondition_failed("x-amz-copy-source-If-Match"));
-      auto n = c->h("x-amz-copy-source-if-none-match");
-      if (n && etag_list_matches(*n, sm->etag))
-        return c->fail(err::precondition_failed("x-amz-copy-source-If-None-Match"));
-    }
+    dst.owner = owner;
+    dst.acl = acl;
+    // The source must be readable by the requester (its ACL), and meet the copy-source
+    // preconditions.
+    auto sm = store_.head_object(src.first, src.second);
+    if (!sm) return c->fail(sm.error());
+    if (!acl_allows(sm->owner, sm->acl, c->user, kPermRead)) return c->fail(err::access_denied());
+    if (auto m = c->h("x-amz-copy-source-if-match"); m && !etag_list_matches(*m, sm->etag))
+      return c->fail(err::precondition_failed("x-amz-copy-source-If-Match"));
+    if (auto n = c->h("x-amz-copy-source-if-none-match"); n && etag_list_matches(*n, sm->etag))
+      return c->fail(err::precondition_failed("x-amz-copy-source-If-None-Match"));
     auto r = store_.copy_object(src.first, src.second, std::move(dst), replace, put_conditions(*c),
                                 c->event());
     if (!r) return c->fail(r.error());
@@ -283,8 +329,14 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
   Prepared p;
   p.op.finish = [this, c, head](BodyPipeline*) {
     auto o = store_.open_object(c->addr.bucket, c->addr.key);
-    if (!o) return c->fail(o.error());
+    if (!o) {
+      // A missing key is only told to those who may list the bucket (S3 answers 403 otherwise).
+      if (o.error().code == "NoSuchKey" && !check_bucket(*c, kPermRead))
+        return c->fail(err::access_denied());
+      return c->fail(o.error());
+    }
     auto& [m, content] = *o;
+    if (!acl_allows(m.owner, m.acl, c->user, kPermRead)) return c->fail(err::access_denied());
     if (auto s = check_get_conditions(*c, m); !s) {
       Response r = c->fail(s.error());
       if (s.error().status == 304) {
@@ -312,7 +364,7 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
         return c->fail(err::not_implemented("GetObject by part number of a multipart object"));
       } else if (*n != 1) {
         // A single-part object is its own part 1.
-        return c->fail(err::invalid_range(m.size, "partNumber=" + *pn));
+        return c->fail(err::invalid_part_number());
       }
     } else if (auto rh = c->h("range")) {
       auto r = parse_range(*rh, m.size);
@@ -321,11 +373,14 @@ Prepared S3Api::get_object(std::shared_ptr<Ctx> c, bool head) {
     }
     Response res = c->ok(range ? 206 : 200);
     add_object_headers(res, m, *c);
-    if (!range && c->h("x-amz-checksum-mode").value_or("") == "ENABLED" && m.parts_count == 0) {
+    if (!range && c->h("x-amz-checksum-mode").value_or("") == "ENABLED" &&
+        (m.parts_count == 0 || !m.checksum_type.empty())) {
       for (const auto& [alg, v] : m.checksums)
         res.headers.emplace_back("x-amz-checksum-" + lower(alg), v);
       // A single PUT's checksum is of the whole object (S3 sends the type since 2025).
-      if (!m.checksums.empty()) res.headers.emplace_back("x-amz-checksum-type", "FULL_OBJECT");
+      if (!m.checksums.empty())
+        res.headers.emplace_back("x-amz-checksum-type",
+                                 m.checksum_type.empty() ? "FULL_OBJECT" : m.checksum_type);
     }
     res.offset = range ? range->first : 0;
     res.length = range ? range->second - range->first + 1 : empty_part ? 0 : m.size;
@@ -352,6 +407,7 @@ Prepared S3Api::upload_part(std::shared_ptr<Ctx> c) {
   auto upload_id = c->q("uploadId");
   if (!upload_id || upload_id->empty())
     return c->now_fail(err::invalid_request("UploadPart requires partNumber and uploadId"));
+  if (auto b = check_bucket(*c, kPermWrite); !b) return c->now_fail(b.error());
   if (auto u = store_.get_upload(c->addr.bucket, c->addr.key, *upload_id); !u)
     return c->now_fail(u.error());
   int part = *pn;
@@ -360,16 +416,15 @@ Prepared S3Api::upload_part(std::shared_ptr<Ctx> c) {
     if (!src) return c->now_fail(src.error());
     std::optional<std::pair<uint64_t, uint64_t>> range;
     if (auto r = c->h("x-amz-copy-source-range")) {
-      unsigned long long a = 0, b = 0;
-      if (std::sscanf(r->c_str(), "bytes=%llu-%llu", &a, &b) != 2)
-        return c->now_fail(
-            err::invalid_argument("The x-amz-copy-source-range value must be of "
-                                  "the form bytes=first-last",
-                                  "x-amz-copy-source-range", *r));
-      range = std::make_pair(a, b);
+      auto parsed = parse_copy_source_range(*r);
+      if (!parsed) return c->now_fail(parsed.error());
+      range = *parsed;
     }
     Prepared p;
     p.op.finish = [this, c, src = *src, range, part, upload_id = *upload_id](BodyPipeline*) {
+      auto sm = store_.head_object(src.first, src.second);
+      if (!sm) return c->fail(sm.error());
+      if (!acl_allows(sm->owner, sm->acl, c->user, kPermRead)) return c->fail(err::access_denied());
       auto r = store_.copy_part(c->addr.bucket, c->addr.key, upload_id, part, src.first, src.second,
                                 range);
       if (!r) return c->fail(r.error());
@@ -403,13 +458,27 @@ Prepared S3Api::multipart_op(std::shared_ptr<Ctx> c) {
   const std::string& m = c->req.method;
   Prepared p;
   if (m == "POST" && c->has("uploads")) {
-    p.op.finish = [this, c](BodyPipeline*) {
-      ObjectMeta proto = meta_from_headers(*c);
-      std::string alg = c->h("x-amz-checksum-algorithm").value_or("");
-      auto id = store_.create_upload(proto, alg);
+    auto bucket = check_bucket(*c, kPermWrite);
+    if (!bucket) return c->now_fail(bucket.error());
+    ObjectMeta proto = meta_from_headers(*c);
+    proto.owner = c->user ? c->user->name : bucket->owner;
+    auto acl = object_acl_from_request(*c, users_, proto.owner, bucket->owner);
+    if (!acl) return c->now_fail(acl.error());
+    proto.acl = std::move(*acl);
+    std::string alg = c->h("x-amz-checksum-algorithm").value_or("");
+    if (!alg.empty() && !s3::checksum_from_name(alg))
+      return c->now_fail(err::invalid_request(
+          "Checksum algorithm provided is unsupported. Please try again with any of the valid "
+          "types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"));
+    std::string type = c->h("x-amz-checksum-type").value_or("");
+    if (!type.empty() && type != "COMPOSITE" && type != "FULL_OBJECT")
+      return c->now_fail(err::invalid_request("Value for x-amz-checksum-type is invalid."));
+    p.op.finish = [this, c, proto = std::move(proto), alg, type](BodyPipeline*) {
+      auto id = store_.create_upload(proto, alg, type);
       if (!id) return c->fail(id.error());
       Response r = c->xml(initiate_multipart_xml(c->addr.bucket, c->addr.key, *id));
       if (!alg.empty()) r.headers.emplace_back("x-amz-checksum-algorithm", alg);
+      if (!type.empty()) r.headers.emplace_back("x-amz-checksum-type", type);
       return r;
     };
     return p;
@@ -426,6 +495,7 @@ Prepared S3Api::multipart_op(std::shared_ptr<Ctx> c) {
     lp.max_uploads = parse_max(c->q("max-uploads"), 1000, &bad);
     if (bad) return c->now_fail(err::invalid_argument("Invalid max-uploads", "max-uploads", ""));
     p.op.finish = [this, c, lp](BodyPipeline*) mutable {
+      if (auto b = check_bucket(*c, kPermRead); !b) return c->fail(b.error());
       auto r = store_.list_uploads(lp.bucket, lp.prefix, lp.key_marker, lp.upload_id_marker,
                                    lp.max_uploads);
       if (!r) return c->fail(r.error());
@@ -446,6 +516,7 @@ Prepared S3Api::multipart_op(std::shared_ptr<Ctx> c) {
     if (auto mk = c->q("part-number-marker"); mk && !mk->empty()) marker = parse_max(mk, 0, &bad);
     if (bad) return c->now_fail(err::invalid_argument("Invalid max-parts or part-number-marker"));
     p.op.finish = [this, c, upload_id, max, marker](BodyPipeline*) {
+      if (auto b = check_bucket(*c, kPermWrite); !b) return c->fail(b.error());
       auto r = store_.list_parts(c->addr.bucket, c->addr.key, upload_id, marker, max);
       if (!r) return c->fail(r.error());
       ListPartsParams lp{c->addr.bucket, c->addr.key, upload_id, marker, max, r->second, 0};
@@ -456,30 +527,52 @@ Prepared S3Api::multipart_op(std::shared_ptr<Ctx> c) {
   }
   if (m == "DELETE") {
     p.op.finish = [this, c, upload_id](BodyPipeline*) {
+      if (auto b = check_bucket(*c, kPermWrite); !b) return c->fail(b.error());
       auto s = store_.abort_upload(c->addr.bucket, c->addr.key, upload_id);
       if (!s) return c->fail(s.error());
       return c->ok(204);
     };
     return p;
   }
-  // POST ?uploadId: CompleteMultipartUpload.
-  return with_xml_body(c, [this, upload_id](Ctx& c, const std::string& body) {
-    auto parts = parse_complete_multipart(body);
-    if (!parts) return c.fail(parts.error());
-    for (const auto& part : *parts) {
-      if (part.part_number < 1 || part.part_number > kMaxPartNumber)
-        return c.fail(
-            err::invalid_argument("Part number must be an integer between 1 and 10000, inclusive",
-                                  "partNumber", std::to_string(part.part_number)));
-    }
-    auto r = store_.complete_upload(c.addr.bucket, c.addr.key, upload_id, *parts, put_conditions(c),
-                                    c.event());
-    if (!r) return c.fail(r.error());
-    std::string host = c.h("host").value_or("localhost");
-    std::string location =
-        "http://" + host + "/" + c.addr.bucket + "/" + s3::uri_encode(c.addr.key, false);
-    return c.xml(complete_multipart_xml(location, c.addr.bucket, c.addr.key, r->etag));
-  });
+  // POST ?uploadId: CompleteMultipartUpload. An x-amz-checksum-<alg> header is the object's
+  // checksum (composite "<b64>-<N>"), checked against the one computed from the parts.
+  if (auto b = check_bucket(*c, kPermWrite); !b) return c->now_fail(b.error());
+  std::optional<std::pair<std::string, std::string>> checksum;
+  for (const auto& hd : c->req.headers) {
+    auto alg = s3::checksum_from_header(hd.name);
+    if (!alg) continue;
+    std::string v = hd.value;
+    auto dash = v.rfind('-');
+    std::string b64 = dash == std::string::npos ? v : v.substr(0, dash);
+    auto raw = base64_decode(b64);
+    if (!raw || b64.size() != s3::checksum_base64_length(*alg))
+      return c->now_fail(err::bad_digest(std::string("The ") + s3::checksum_name(*alg) +
+                                         " you specified is not a valid checksum."));
+    checksum = std::make_pair(std::string(s3::checksum_name(*alg)), v);
+  }
+  return with_xml_body(
+      c,
+      [this, upload_id, checksum](Ctx& c, const std::string& body) {
+        auto parts = parse_complete_multipart(body);
+        if (!parts) return c.fail(parts.error());
+        for (const auto& part : *parts) {
+          if (part.part_number < 1 || part.part_number > kMaxPartNumber)
+            return c.fail(err::invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive", "partNumber",
+                std::to_string(part.part_number)));
+        }
+        auto r = store_.complete_upload(c.addr.bucket, c.addr.key, upload_id, *parts,
+                                        put_conditions(c), c.event(), checksum);
+        if (!r) return c.fail(r.error());
+        std::string host = c.h("host").value_or("localhost");
+        std::string location =
+            "http://" + host + "/" + c.addr.bucket + "/" + s3::uri_encode(c.addr.key, false);
+        Response res =
+            c.xml(complete_multipart_xml(location, c.addr.bucket, c.addr.key, r->meta.etag,
+                                         r->meta.checksums, r->meta.checksum_type));
+        return res;
+      },
+      true);
 }
 
 }  // namespace ingestor::store

@@ -52,7 +52,8 @@ namespace {
 
 constexpr const char* kObjectCols =
     "bucket, key, content_id, size, etag, mtime_ms, content_type, headers, user_meta, checksums, "
-    "parts_count";
+    "parts_count, owner, acl, upload_id, checksum_type";
+constexpr int kObjectColCount = 15;
 
 ObjectMeta row_to_meta(const Stmt& s) {
   ObjectMeta m;
@@ -67,6 +68,10 @@ ObjectMeta row_to_meta(const Stmt& s) {
   m.user_meta = pairs_from_json(s.col_text(8));
   m.checksums = pairs_from_json(s.col_text(9));
   m.parts_count = static_cast<int>(s.col_int(10));
+  m.owner = s.col_text(11);
+  m.acl = s.col_text(12);
+  m.upload_id = s.col_text(13);
+  m.checksum_type = s.col_text(14);
   return m;
 }
 
@@ -196,15 +201,22 @@ Status ObjectStore::sweep() {
 
 // ---- buckets ------------------------------------------------------------------------------------
 
-ApiStatus ObjectStore::create_bucket(const std::string& bucket) {
+ApiStatus ObjectStore::create_bucket(const std::string& bucket, const std::string& owner,
+                                     const std::string& acl) {
   if (!is_valid_bucket_name(bucket)) return err::invalid_bucket_name(bucket);
   return db_->write([&](WriteTx& tx) -> ApiStatus {
-    auto ex = bucket_exists(tx.db, bucket);
-    if (!ex) return ex.error();
-    if (*ex) return err::bucket_already_owned(bucket);
-    auto st = tx.db.prepare("INSERT INTO buckets(name, created_ms) VALUES(?, ?)");
+    auto ex = tx.db.prepare("SELECT owner FROM buckets WHERE name=?");
+    if (!ex) return db_error(ex.error());
+    auto r = (*ex)->bind(1, bucket).step();
+    if (!r) return db_error(r.error());
+    if (*r) {
+      if ((*ex)->col_text(0) == owner) return err::bucket_already_owned(bucket);
+      return err::bucket_already_exists(bucket);
+    }
+    auto st = tx.db.prepare("INSERT INTO buckets(name, created_ms, owner, acl) VALUES(?, ?, ?, ?)");
     if (!st) return db_error(st.error());
-    if (auto s = (*st)->bind(1, bucket).bind(2, now_ms()).run(); !s) return db_error(s.error());
+    if (auto s = (*st)->bind(1, bucket).bind(2, now_ms()).bind(3, owner).bind(4, acl).run(); !s)
+      return db_error(s.error());
     return {};
   });
 }
@@ -263,11 +275,12 @@ Result<uint64_t> ObjectStore::free_space() const {
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-ApiResult<std::vector<BucketInfo>> ObjectStore::list_buckets() {
+ApiResult<std::vector<BucketInfo>> ObjectStore::list_buckets(const std::string& owner) {
   auto lease = db_->reader();
   if (!lease) return db_error(lease.error());
-  auto st = lease->db().prepare("SELECT name, created_ms FROM buckets ORDER BY name");
+  auto st = lease->db().prepare("SELECT name, created_ms FROM buckets WHERE owner=? ORDER BY name");
   if (!st) return db_error(st.error());
+  (*st)->bind(1, owner);
   std::vector<BucketInfo> out;
   for (;;) {
     auto r = (*st)->step();
@@ -389,7 +402,7 @@ ApiStatus ObjectStore::commit_object_row(WriteTx& tx, const ObjectMeta& meta,
       return err::precondition_failed("If-Match");
   }
   auto st = tx.db.prepare(std::string("INSERT OR REPLACE INTO objects(") + kObjectCols +
-                          ") VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+                          ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!st) return db_error(st.error());
   (*st)
       ->bind(1, meta.bucket)
@@ -402,7 +415,11 @@ ApiStatus ObjectStore::commit_object_row(WriteTx& tx, const ObjectMeta& meta,
       .bind(8, pairs_to_json(meta.headers))
       .bind(9, pairs_to_json(meta.user_meta))
       .bind(10, pairs_to_json(meta.checksums))
-      .bind(11, static_cast<int64_t>(meta.parts_count));
+      .bind(11, static_cast<int64_t>(meta.parts_count))
+      .bind(12, meta.owner)
+      .bind(13, meta.acl)
+      .bind(14, meta.upload_id)
+      .bind(15, meta.checksum_type);
   if (auto s = (*st)->run(); !s) return db_error(s.error());
   if (*old && (*old)->content_id != meta.content_id) {
     if (auto r = release_content(tx, (*old)->content_id); !r) return r;
@@ -471,7 +488,7 @@ ApiResult<std::pair<ObjectMeta, Content>> ObjectStore::open_object(const std::st
         continue;  // created meanwhile
       }
       m = row_to_meta(**st);
-      if (!(*st)->col_null(11)) content.data = (*st)->col_blob(11);
+      if (!(*st)->col_null(kObjectColCount)) content.data = (*st)->col_blob(kObjectColCount);
       if (m.parts_count > 0 && !content.data) {
         auto parts = read_content_parts(lease->db(), m.content_id);
         if (!parts) return parts.error();

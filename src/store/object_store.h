@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/acl.h"
 #include "store/file_pins.h"
 #include "store/listing.h"
 #include "store/metadata_db.h"
@@ -43,7 +44,7 @@ inline constexpr int kMaxPartNumber = 10000;
 struct StoreOptions {
   std::string data_dir;
   std::string region = "us-east-1";
-  std::string owner = "ingestor";
+  std::string owner = kMainAccount;            // the main account's name (acl.h)
   std::string notify_webhook;                  // every bucket, every ObjectCreated (may be empty)
   std::map<std::string, std::string> targets;  // --notify-target NAME=URL
   uint64_t min_part_size = 5ull << 20;         // all parts but the last
@@ -119,6 +120,12 @@ struct ObjectMeta {
   // > 0 for objects made by CompleteMultipartUpload (whose content is then their part files, or
   // one file for those completed before schema version 3).
   int parts_count = 0;
+  std::string owner = kMainAccount;  // the user who wrote it (acl.h)
+  std::string acl;                   // stored form of its ACL ("" = the owner's FULL_CONTROL)
+  std::string upload_id;             // the multipart upload it was completed from
+  // "COMPOSITE" or "FULL_OBJECT" for a multipart object whose `checksums` hold the object's
+  // checksum ("" otherwise; a single PUT's checksum is FULL_OBJECT).
+  std::string checksum_type;
 };
 
 struct PutConditions {
@@ -136,8 +143,23 @@ struct EventContext {
 struct UploadMeta {
   std::string upload_id, bucket, key;
   int64_t initiated_ms = 0;
-  ObjectMeta proto;  // content type, headers, user metadata for the final object
+  ObjectMeta proto;  // content type, headers, user metadata, owner and ACL of the final object
   std::string checksum_algorithm;
+  std::string checksum_type;  // "COMPOSITE" / "FULL_OBJECT" / "" (none asked for)
+};
+
+// A bucket's owner, stored ACL and CORS configuration (canonical XML, "" for none).
+struct BucketAccess {
+  std::string owner;
+  std::string acl;
+  std::string cors_xml;
+};
+
+// CompleteMultipartUpload's outcome: the object, and whether it was completed by an earlier
+// request (a repeated Complete of an upload that is gone answers with that object, as S3 does).
+struct CompleteResult {
+  ObjectMeta meta;
+  bool repeated = false;
 };
 
 class ObjectStore {
@@ -152,10 +174,23 @@ class ObjectStore {
   MetadataDb& db() { return *db_; }
 
   // ---- buckets ----
-  [[nodiscard]] ApiStatus create_bucket(const std::string& bucket);
+  // BucketAlreadyOwnedByYou when `owner` has it, BucketAlreadyExists when another user does.
+  [[nodiscard]] ApiStatus create_bucket(const std::string& bucket,
+                                        const std::string& owner = kMainAccount,
+                                        const std::string& acl = "");
   [[nodiscard]] ApiStatus delete_bucket(const std::string& bucket);  // BucketNotEmpty
   [[nodiscard]] ApiStatus head_bucket(const std::string& bucket);    // NoSuchBucket
-  [[nodiscard]] ApiResult<std::vector<BucketInfo>> list_buckets();
+  // The buckets `owner` owns, by name.
+  [[nodiscard]] ApiResult<std::vector<BucketInfo>> list_buckets(
+      const std::string& owner = kMainAccount);
+  // ---- access control and CORS (object_store_acl.cc) ----
+  [[nodiscard]] ApiResult<BucketAccess> bucket_access(const std::string& bucket);  // NoSuchBucket
+  [[nodiscard]] ApiStatus put_bucket_acl(const std::string& bucket, const std::string& acl);
+  // `xml`: canonical CORS configuration, "" to delete it.
+  [[nodiscard]] ApiStatus put_bucket_cors(const std::string& bucket, const std::string& xml);
+  // Replaces an object's ACL; its data, ETag and Last-Modified stay (NoSuchKey if absent).
+  [[nodiscard]] ApiStatus put_object_acl(const std::string& bucket, const std::string& key,
+                                         const std::string& acl);
   [[nodiscard]] ApiStatus put_notification(const std::string& bucket, std::string_view xml);
   [[nodiscard]] ApiResult<std::string> get_notification(const std::string& bucket);
 
@@ -187,7 +222,8 @@ class ObjectStore {
 
   // ---- multipart (multipart.cc) ----
   [[nodiscard]] ApiResult<std::string> create_upload(ObjectMeta proto,
-                                                     const std::string& checksum_algorithm);
+                                                     const std::string& checksum_algorithm,
+                                                     const std::string& checksum_type = "");
   [[nodiscard]] ApiResult<PartInfo> put_part(const std::string& bucket, const std::string& key,
                                              const std::string& upload_id, int part_number,
                                              StagedFile file, const std::string& etag,
@@ -198,9 +234,16 @@ class ObjectStore {
                                               const std::string& src_bucket,
                                               const std::string& src_key,
                                               std::optional<std::pair<uint64_t, uint64_t>> range);
-  [[nodiscard]] ApiResult<ObjectMeta> complete_upload(
+  // `checksum`: the object checksum the request sent (x-amz-checksum-<alg>), checked against the
+  // one computed from the parts (BadDigest).
+  [[nodiscard]] ApiResult<CompleteResult> complete_upload(
       const std::string& bucket, const std::string& key, const std::string& upload_id,
-      const std::vector<CompletePart>& parts, const PutConditions& cond, const EventContext& ev);
+      const std::vector<CompletePart>& parts, const PutConditions& cond, const EventContext& ev,
+      const std::optional<std::pair<std::string, std::string>>& checksum = std::nullopt);
+  // The parts of a multipart object stored by reference ({} for any other object), with their
+  // checksums when the upload had them (GetObjectAttributes, GetObject ?partNumber).
+  [[nodiscard]] ApiResult<std::vector<PartInfo>> object_part_list(const std::string& bucket,
+                                                                  const std::string& key);
   [[nodiscard]] ApiStatus abort_upload(const std::string& bucket, const std::string& key,
                                        const std::string& upload_id);
   [[nodiscard]] ApiResult<UploadMeta> get_upload(const std::string& bucket, const std::string& key,

@@ -97,7 +97,9 @@ class ObjectStoreTest : public ::testing::Test {
       if (!p) return p.error();
       list.push_back({static_cast<int>(i + 1), p->etag});
     }
-    return store_->complete_upload(b, k, *id, list, {}, {});
+    auto done = store_->complete_upload(b, k, *id, list, {}, {});
+    if (!done) return done.error();
+    return done->meta;
   }
   std::string read_range(const std::string& b, const std::string& k, uint64_t off, size_t len) {
     auto o = store_->open_object(b, k);
@@ -235,9 +237,17 @@ TEST_F(ObjectStoreTest, MultipartEtagAndValidation) {
   std::vector<CompletePart> good{{1, to_hex(md5("0123456789AB"))}, {3, to_hex(md5("last"))}};
   auto done = store_->complete_upload("bkt", "big", *id, good, {}, {});
   ASSERT_TRUE(done) << done.error().message;
-  EXPECT_EQ(done->etag,
+  EXPECT_EQ(done->meta.etag,
             *ObjectStore::multipart_etag({to_hex(md5("0123456789AB")), to_hex(md5("last"))}));
+  EXPECT_FALSE(done->repeated);
   EXPECT_EQ(read("bkt", "big"), "0123456789ABlast");
+  // A repeated Complete answers with the object the first one made (as S3 does)...
+  auto again = store_->complete_upload("bkt", "big", *id, good, {}, {});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->repeated);
+  EXPECT_EQ(again->meta.etag, done->meta.etag);
+  // ... until the object is replaced: then the upload is gone for good.
+  ASSERT_TRUE(put("bkt", "big", "new"));
   EXPECT_EQ(store_->complete_upload("bkt", "big", *id, good, {}, {}).error().code, "NoSuchUpload");
   EXPECT_EQ(files_under("/objects"), 2u);  // the object is parts 1 and 3; unused part 2 removed
 }
@@ -261,9 +271,9 @@ TEST_F(ObjectStoreTest, CompleteReferencesThePartFilesAndReadsCrossPartBoundarie
   ASSERT_EQ(files_under("/objects"), 4u);
   auto done = store_->complete_upload("bkt", "mp", *id, list, {}, {});
   ASSERT_TRUE(done) << done.error().message;
-  EXPECT_EQ(done->size, whole.size());
-  EXPECT_EQ(done->etag, *ObjectStore::multipart_etag(etags));
-  EXPECT_EQ(done->parts_count, 4);
+  EXPECT_EQ(done->meta.size, whole.size());
+  EXPECT_EQ(done->meta.etag, *ObjectStore::multipart_etag(etags));
+  EXPECT_EQ(done->meta.parts_count, 4);
   // Nothing was copied: the object is the four part files, no new file and no temp file.
   EXPECT_EQ(files_under("/objects"), 4u);
   EXPECT_EQ(files_under("/tmp"), 0u);
@@ -315,9 +325,9 @@ TEST_F(ObjectStoreTest, CompleteReferencesThePartFilesAndReadsCrossPartBoundarie
       size_t part;
       uint64_t at;
     };
-    const Want wants[] = {{0, 0, 0},       {b1 - 1, 0, b1 - 1}, {b1, 1, 0},
-                          {b1 + 1, 1, 1},  {b2 - 1, 1, b2 - b1 - 1}, {b2, 2, 0},
-                          {b3, 3, 0},      {n - 1, 3, n - 1 - b3}};
+    const Want wants[] = {{0, 0, 0},      {b1 - 1, 0, b1 - 1},      {b1, 1, 0},
+                          {b1 + 1, 1, 1}, {b2 - 1, 1, b2 - b1 - 1}, {b2, 2, 0},
+                          {b3, 3, 0},     {n - 1, 3, n - 1 - b3}};
     for (const auto& w : wants) {
       auto e = c.extent_at(w.off);
       ASSERT_TRUE(e) << w.off;
@@ -409,7 +419,7 @@ TEST_F(ObjectStoreTest, CompleteWithASubsetOfThePartsReleasesTheOthers) {
   std::vector<CompletePart> list{{2, infos[1].etag}, {4, p4->etag}, {5, infos[4].etag}};
   auto done = store_->complete_upload("bkt", "k", *id, list, {}, {});
   ASSERT_TRUE(done) << done.error().message;
-  EXPECT_EQ(done->parts_count, 3);
+  EXPECT_EQ(done->meta.parts_count, 3);
   EXPECT_EQ(files_under("/objects"), 3u);
   const std::string want = pattern(2000, 2) + pattern(4444, 44) + pattern(5000, 5);
   EXPECT_EQ(read("bkt", "k"), want);
@@ -525,7 +535,7 @@ TEST_F(ObjectStoreTest, CrashBeforeAndAfterCompleteLeavesNoOrphanAndNoHole) {
   EXPECT_FALSE(fs::exists(leftover));
   EXPECT_EQ(files_under("/objects"), 2u);
   EXPECT_EQ(read("bkt", "k"), pattern(70000, 1) + pattern(70000, 2));
-  EXPECT_EQ(store_->complete_upload("bkt", "k", *id, list, {}, {}).error().code, "NoSuchUpload");
+  EXPECT_TRUE(store_->complete_upload("bkt", "k", *id, list, {}, {})->repeated);
 }
 
 TEST_F(ObjectStoreTest, OutboxRowCommittedWithObjectAndSurvivesReopen) {

@@ -12,7 +12,6 @@ namespace {
 
 bool is_unsupported_subresource(const S3Api::Ctx& c) {
   static const char* kUnsupported[] = {"policy",
-                                       "cors",
                                        "lifecycle",
                                        "tagging",
                                        "website",
@@ -33,9 +32,7 @@ bool is_unsupported_subresource(const S3Api::Ctx& c) {
                                        "torrent",
                                        "restore",
                                        "select",
-                                       "attributes",
-                                       "policyStatus",
-                                       "versions"};
+                                       "policyStatus"};
   for (const char* s : kUnsupported)
     if (c.has(s)) return true;
   return false;
@@ -79,7 +76,11 @@ int parse_max(const std::optional<std::string>& v, int dflt, bool* bad) {
 }
 
 S3Api::S3Api(ObjectStore& store, ApiOptions options)
-    : store_(store), options_(std::move(options)), key_cache_(16) {}
+    : store_(store), options_(std::move(options)), key_cache_(16) {
+  std::vector<User> users{{store_.options().owner, options_.access_key, options_.secret_key}};
+  users.insert(users.end(), options_.users.begin(), options_.users.end());
+  users_ = Users(std::move(users));
+}
 
 std::string S3Api::next_request_id() {
   char buf[20];
@@ -114,6 +115,8 @@ Prepared S3Api::prepare(const RawRequest& req) {
   }
   c->addr = std::move(*addr);
   c->query = s3::parse_query(c->addr.raw_query);
+  // A CORS preflight carries no credentials (a browser sends it before the request it asks about).
+  if (req.method == "OPTIONS") return preflight(c);
 
   // Authentication: every request must be signed.
   s3::SigningRequest sr;
@@ -126,25 +129,30 @@ Prepared S3Api::prepare(const RawRequest& req) {
   vo.region = "";  // any region in the scope
   vo.cache = &key_cache_;
   auto lookup = [this](std::string_view akid) -> std::optional<s3::Credentials> {
-    if (akid != options_.access_key) return std::nullopt;
-    return s3::Credentials{options_.access_key, options_.secret_key, ""};
+    const User* u = users_.by_access_key(akid);
+    if (!u) return std::nullopt;
+    return s3::Credentials{u->access_key, u->secret_key, ""};
   };
   auto auth = s3::verify_request(sr, lookup, std::chrono::system_clock::now(), vo);
   if (!auth) return c->now_fail(ApiError::from(auth.error()));
-  if (auth->kind == s3::AuthKind::kAnonymous) return c->now_fail(err::access_denied());
+  // An anonymous request gets what the ACLs grant AllUsers (every operation checks).
+  if (auth->kind != s3::AuthKind::kAnonymous) c->user = users_.by_access_key(auth->access_key_id);
   c->auth = std::move(*auth);
-  return route(c);
+  Prepared p = route(c);
+  if (!c->addr.bucket.empty() && c->h("origin")) add_cors(c, p);
+  return p;
 }
 
 Prepared S3Api::route(std::shared_ptr<Ctx> c) {
   const std::string& m = c->req.method;
   if (c->addr.bucket.empty()) {
     if (m != "GET") return c->now_fail(err::method_not_allowed());
+    if (!c->user) return c->now_fail(err::access_denied());
     Prepared p;
     p.op.finish = [this, c](BodyPipeline*) {
-      auto b = store_.list_buckets();
+      auto b = store_.list_buckets(c->user->name);
       if (!b) return c->fail(b.error());
-      return c->xml(list_buckets_xml(*b, store_.options().owner));
+      return c->xml(list_buckets_xml(*b, c->user->name));
     };
     return p;
   }
@@ -156,15 +164,14 @@ Prepared S3Api::route(std::shared_ptr<Ctx> c) {
   if (m == "PUT" && !c->has("acl")) {
     if (auto room = check_free_space(store_, c->req); !room) return c->now_fail(room.error());
   }
-  if (c->has("acl")) {
-    if (m != "GET") return c->now_fail(err::not_implemented());
-    Prepared p;
-    p.op.finish = [this, c](BodyPipeline*) {
-      auto h = store_.head_object(c->addr.bucket, c->addr.key);
-      if (!h) return c->fail(h.error());
-      return c->xml(access_control_policy_xml(store_.options().owner));
-    };
-    return p;
+  if (c->has("acl")) return object_acl(c);
+  if (c->has("attributes") && m == "GET") return object_attributes(c);
+  if (c->has("versionId")) {
+    // An unversioned store: every object is version "null".
+    if (c->q("versionId").value_or("") != "null")
+      return c->now_fail(ApiError("NoSuchVersion", 404, "The specified version does not exist.")
+                             .with("Key", c->addr.key)
+                             .with("VersionId", c->q("versionId").value_or("")));
   }
   if (m == "PUT") {
     if (c->has("partNumber") || c->has("uploadId")) return upload_part(c);
@@ -179,6 +186,7 @@ Prepared S3Api::route(std::shared_ptr<Ctx> c) {
     if (c->has("uploadId")) return multipart_op(c);
     Prepared p;
     p.op.finish = [this, c](BodyPipeline*) {
+      if (auto b = check_bucket(*c, kPermWrite); !b) return c->fail(b.error());
       auto s = store_.delete_object(c->addr.bucket, c->addr.key);
       if (!s) return c->fail(s.error());
       return c->ok(204);
@@ -193,8 +201,9 @@ Prepared S3Api::route(std::shared_ptr<Ctx> c) {
 }
 
 Prepared S3Api::with_xml_body(std::shared_ptr<Ctx> c,
-                              std::function<Response(Ctx&, const std::string&)> f) {
-  auto plan = plan_body(*c, false);
+                              std::function<Response(Ctx&, const std::string&)> f,
+                              bool object_checksums) {
+  auto plan = plan_body(*c, false, object_checksums);
   if (!plan) return c->now_fail(plan.error());
   plan->memory_limit = options_.xml_body_limit;
   auto body = BodyPipeline::create(std::move(*plan), std::nullopt);
@@ -212,24 +221,33 @@ Prepared S3Api::bucket_op(std::shared_ptr<Ctx> c) {
   const std::string& m = c->req.method;
   const std::string& bucket = c->addr.bucket;
   Prepared p;
+  if (c->has("acl")) return bucket_acl(c);
+  if (c->has("cors")) return bucket_cors(c);
   if (m == "PUT") {
     if (c->has("notification")) {
+      if (auto b = check_bucket(*c, 0); !b) return c->now_fail(b.error());
       return with_xml_body(c, [this](Ctx& c, const std::string& body) {
         auto s = store_.put_notification(c.addr.bucket, body);
         if (!s) return c.fail(s.error());
         return c.ok();
       });
     }
-    if (c->has("versioning") || c->has("acl")) return c->now_fail(err::not_implemented());
+    if (c->has("versioning")) return c->now_fail(err::not_implemented());
     if (!is_valid_bucket_name(bucket)) return c->now_fail(err::invalid_bucket_name(bucket));
-    return with_xml_body(c, [this](Ctx& c, const std::string& body) {
+    if (!c->user) return c->now_fail(err::access_denied());
+    auto grants = acl_from_headers(c->req, users_, c->user->name, c->user->name);
+    if (!grants) return c->now_fail(grants.error());
+    std::string acl = *grants ? grants_to_text(**grants, c->user->name) : "";
+    return with_xml_body(c, [this, acl](Ctx& c, const std::string& body) {
       auto lc = parse_create_bucket(body);
       if (!lc) return c.fail(lc.error());
-      auto s = store_.create_bucket(c.addr.bucket);
+      auto s = store_.create_bucket(c.addr.bucket, c.user->name, acl);
       if (!s) {
-        // Legacy us-east-1 behaviour (and moto's): re-creating your own bucket succeeds.
+        // Legacy us-east-1 behaviour (and moto's): re-creating your own bucket succeeds, and
+        // resets its ACL.
         if (s.error().code != "BucketAlreadyOwnedByYou" || store_.options().region != "us-east-1")
           return c.fail(s.error());
+        if (auto r = store_.put_bucket_acl(c.addr.bucket, acl); !r) return c.fail(r.error());
       }
       Response r = c.ok();
       r.headers.emplace_back("Location", "/" + c.addr.bucket);
@@ -238,7 +256,7 @@ Prepared S3Api::bucket_op(std::shared_ptr<Ctx> c) {
   }
   if (m == "HEAD") {
     p.op.finish = [this, c](BodyPipeline*) {
-      auto s = store_.head_bucket(c->addr.bucket);
+      auto s = check_bucket(*c, kPermRead);
       if (!s) return c->fail(s.error());
       Response r = c->ok();
       r.headers.emplace_back("x-amz-bucket-region", store_.options().region);
@@ -250,6 +268,7 @@ Prepared S3Api::bucket_op(std::shared_ptr<Ctx> c) {
   if (m == "DELETE") {
     if (c->has("notification")) return c->now_fail(err::method_not_allowed());
     p.op.finish = [this, c](BodyPipeline*) {
+      if (auto b = check_bucket(*c, 0); !b) return c->fail(b.error());
       auto s = store_.delete_bucket(c->addr.bucket);
       if (!s) return c->fail(s.error());
       return c->ok(204);
@@ -258,6 +277,7 @@ Prepared S3Api::bucket_op(std::shared_ptr<Ctx> c) {
   }
   if (m == "POST") {
     if (!c->has("delete")) return c->now_fail(err::method_not_allowed());
+    if (auto b = check_bucket(*c, kPermWrite); !b) return c->now_fail(b.error());
     return with_xml_body(c, [this](Ctx& c, const std::string& body) {
       auto req = parse_delete(body);
       if (!req) return c.fail(req.error());
@@ -267,8 +287,10 @@ Prepared S3Api::bucket_op(std::shared_ptr<Ctx> c) {
     });
   }
   if (m != "GET") return c->now_fail(err::method_not_allowed());
+  if (c->has("versions")) return list_versions(c);
   if (c->has("notification")) {
     p.op.finish = [this, c](BodyPipeline*) {
+      if (auto b = check_bucket(*c, 0); !b) return c->fail(b.error());
       auto x = store_.get_notification(c->addr.bucket);
       if (!x) return c->fail(x.error());
       return c->xml(*x);
@@ -277,24 +299,17 @@ Prepared S3Api::bucket_op(std::shared_ptr<Ctx> c) {
   }
   if (c->has("location")) {
     p.op.finish = [this, c](BodyPipeline*) {
-      if (auto s = store_.head_bucket(c->addr.bucket); !s) return c->fail(s.error());
+      if (auto s = check_bucket(*c, 0); !s) return c->fail(s.error());
       return c->xml(location_xml(store_.options().region));
     };
     return p;
   }
   if (c->has("versioning")) {
     p.op.finish = [this, c](BodyPipeline*) {
-      if (auto s = store_.head_bucket(c->addr.bucket); !s) return c->fail(s.error());
+      if (auto s = check_bucket(*c, 0); !s) return c->fail(s.error());
       return c->xml(
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VersioningConfiguration "
           "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>");
-    };
-    return p;
-  }
-  if (c->has("acl")) {
-    p.op.finish = [this, c](BodyPipeline*) {
-      if (auto s = store_.head_bucket(c->addr.bucket); !s) return c->fail(s.error());
-      return c->xml(access_control_policy_xml(store_.options().owner));
     };
     return p;
   }
@@ -344,14 +359,16 @@ Prepared S3Api::list_objects(std::shared_ptr<Ctx> c) {
   }
   Prepared p;
   p.op.finish = [this, c, lp, q](BodyPipeline*) {
+    auto b = check_bucket(*c, kPermRead);
+    if (!b) return c->fail(b.error());
     auto page = store_.list_objects(c->addr.bucket, q);
     if (!page) return c->fail(page.error());
-    return c->xml(list_objects_xml(lp, *page, store_.options().owner));
+    return c->xml(list_objects_xml(lp, *page, b->owner));
   };
   return p;
 }
 
-ApiResult<BodyPlan> S3Api::plan_body(Ctx& c, bool object_data) {
+ApiResult<BodyPlan> S3Api::plan_body(Ctx& c, bool object_data, bool object_checksums) {
   BodyPlan plan;
   plan.mode = c.auth.payload_mode;
   if (plan.mode == s3::PayloadMode::kSha256) plan.expected_sha256 = c.auth.payload_sha256;
@@ -388,7 +405,7 @@ ApiResult<BodyPlan> S3Api::plan_body(Ctx& c, bool object_data) {
   }
   for (const auto& hd : c.req.headers) {
     auto alg = s3::checksum_from_header(hd.name);
-    if (!alg) continue;
+    if (!alg || object_checksums) continue;
     auto raw = base64_decode(hd.value);
     if (!raw || hd.value.size() != s3::checksum_base64_length(*alg)) {
       return err::invalid_request(std::string("Value for ") + s3::checksum_header(*alg) +

@@ -15,6 +15,7 @@
 
 #include "base/file.h"
 #include "s3/sigv4.h"
+#include "store/acl.h"
 #include "store/body_pipeline.h"
 #include "store/object_store.h"
 #include "store/request.h"
@@ -22,8 +23,9 @@
 namespace ingestor::store {
 
 struct ApiOptions {
-  std::string access_key;
+  std::string access_key;  // the main account's (named StoreOptions::owner)
   std::string secret_key;
+  std::vector<User> users;  // more users (--user NAME:ACCESS_KEY:SECRET_KEY)
   std::string region = "us-east-1";
   std::string virtual_host_domain = "localhost";
   size_t xml_body_limit = 2 << 20;
@@ -72,12 +74,30 @@ class S3Api {
   Prepared upload_part(std::shared_ptr<Ctx> c);
   Prepared multipart_op(std::shared_ptr<Ctx> c);
   Prepared list_objects(std::shared_ptr<Ctx> c);
-  ApiResult<BodyPlan> plan_body(Ctx& c, bool object_data);
+  ApiResult<BodyPlan> plan_body(Ctx& c, bool object_data, bool object_checksums = false);
+  // `object_checksums`: the x-amz-checksum-* headers describe the object being made
+  // (CompleteMultipartUpload), not this body.
   Prepared with_xml_body(std::shared_ptr<Ctx> c,
-                         std::function<Response(Ctx&, const std::string&)> f);
+                         std::function<Response(Ctx&, const std::string&)> f,
+                         bool object_checksums = false);
+
+  // access_api.cc: ACLs, CORS, ListObjectVersions, GetObjectAttributes, CORS preflight.
+  // The bucket's owner and ACL when the requester may `perm` on it (0: only its owner may);
+  // NoSuchBucket, or AccessDenied (also for an x-amz-expected-bucket-owner that is not its
+  // owner).
+  ApiResult<BucketAccess> check_bucket(const Ctx& c, unsigned perm);
+  Prepared bucket_acl(std::shared_ptr<Ctx> c);
+  Prepared object_acl(std::shared_ptr<Ctx> c);
+  Prepared bucket_cors(std::shared_ptr<Ctx> c);
+  Prepared list_versions(std::shared_ptr<Ctx> c);
+  Prepared object_attributes(std::shared_ptr<Ctx> c);
+  Prepared preflight(std::shared_ptr<Ctx> c);
+  // Adds the Access-Control-* headers of the bucket's CORS rule matching the request's Origin.
+  void add_cors(const std::shared_ptr<Ctx>& c, Prepared& p);
 
   ObjectStore& store_;
   ApiOptions options_;
+  Users users_;
   s3::SigningKeyCache key_cache_;
   std::atomic<uint64_t> request_seq_{0};
 };

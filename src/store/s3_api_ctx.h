@@ -17,6 +17,7 @@ struct S3Api::Ctx {
   Address addr;
   std::vector<s3::QueryParam> query;
   s3::AuthResult auth;
+  const User* user = nullptr;  // the signer; nullptr for an anonymous request
   std::string request_id;
 
   bool has(std::string_view name) const { return query_value(query, name).has_value(); }
@@ -53,13 +54,19 @@ struct S3Api::Ctx {
     EventContext ev;
     ev.request_id = request_id;
     ev.source_ip = req.remote_ip.empty() ? "127.0.0.1" : req.remote_ip;
-    ev.principal = auth.access_key_id;
+    ev.principal = auth.access_key_id.empty() ? "anonymous" : auth.access_key_id;
     return ev;
   }
+  bool owns(const std::string& owner) const { return user != nullptr && user->name == owner; }
 };
 
-// Helpers shared by s3_api.cc and object_api.cc.
+// Helpers shared by s3_api.cc, object_api.cc and access_api.cc.
 ObjectMeta meta_from_headers(const S3Api::Ctx& c);
+// The ACL a request sets on a new object (x-amz-acl / x-amz-grant-*, else the default) in the
+// stored form, for `owner` in a bucket owned by `bucket_owner`.
+ApiResult<std::string> object_acl_from_request(const S3Api::Ctx& c, const Users& users,
+                                               const std::string& owner,
+                                               const std::string& bucket_owner);
 // A max-keys style count: default when absent, capped at 1000; *bad on junk or < 0.
 int parse_max(const std::optional<std::string>& v, int dflt, bool* bad);
 // Parses "1".."10000" (InvalidArgument otherwise).

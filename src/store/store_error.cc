@@ -36,6 +36,12 @@ ApiError bucket_already_owned(const std::string& bucket) {
                   "own it.")
       .with("BucketName", bucket);
 }
+ApiError bucket_already_exists(const std::string& bucket) {
+  return ApiError("BucketAlreadyExists", 409,
+                  "The requested bucket name is not available. The bucket namespace is shared by "
+                  "all users of the system. Please select a different name and try again.")
+      .with("BucketName", bucket);
+}
 ApiError bucket_not_empty(const std::string& bucket) {
   return ApiError("BucketNotEmpty", 409, "The bucket you tried to delete is not empty")
       .with("BucketName", bucket);
@@ -92,7 +98,7 @@ ApiError invalid_range(uint64_t size, std::string requested) {
       .with("ActualObjectSize", std::to_string(size));
 }
 ApiError invalid_part_number() {
-  return {"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"};
+  return {"InvalidPart", 400, "The requested partnumber is not satisfiable"};
 }
 ApiError bad_digest(std::string msg) { return {"BadDigest", 400, std::move(msg)}; }
 ApiError invalid_digest(std::string msg) { return {"InvalidDigest", 400, std::move(msg)}; }

@@ -42,6 +42,7 @@ ApiError no_such_bucket(const std::string& bucket);
 ApiError no_such_key(const std::string& key);
 ApiError no_such_upload(const std::string& upload_id);
 ApiError bucket_already_owned(const std::string& bucket);
+ApiError bucket_already_exists(const std::string& bucket);  // another user owns it
 ApiError bucket_not_empty(const std::string& bucket);
 ApiError invalid_bucket_name(const std::string& bucket);
 ApiError key_too_long(size_t size);
@@ -56,7 +57,7 @@ ApiError entity_too_large(uint64_t size, uint64_t max);
 ApiError precondition_failed(std::string condition);
 ApiError not_modified();  // 304, no body
 ApiError invalid_range(uint64_t size, std::string requested);
-ApiError invalid_part_number();  // 416: GetObject ?partNumber= past the object's parts
+ApiError invalid_part_number();  // 400 InvalidPart: GetObject ?partNumber= past the last part
 ApiError bad_digest(
     std::string msg = "The Content-MD5 you specified did not match what we received.");
 ApiError invalid_digest(std::string msg = "The Content-MD5 you specified was invalid.");

@@ -200,8 +200,10 @@ std::string initiate_multipart_xml(const std::string& bucket, const std::string&
   return out;
 }
 
-std::string complete_multipart_xml(const std::string& location, const std::string& bucket,
-                                   const std::string& key, const std::string& etag) {
+std::string complete_multipart_xml(
+    const std::string& location, const std::string& bucket, const std::string& key,
+    const std::string& etag, const std::vector<std::pair<std::string, std::string>>& checksums,
+    const std::string& checksum_type) {
   std::string out = kDecl;
   out += "<CompleteMultipartUploadResult xmlns=\"";
   out += kNs;
@@ -210,6 +212,8 @@ std::string complete_multipart_xml(const std::string& location, const std::strin
   el(out, "Bucket", bucket);
   el(out, "Key", key);
   el(out, "ETag", q(etag));
+  for (const auto& [alg, v] : checksums) el(out, ("Checksum" + alg).c_str(), v);
+  if (!checksum_type.empty()) el(out, "ChecksumType", checksum_type);
   out += "</CompleteMultipartUploadResult>";
   return out;
 }

@@ -49,8 +49,11 @@ std::string list_objects_xml(const ListObjectsParams& p, const ListPage& page,
 
 std::string initiate_multipart_xml(const std::string& bucket, const std::string& key,
                                    const std::string& upload_id);
-std::string complete_multipart_xml(const std::string& location, const std::string& bucket,
-                                   const std::string& key, const std::string& etag);
+// `checksums`: the object's checksum ({"SHA256", b64}) and `checksum_type` its type, if any.
+std::string complete_multipart_xml(
+    const std::string& location, const std::string& bucket, const std::string& key,
+    const std::string& etag, const std::vector<std::pair<std::string, std::string>>& checksums = {},
+    const std::string& checksum_type = "");
 std::string copy_object_xml(const std::string& etag, int64_t mtime_ms, bool part);
 
 struct PartInfo {

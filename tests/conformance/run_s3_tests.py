@@ -158,19 +158,19 @@ class StoreProcess:
     def __init__(self, binary, tmp, users, extra_args):
         self.binary = binary
         self.tmp = tmp
-        self.users = users  # [(access, secret)], the first is --access-key
+        self.users = users  # [(name, access, secret)], the first is --access-key
         self.extra_args = extra_args
         self.proc = None
 
     def start(self):
         status = os.path.join(self.tmp, "store-status.json")
         self.log_path = os.path.join(self.tmp, "store.log")
-        main = self.users[0]
+        _, main_access, main_secret = self.users[0]
         cmd = [self.binary, "store", "--listen", "127.0.0.1:0",
-               "--data-dir", os.path.join(self.tmp, "data"), "--access-key", main[0],
-               "--secret-key", main[1], "--status-file", status]
-        for access, secret in self.users[1:]:
-            cmd += ["--user", f"{access}:{secret}"]
+               "--data-dir", os.path.join(self.tmp, "data"), "--access-key", main_access,
+               "--secret-key", main_secret, "--status-file", status]
+        for name, access, secret in self.users[1:]:
+            cmd += ["--user", f"{name}:{access}:{secret}"]
         cmd += self.extra_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
@@ -216,7 +216,7 @@ def write_conf(path, port, users, ids):
                       "ssl_verify": "False"}
     cfg["fixtures"] = {"bucket prefix": "s3t-{random}-", "iam name prefix": "s3-tests-",
                        "iam path prefix": "/s3-tests/"}
-    for section, (access, secret), (uid, name), email in zip(
+    for section, (_, access, secret), (uid, name), email in zip(
             ["s3 main", "s3 alt", "s3 tenant"], users, ids,
             ["main@example.com", "alt@example.com", "tenant@example.com"]):
         cfg[section] = {"display_name": name, "user_id": uid, "email": email,
@@ -332,9 +332,9 @@ def main():
         suite = os.path.join(tmp, "s3-tests")
         os.makedirs(suite)
         commit = export_suite(git_dir, args.ref, suite)
-        users = [("S3TMAINACCESSKEY0001", "main/secret/key/for/s3-tests/0000000000"),
-                 ("S3TALTACCESSKEY00002", "alt/secret/key/for/s3-tests/00000000000"),
-                 ("S3TTENANTACCESSKEY03", "tenant/secret/key/for/s3-tests/000000000")]
+        users = [("ingestor", "S3TMAINACCESSKEY0001", "main/secret/key/for/s3-tests/0000000000"),
+                 ("alt", "S3TALTACCESSKEY00002", "alt/secret/key/for/s3-tests/00000000000"),
+                 ("tenant", "S3TTENANTACCESSKEY03", "tenant/secret/key/for/s3-tests/000000000")]
         if args.one_user:
             users = [users[0]] * 3
         conf = os.path.join(tmp, "s3tests.conf")
@@ -354,7 +354,7 @@ def main():
         store = StoreProcess(binary, tmp, users if not args.one_user else users[:1],
                              args.store_arg).start()
         endpoint = f"http://127.0.0.1:{store.port}"
-        ids = [identity(endpoint, a, s) for a, s in users]
+        ids = [identity(endpoint, a, s) for _, a, s in users]
         write_conf(conf, store.port, users, ids)
         if args.fixture_workaround:
             plugins = os.path.join(tmp, "plugins")
