@@ -835,13 +835,23 @@ TEST_F(ObjectStoreTest, OpensAndMigratesAVersion1DataDir) {
   ASSERT_EQ(user_version(dir_ + "/meta.db"), 1);
   open_store();
   ASSERT_TRUE(store_);
-  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 4);
   EXPECT_EQ(read("bkt", "old"), old_body);
   auto h = store_->head_object("bkt", "old");
   ASSERT_TRUE(h);
   EXPECT_EQ(h->etag, to_hex(md5(old_body)));
   EXPECT_EQ(h->content_type, "text/plain");
   EXPECT_EQ(h->user_meta, (HeaderPairs{{"x-amz-meta-v", "1"}}));
+  // Version 4's columns: what was there belongs to the main account, with the default ACL.
+  EXPECT_EQ(h->owner, "ingestor");
+  EXPECT_EQ(h->acl, "");
+  auto access = store_->bucket_access("bkt");
+  ASSERT_TRUE(access);
+  EXPECT_EQ(access->owner, "ingestor");
+  EXPECT_EQ(access->acl, "");
+  EXPECT_EQ(access->cors_xml, "");
+  EXPECT_EQ(store_->list_buckets("ingestor")->size(), 1u);
+  EXPECT_TRUE(store_->list_buckets("alt")->empty());
   EXPECT_EQ(files_under("/objects"), 1u);  // the old file is kept and still served
   // New small objects go inline; replacing the old one unlinks its file.
   ASSERT_TRUE(put("bkt", "new", "inline now"));
@@ -851,7 +861,7 @@ TEST_F(ObjectStoreTest, OpensAndMigratesAVersion1DataDir) {
   EXPECT_EQ(inline_rows(), 2);
   // Opening again is a no-op.
   open_store();
-  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 4);
   EXPECT_EQ(read("bkt", "old"), "replaced");
   EXPECT_EQ(read("bkt", "new"), "inline now");
 }
@@ -893,7 +903,7 @@ TEST_F(ObjectStoreTest, MigratesAVersion2DataDirWithACopiedMultipartObject) {
   }
   ASSERT_EQ(user_version(dir_ + "/meta.db"), 2);
   open_store();
-  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 4);
   EXPECT_EQ(files_under("/objects"), 2u);  // both old files are live
   // The copied form still reads, whole and by range, and copies.
   auto h = store_->head_object("bkt", "old-mp");
@@ -925,10 +935,44 @@ TEST_F(ObjectStoreTest, MigratesAVersion2DataDirWithACopiedMultipartObject) {
   EXPECT_EQ(files_under("/objects"), 3u);
   EXPECT_EQ(read("bkt", "old-mp"), pattern(20, 5) + pattern(3, 6));
   open_store();
-  EXPECT_EQ(user_version(dir_ + "/meta.db"), 3);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 4);
   EXPECT_EQ(files_under("/objects"), 3u);
   ASSERT_TRUE(store_->delete_objects("bkt", {"old-mp", "new-mp", "copy"}));
   EXPECT_EQ(files_under("/objects"), 0u);
+}
+
+// A version 3 data dir (object_parts without checksums): its multipart object keeps its part
+// list and gets the columns of version 4, owned by the main account.
+TEST_F(ObjectStoreTest, MigratesAVersion3DataDirToOwnersAndAcls) {
+  ASSERT_TRUE(store_->create_bucket("bkt"));
+  ASSERT_TRUE(put_multipart("bkt", "mp", {pattern(6 << 20, 1), pattern(10, 2)}));
+  store_.reset();
+  {
+    // Back to version 3: the columns version 4 added are dropped.
+    auto db = SqliteDb::open(dir_ + "/meta.db");
+    ASSERT_TRUE(db);
+    for (const char* sql :
+         {"ALTER TABLE buckets DROP COLUMN owner", "ALTER TABLE buckets DROP COLUMN acl",
+          "ALTER TABLE buckets DROP COLUMN cors_xml", "ALTER TABLE objects DROP COLUMN owner",
+          "ALTER TABLE objects DROP COLUMN acl", "ALTER TABLE objects DROP COLUMN upload_id",
+          "ALTER TABLE objects DROP COLUMN checksum_type", "ALTER TABLE uploads DROP COLUMN owner",
+          "ALTER TABLE uploads DROP COLUMN acl", "ALTER TABLE uploads DROP COLUMN checksum_type",
+          "ALTER TABLE object_parts DROP COLUMN checksums", "PRAGMA user_version = 3"})
+      ASSERT_TRUE((*db)->exec(sql)) << sql;
+  }
+  open_store();
+  ASSERT_TRUE(store_);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 4);
+  EXPECT_EQ(read("bkt", "mp"), pattern(6 << 20, 1) + pattern(10, 2));
+  EXPECT_EQ(store_->head_object("bkt", "mp")->owner, "ingestor");
+  auto parts = store_->object_part_list("bkt", "mp");
+  ASSERT_TRUE(parts);
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_TRUE((*parts)[0].checksums.empty());
+  ASSERT_TRUE(store_->put_object_acl("bkt", "mp", "[[\"Group\",\"AllUsers\",\"READ\"]]"));
+  EXPECT_EQ(store_->head_object("bkt", "mp")->acl, "[[\"Group\",\"AllUsers\",\"READ\"]]");
+  EXPECT_EQ(store_->create_bucket("bkt", "alt").error().code, "BucketAlreadyExists");
+  EXPECT_EQ(store_->create_bucket("bkt").error().code, "BucketAlreadyOwnedByYou");
 }
 
 TEST_F(ObjectStoreTest, RefusesADatabaseFromANewerVersion) {
@@ -936,14 +980,14 @@ TEST_F(ObjectStoreTest, RefusesADatabaseFromANewerVersion) {
   {
     auto db = SqliteDb::open(dir_ + "/meta.db");
     ASSERT_TRUE(db);
-    ASSERT_TRUE((*db)->exec("PRAGMA user_version = 4"));
+    ASSERT_TRUE((*db)->exec("PRAGMA user_version = 5"));
   }
   StoreOptions o;
   o.data_dir = dir_;
   auto s = ObjectStore::open(o);
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message.find("newer"), std::string::npos) << s.error().message;
-  EXPECT_EQ(user_version(dir_ + "/meta.db"), 4);
+  EXPECT_EQ(user_version(dir_ + "/meta.db"), 5);
 }
 
 }  // namespace
