@@ -19,16 +19,20 @@ ALT_KEY, ALT_SECRET = "ALTACCESSKEY0000", "alt/secret+key/for/tests"
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
 
-def http(method, url, headers=None, data=None):
-    """(status, headers) of a plain HTTP request (no SDK: anonymous, presigned, preflight)."""
+def http(method, url, headers=None, data=None, body=None):
+    """(status, headers) of a plain HTTP request (no SDK: anonymous, presigned, preflight); the
+    response body is appended to the list `body` when one is given."""
     req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            r.read()
-            return r.status, r.headers
+            b = r.read()
+            status, hdrs = r.status, r.headers
     except urllib.error.HTTPError as e:
-        e.read()
-        return e.code, e.headers
+        b = e.read()
+        status, hdrs = e.code, e.headers
+    if body is not None:
+        body.append(b)
+    return status, hdrs
 
 
 class StoreAccessTest(BucketTestCase):
@@ -67,6 +71,11 @@ class StoreAccessTest(BucketTestCase):
         self.assertEqual(self.code(alt.put_object, Bucket="bkt", Key="x", Body=b"x"),
                          (403, "AccessDenied"))
         self.assertEqual(self.code(anon.list_objects_v2, Bucket="nope"), (404, "NoSuchBucket"))
+        # An error body names the request id its x-amz-request-id header gives.
+        body = []
+        status, h = http("GET", f"{self.store.endpoint}/nope/k", body=body)
+        self.assertEqual(status, 404)
+        self.assertIn(f"<RequestId>{h['x-amz-request-id']}</RequestId>".encode(), body[0])
         self.assertEqual(self.code(anon.list_buckets), (403, "AccessDenied"))
         # An object's public-read: readable by anyone, even in a private bucket.
         self.assertEqual(anon.get_object(Bucket="bkt", Key="public")["Body"].read(), b"pub")
@@ -202,8 +211,9 @@ class StoreAccessTest(BucketTestCase):
 
     def test_presigned_expiry_out_of_range_is_403(self):
         self.s3.put_object(Bucket="bkt", Key="k", Body=b"v")
+        v4 = self.client(signature_version="s3v4")
         for expires in (-7, 609901):
-            url = self.s3.generate_presigned_url(
+            url = v4.generate_presigned_url(
                 "get_object", Params={"Bucket": "bkt", "Key": "k"}, ExpiresIn=expires)
             self.assertEqual(http("GET", url)[0], 403, expires)
 

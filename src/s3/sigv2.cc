@@ -63,6 +63,18 @@ S3Result<AuthResult> finish_v2(AuthKind kind, const SigningRequest& req, std::st
   return r;
 }
 
+// The year of an RFC 1123 date ("Tue, 07 Jul 9999 21:53:04 GMT"), or 0 when it is not one.
+int http_date_year(std::string_view s) {
+  // "<day>, DD Mon YYYY HH:MM:SS ...": the year is the 4-digit field after the month.
+  auto comma = s.find(", ");
+  if (comma == std::string_view::npos || s.size() < comma + 13) return 0;
+  std::string_view rest = s.substr(comma + 2);  // "07 Jul 9999 ..."
+  if (rest.size() < 11 || rest[2] != ' ' || rest[6] != ' ') return 0;
+  std::string_view year = rest.substr(7, 4);
+  if (!all_digits(year) || (rest.size() > 11 && rest[11] != ' ')) return 0;
+  return std::stoi(std::string(year));
+}
+
 bool is_v2_subresource(std::string_view name) {
   static constexpr std::array<std::string_view, 35> kNames = {
       "accelerate",
@@ -130,14 +142,19 @@ S3Result<AuthResult> verify_header_v2(const SigningRequest& req, std::string_vie
     t = parse_http_date(request_time);
     date_field = request_time;
   }
-  if (!t) {
+  // A well-formed date past what a TimePoint holds (year 2262 on) is merely far off: too skewed,
+  // as S3 answers it; one before the epoch, or no date, is not a date a request may carry.
+  const bool far_future = !t && http_date_year(request_time) >= 2262;
+  if (t && *t < TimePoint{}) t.reset();
+  if (!t && !far_future) {
     return error(S3Errc::kAccessDenied,
                  "AWS authentication requires a valid Date or x-amz-date header");
   }
   auto creds = lookup_secret(lookup, akid);
   if (!creds) return creds.error();
   if (auto st = check_token(*creds, req); !st) return st.error();
-  if (skewed(*t, now, opts.max_skew)) return too_skewed(request_time, now, opts.max_skew);
+  if (far_future || skewed(*t, now, opts.max_skew))
+    return too_skewed(request_time, now, opts.max_skew);
   return finish_v2(AuthKind::kHeaderV2, req, akid, std::string(cred.substr(colon + 1)), date_field,
                    *creds);
 }

@@ -400,6 +400,27 @@ TEST(SigV4Test, V2BucketResourceWithTrailingSlash) {
   EXPECT_EQ(signed_as("/b", "/c/").error().code, S3Errc::kSignatureDoesNotMatch);
 }
 
+// SigV2 dates S3 refuses: before the epoch (AccessDenied, not a valid date) and past what a
+// TimePoint holds (RequestTimeTooSkewed, as for any date too far off).
+TEST(SigV4Test, V2DatesBeforeTheEpochAndFarFuture) {
+  auto with_date = [](std::string date) {
+    SigningRequest r;
+    r.method = "PUT";
+    r.path = "/b/k";
+    r.headers = {{"Host", "h"}, {"x-amz-date", date}};
+    const std::string sts = string_to_sign_v2(r, "");
+    r.headers.push_back(
+        {"Authorization", "AWS " + kBoto.access_key_id + ":" +
+                              base64_encode(hmac_sha1(kBoto.secret_access_key, sts))});
+    return verify_request(r, lookup_of({kBoto}), kT0, {});
+  };
+  EXPECT_EQ(with_date("Tue, 07 Jul 1950 21:53:04 GMT").error().code, S3Errc::kAccessDenied);
+  EXPECT_EQ(with_date("Tue, 07 Jul 9999 21:53:04 GMT").error().code, S3Errc::kRequestTimeTooSkewed);
+  EXPECT_EQ(with_date("Tue, 07 Jul 2010 21:53:04 GMT").error().code, S3Errc::kRequestTimeTooSkewed);
+  EXPECT_EQ(with_date("Bad Date").error().code, S3Errc::kAccessDenied);
+  EXPECT_TRUE(with_date("Fri, 24 May 2013 00:00:00 GMT"));
+}
+
 // ---- round trips and every verification error --------------------------------------------------
 
 TEST(SigV4Test, SignVerifyRoundTripWithSessionToken) {

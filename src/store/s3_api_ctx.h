@@ -40,6 +40,8 @@ struct S3Api::Ctx {
   }
   Response fail(const ApiError& e) const {
     Response r = api->error(e, req.method, resource());
+    // The body names the request as the x-amz-request-id header does.
+    if (!r.body.empty()) r.body = error_xml(e, resource(), request_id);
     r.headers.emplace_back("x-amz-request-id", request_id);
     r.headers.emplace_back("x-amz-id-2", request_id);
     return r;
