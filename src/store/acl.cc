@@ -83,6 +83,12 @@ bool grantee_matches(const Grant& g, const User* who) {
   return false;
 }
 
+// Group grantees first, users after, each in the order given (how canned ACLs list them too).
+void groups_first(Grants& g) {
+  std::stable_partition(g.begin(), g.end(),
+                        [](const Grant& x) { return x.kind != Grant::Kind::kUser; });
+}
+
 ApiError unknown_user(std::string_view id) {
   return err::invalid_argument("Invalid id", "CanonicalUser/ID", std::string(id));
 }
@@ -318,6 +324,7 @@ ApiResult<std::optional<Grants>> acl_from_headers(const RawRequest& req, const U
   }
   if (!any_grant) return std::optional<Grants>();
   if (grants.size() > kMaxGrants) return err::malformed_acl();
+  groups_first(grants);
   return std::optional<Grants>(std::move(grants));
 }
 
@@ -399,6 +406,7 @@ ApiResult<Grants> parse_acl_xml(std::string_view xml, const Users& users) {
     if (std::find(grants.begin(), grants.end(), g) == grants.end()) grants.push_back(std::move(g));
     if (grants.size() > kMaxGrants) return err::malformed_acl();
   }
+  groups_first(grants);
   return grants;
 }
 

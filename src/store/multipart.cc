@@ -429,7 +429,7 @@ ApiResult<std::pair<std::vector<UploadInfo>, bool>> ObjectStore::list_uploads(
   if (!lease) return db_error(lease.error());
   if (auto h = head_bucket(bucket); !h) return h.error();
   auto st = lease->db().prepare(
-      "SELECT key, upload_id, initiated_ms FROM uploads WHERE bucket=? AND key>=? AND "
+      "SELECT key, upload_id, initiated_ms, owner FROM uploads WHERE bucket=? AND key>=? AND "
       "(key>? OR (key=? AND upload_id>?)) ORDER BY key, upload_id LIMIT ?");
   if (!st) return db_error(st.error());
   (*st)->bind(1, bucket).bind(2, prefix).bind(3, key_marker).bind(4, key_marker);
@@ -446,7 +446,7 @@ ApiResult<std::pair<std::vector<UploadInfo>, bool>> ObjectStore::list_uploads(
       truncated = true;
       break;
     }
-    out.push_back({k, (*st)->col_text(1), (*st)->col_int(2)});
+    out.push_back({k, (*st)->col_text(1), (*st)->col_int(2), (*st)->col_text(3)});
   }
   return std::make_pair(std::move(out), truncated);
 }

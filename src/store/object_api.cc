@@ -188,7 +188,7 @@ ObjectMeta meta_from_headers(const S3Api::Ctx& c) {
         std::string t = v->substr(i, j - i);
         while (!t.empty() && t.front() == ' ') t.erase(0, 1);
         while (!t.empty() && t.back() == ' ') t.pop_back();
-        if (!t.empty() && !iequals(t, "aws-chunked")) kept += (kept.empty() ? "" : ",") + t;
+        if (!t.empty() && !iequals(t, "aws-chunked")) kept += (kept.empty() ? "" : ", ") + t;
         i = j + 1;
       }
       if (kept.empty()) continue;

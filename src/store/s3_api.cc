@@ -345,8 +345,9 @@ Prepared S3Api::list_objects(std::shared_ptr<Ctx> c) {
   if (lp.version == 2) {
     lp.start_after = c->q("start-after").value_or("");
     lp.continuation_token = c->q("continuation-token").value_or("");
+    lp.continuation_token_sent = c->has("continuation-token");
     q.after = lp.start_after;
-    if (c->has("continuation-token")) {
+    if (!lp.continuation_token.empty()) {  // an empty token is no token
       auto cur = decode_continuation_token(lp.continuation_token);
       if (!cur)
         return c->now_fail(err::invalid_argument("The continuation token provided is incorrect",
@@ -408,8 +409,9 @@ ApiResult<BodyPlan> S3Api::plan_body(Ctx& c, bool object_data, bool object_check
     if (!alg || object_checksums) continue;
     auto raw = base64_decode(hd.value);
     if (!raw || hd.value.size() != s3::checksum_base64_length(*alg)) {
-      return err::invalid_request(std::string("Value for ") + s3::checksum_header(*alg) +
-                                  " header is invalid.");
+      // A value that cannot be the checksum of any body does not match this one (issue 16).
+      return err::bad_digest(std::string("Value for ") + s3::checksum_header(*alg) +
+                             " header is invalid.");
     }
     plan.header_checksums.emplace_back(*alg, hd.value);
   }

@@ -154,12 +154,13 @@ std::string list_objects_xml(const ListObjectsParams& p, const ListPage& page,
   out += kNs;
   out += "\">";
   el(out, "Name", p.bucket);
-  el(out, "Prefix", enc(p.prefix));
+  // V1 echoes the prefix as sent (clients decode only its other fields), v2 encodes it.
+  el(out, "Prefix", p.version == 1 ? p.prefix : enc(p.prefix));
   if (p.version == 1) {
     el(out, "Marker", enc(p.marker));
     if (page.truncated && !p.delimiter.empty()) el(out, "NextMarker", enc(page.last));
   } else {
-    if (!p.continuation_token.empty()) el(out, "ContinuationToken", p.continuation_token);
+    if (p.continuation_token_sent) el(out, "ContinuationToken", p.continuation_token);
     if (!p.start_after.empty()) el(out, "StartAfter", enc(p.start_after));
     el(out, "KeyCount", std::to_string(page.contents.size() + page.common_prefixes.size()));
     if (page.truncated) el(out, "NextContinuationToken", encode_continuation_token(page.last));
@@ -287,8 +288,8 @@ std::string list_uploads_xml(const ListUploadsParams& p, const std::vector<Uploa
     out += "<Upload>";
     el(out, "Key", enc(u.key));
     el(out, "UploadId", u.upload_id);
-    owner_xml(out, owner, "Initiator");
-    owner_xml(out, owner);
+    owner_xml(out, u.owner.empty() ? owner : u.owner, "Initiator");
+    owner_xml(out, u.owner.empty() ? owner : u.owner);
     el(out, "StorageClass", "STANDARD");
     el(out, "Initiated", xml_time(u.initiated_ms));
     out += "</Upload>";

@@ -41,6 +41,7 @@ struct ListObjectsParams {
   bool url_encoding = false;
   int max_keys = 1000;
   std::string start_after, continuation_token;  // v2
+  bool continuation_token_sent = false;         // echoed, even when empty
   std::string marker;                           // v1
   bool fetch_owner = false;
 };
@@ -76,6 +77,7 @@ std::string list_parts_xml(const ListPartsParams& p, const std::vector<PartInfo>
 struct UploadInfo {
   std::string key, upload_id;
   int64_t initiated_ms = 0;
+  std::string owner;  // who created it ("" shows the `owner` given to list_uploads_xml)
 };
 struct ListUploadsParams {
   std::string bucket, prefix, delimiter, key_marker, upload_id_marker;
