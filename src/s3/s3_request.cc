@@ -80,7 +80,12 @@ Result<RequestUrl> build_url(const S3Endpoint& ep, Addressing addressing, std::s
   out.host_header = out.endpoint.host_header();
   out.path = path;
   out.target = canonical_uri(path);
-  if (!query.empty()) out.target += "?" + canonical_query(query);
+  if (!query.empty()) {
+    // Appended in two steps: `"?" + std::string` inlined here at -O3 makes g++ 12 report a
+    // false -Werror=restrict / stringop-overflow inside char_traits (GCC bug 105329).
+    out.target += '?';
+    out.target += canonical_query(query);
+  }
   return out;
 }
 
