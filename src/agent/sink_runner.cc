@@ -71,6 +71,8 @@ void SinkRunner::run() {
       ++errors;
       backoffs = 0;
       sink_.counters().process_error.add();
+      sink_.counters().consecutive_errors.set(errors);
+      sink_.counters().backing_off.set(0);
       log::error("sink {}: Unable to deliver event ({} in a row): {}", sink_.name(), errors,
                  r.error().message);
       if (stopping_) break;
@@ -78,8 +80,10 @@ void SinkRunner::run() {
       continue;
     }
     errors = 0;
+    sink_.counters().consecutive_errors.set(0);
     if (*r == SinkStatus::kReady) {
       backoffs = 0;
+      sink_.counters().backing_off.set(0);
       continue;
     }
     ++backoffs;
@@ -89,6 +93,7 @@ void SinkRunner::run() {
     // destination pushing back and sleep a whole step with the channel filling). A sink that
     // backs off for another reason (a destination pushing back) waits the full step.
     const bool found_empty = sink_.counters().batch_empty.get() != empties_before;
+    sink_.counters().backing_off.set(found_empty ? 0 : 1);
     wait_until(Clock::now() + backoff_for(backoffs), found_empty);
     if (found_empty && sink_.channel() && sink_.channel()->size() > 0) backoffs = 0;
   }

@@ -5,6 +5,9 @@
 //    n-th backoff in a row, and never past the sink's next_timer().
 //  - an Error or an exception: logged (at most once per backoff step with its count), counted in
 //    the sink's ProcessErrorCount, and retried after min(n x 1 s, 5 s). Nothing kills the thread.
+// After each call the runner sets the sink's ConsecutiveErrors (errors in a row) and BackingOff
+// (1 after a kBackoff that was not an empty channel: a destination pushing back) gauges, which
+// the status page shows as the sink's state (ok, backing off, failing) and alerts watch.
 // stop() lets the sink drain what the channel holds for up to `drain_timeout`, then joins.
 
 #include <atomic>

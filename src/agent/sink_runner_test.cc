@@ -80,9 +80,13 @@ TEST(SinkRunner, ErrorsAndExceptionsAreCountedAndRetriedNotFatal) {
   sink.set_channel(ch.get());
   SinkRunner runner(sink);
   runner.start();
-  // throw (1 s backoff), error (2 s backoff), then delivery.
+  // throw (1 s backoff), error (2 s backoff), then delivery. While failing, the sink's state
+  // gauge says how many failed in a row; a delivery sets it back to 0.
+  ASSERT_TRUE(eventually([&] { return sink.counters().consecutive_errors.get() == 2; }, 15s));
   ASSERT_TRUE(eventually([&] { return sink.delivered == 5; }, 15s));
   EXPECT_EQ(sink.counters().process_error.get(), 2);
+  EXPECT_TRUE(eventually([&] { return sink.counters().consecutive_errors.get() == 0; }));
+  EXPECT_EQ(sink.counters().backing_off.get(), 0) << "an empty channel is idle, not backing off";
   EXPECT_EQ(ch->size(), 0u);
   runner.stop();
 }
@@ -144,6 +148,8 @@ TEST(SinkRunner, BackoffWithEventsWaitingWaitsTheWholeStep) {
   SinkRunner runner(sink);
   runner.start();
   ASSERT_TRUE(eventually([&] { return sink.calls >= 1; }));
+  EXPECT_TRUE(eventually([&] { return sink.counters().backing_off.get() == 1; }));
+  EXPECT_EQ(sink.counters().consecutive_errors.get(), 0);
   auto t0 = std::chrono::steady_clock::now();
   // The first step is 1 s: no second call before most of it has passed.
   ASSERT_TRUE(eventually([&] { return sink.calls >= 2; }, 5s));

@@ -14,6 +14,7 @@
 #include "store/object_store.h"
 #include "store/s3_api.h"
 #include "store/server.h"
+#include "store/store_metrics.h"
 
 namespace ingestor::cli {
 
@@ -147,6 +148,8 @@ int run_store(const StoreArgs& a) {
   ao.region = a.region;
   ao.virtual_host_domain = a.virtual_host_domain;
   store::S3Api api(**st, ao);
+  store::StoreMetrics metrics(**st, &notifier, api);
+  api.set_metrics(&metrics);
   store::StoreServer server(api, so);
 
   block_stop_signals();

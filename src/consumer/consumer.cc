@@ -428,8 +428,20 @@ void Consumer::process(Item item) {
   }
 }
 
+namespace {
+// Upper bounds (ms) of the lag histogram's buckets; the last bucket of lag_buckets_ is +Inf.
+constexpr int64_t kLagBucketsMs[] = {100,   250,   500,   1000,   2500,  5000,
+                                     10000, 30000, 60000, 120000, 300000};
+}  // namespace
+
 void Consumer::record_lag(int64_t ms) {
   std::lock_guard lk(lag_mu_);
+  static_assert(std::tuple_size_v<decltype(lag_buckets_)> == std::size(kLagBucketsMs) + 1);
+  size_t b = 0;
+  while (b < std::size(kLagBucketsMs) && ms > kLagBucketsMs[b]) ++b;
+  lag_buckets_[b]++;
+  lag_count_++;
+  lag_sum_ms_ += std::max<int64_t>(ms, 0);
   if (lags_.size() < kLagWindow) {
     lags_.push_back(ms);
   } else {
@@ -520,6 +532,22 @@ std::string Consumer::metrics_prometheus() {
       for (auto& [st, n] : *counts)
         out += fmt::format("ingestor_consumer_objects{{state=\"{}\"}} {}\n", state_name(st), n);
     }
+  }
+  {
+    std::lock_guard lk(lag_mu_);
+    out +=
+        "# HELP ingestor_consumer_lag_seconds End-to-end lag of each download: the object's "
+        "eventTime to its file being in place\n"
+        "# TYPE ingestor_consumer_lag_seconds histogram\n";
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < std::size(kLagBucketsMs); ++b) {
+      cumulative += lag_buckets_[b];
+      out += fmt::format("ingestor_consumer_lag_seconds_bucket{{le=\"{}\"}} {}\n",
+                         kLagBucketsMs[b] / 1000.0, cumulative);
+    }
+    out += fmt::format("ingestor_consumer_lag_seconds_bucket{{le=\"+Inf\"}} {}\n", lag_count_);
+    out += fmt::format("ingestor_consumer_lag_seconds_sum {}\n", lag_sum_ms_ / 1000.0);
+    out += fmt::format("ingestor_consumer_lag_seconds_count {}\n", lag_count_);
   }
   return out;
 }

@@ -124,6 +124,11 @@ class Consumer {
   std::mutex lag_mu_;
   std::vector<int64_t> lags_;  // last kLagWindow end-to-end lags (eventTime -> done), ms
   size_t lag_next_ = 0;
+  // Every lag since start as a histogram (ingestor_consumer_lag_seconds): counts per upper bound
+  // of kLagBucketsMs (cumulative when rendered), plus +Inf, sum and count. Guarded by lag_mu_.
+  std::array<uint64_t, 12> lag_buckets_{};
+  uint64_t lag_count_ = 0;
+  int64_t lag_sum_ms_ = 0;
 };
 
 }  // namespace ingestor::consumer

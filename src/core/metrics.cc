@@ -56,6 +56,8 @@ void SinkCounters::collect(MetricList& out) const {
   put(out, "EventWriteFail", event_write_fail);
   put(out, "ChannelReadFail", channel_read_fail);
   put(out, "ProcessErrorCount", process_error);
+  put(out, "ConsecutiveErrors", consecutive_errors);
+  put(out, "BackingOff", backing_off);
   put(out, "StartTime", start_time);
   put(out, "StopTime", stop_time);
 }

@@ -54,6 +54,11 @@ struct SinkCounters : Lifetime {
   Counter event_drain_attempt, event_drain_success, event_write_fail, channel_read_fail;
   // Not in Flume: process() calls that failed (the runner logs, counts and retries them).
   Counter process_error;
+  // Not in Flume, gauges the runner sets after each process() call, for the status page and
+  // alerts: process() calls failed in a row now (0: the last one succeeded), and 1 while the
+  // sink backs off with events waiting (a destination pushing back), 0 when it delivers or idles
+  // on an empty channel.
+  Counter consecutive_errors, backing_off;
   void collect(MetricList& out) const;
 };
 

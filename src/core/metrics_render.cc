@@ -1,7 +1,10 @@
 #include "core/metrics_render.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <map>
+#include <optional>
+#include <set>
 
 namespace ingestor {
 
@@ -11,11 +14,21 @@ void json_string(std::string& out, const std::string& s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -43,9 +56,34 @@ std::string label_escape(const std::string& s) {
 }
 
 bool is_gauge(const std::string& attr) {
-  return attr == "ChannelSize" || attr == "ChannelCapacity" || attr == "ChannelFillPercentage" ||
-         attr == "OpenConnectionCount" || attr == "StartTime" || attr == "StopTime" ||
-         attr == "Open" || attr == "Unhealthy";
+  static const std::set<std::string, std::less<>> kGauges = {"ChannelSize",
+                                                             "ChannelCapacity",
+                                                             "ChannelFillPercentage",
+                                                             "OpenConnectionCount",
+                                                             "StartTime",
+                                                             "StopTime",
+                                                             "Open",
+                                                             "Closed",
+                                                             "Unhealthy",
+                                                             "ConsecutiveErrors",
+                                                             "BackingOff",
+                                                             "StagedBytes",
+                                                             "UploadsPending",
+                                                             "LastUploadTime",
+                                                             "RollInterval"};
+  return kGauges.count(attr) > 0;
+}
+
+// A sample value as Prometheus takes it: numbers as they are, Flume's "true"/"false" as 1/0;
+// anything else has no sample (one bad value would make the whole scrape fail).
+std::optional<std::string> prometheus_value(const std::string& v) {
+  if (v == "true") return "1";
+  if (v == "false") return "0";
+  if (v.empty()) return std::nullopt;
+  char* end = nullptr;
+  std::strtod(v.c_str(), &end);
+  if (end != v.c_str() + v.size()) return std::nullopt;
+  return v;
 }
 
 }  // namespace
@@ -101,10 +139,12 @@ std::string render_prometheus(const std::vector<const Component*>& components) {
     std::string group = c->metrics_group();
     for (auto& ch : group) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     for (const auto& [k, v] : m) {
+      auto value = prometheus_value(v);
+      if (!value) continue;
       std::string name = "ingestor_" + group + "_" + snake_case(k);
       gauge[name] = is_gauge(k);
       samples[name].push_back(name + "{component=\"" + label_escape(c->name()) + "\",type=\"" +
-                              label_escape(c->type()) + "\"} " + v);
+                              label_escape(c->type()) + "\"} " + *value);
     }
   }
   std::string out;

@@ -13,7 +13,8 @@ namespace ingestor {
 std::string render_flume_json(const std::vector<const Component*>& components);
 
 // Prometheus text exposition format 0.0.4: one metric per attribute,
-// `ingestor_<group>_<attribute_in_snake_case>{component="r1",type="netcat"} 12`.
+// `ingestor_<group>_<attribute_in_snake_case>{component="r1",type="netcat"} 12`. Flume's
+// "true"/"false" become 1/0; an attribute whose value is not a number has no sample.
 std::string render_prometheus(const std::vector<const Component*>& components);
 
 // "EventReceivedCount" -> "event_received_count".

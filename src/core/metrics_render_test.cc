@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/source.h"
 
 namespace ingestor {
@@ -28,10 +30,47 @@ TEST(MetricsRender, PrometheusText) {
   s.counters().event_accepted.add(3);
   std::string p = render_prometheus({&s});
   EXPECT_NE(p.find("# TYPE ingestor_source_event_accepted_count counter\n"), std::string::npos);
-  EXPECT_NE(p.find("ingestor_source_event_accepted_count{component=\"r\\\"1\",type=\"netcat\"} 3\n"),
-            std::string::npos)
+  EXPECT_NE(
+      p.find("ingestor_source_event_accepted_count{component=\"r\\\"1\",type=\"netcat\"} 3\n"),
+      std::string::npos)
       << p;
   EXPECT_NE(p.find("# TYPE ingestor_source_open_connection_count gauge"), std::string::npos);
+}
+
+// A component with Flume's "true"/"false" and a value that is not a number (file channel's Open).
+class FakeChannel : public Component {
+ public:
+  FakeChannel() : Component("c1", "file") {}
+  const char* metrics_group() const override { return "CHANNEL"; }
+  void collect_metrics(MetricList& out) const override {
+    out.emplace_back("Open", "true");
+    out.emplace_back("Closed", "0");
+    out.emplace_back("Note", "not a number");
+    out.emplace_back("ChannelFillPercentage", "33.333333333333336");
+  }
+};
+
+TEST(MetricsRender, PrometheusSamplesAreNumbers) {
+  FakeChannel c;
+  std::string p = render_prometheus({&c});
+  // One bad sample makes Prometheus reject the whole scrape: booleans become 1/0, the rest goes.
+  EXPECT_NE(p.find("ingestor_channel_open{component=\"c1\",type=\"file\"} 1\n"), std::string::npos)
+      << p;
+  EXPECT_NE(p.find("# TYPE ingestor_channel_open gauge"), std::string::npos) << p;
+  EXPECT_EQ(p.find("ingestor_channel_note"), std::string::npos) << p;
+  EXPECT_NE(p.find("} 33.333333333333336\n"), std::string::npos) << p;
+  // Flume's JSON keeps every value as it is.
+  EXPECT_NE(render_flume_json({&c}).find("\"Note\":\"not a number\""), std::string::npos);
+}
+
+TEST(MetricsRender, SinkStateGauges) {
+  SinkCounters k;
+  k.consecutive_errors.set(3);
+  MetricList m;
+  k.collect(m);
+  EXPECT_NE(std::find(m.begin(), m.end(), MetricList::value_type{"ConsecutiveErrors", "3"}),
+            m.end());
+  EXPECT_NE(std::find(m.begin(), m.end(), MetricList::value_type{"BackingOff", "0"}), m.end());
 }
 
 TEST(MetricsRender, SnakeCaseAndJavaDouble) {

@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "store/keys.h"
 #include "store/s3_api_ctx.h"
+#include "store/store_metrics.h"
 
 namespace ingestor::store {
 
@@ -107,6 +108,17 @@ Prepared S3Api::prepare(const RawRequest& req) {
   c->api = this;
   c->req = req;
   c->request_id = next_request_id();
+  if (metrics_ && (req.method == "GET" || req.method == "HEAD") &&
+      (req.target == "/_ingestor/metrics" || req.target == "/_ingestor/prometheus")) {
+    // Counts only, no object data: unauthenticated, like the other roles' /metrics.
+    Response r;
+    const bool prom = req.target == "/_ingestor/prometheus";
+    r.body = prom ? metrics_->prometheus() : metrics_->json();
+    r.headers.emplace_back("Content-Type", prom ? "text/plain; version=0.0.4; charset=utf-8"
+                                                : "application/json");
+    r.head = req.method == "HEAD";
+    return Prepared{.response = std::move(r), .op = {}};
+  }
   std::string host = req.header("host").value_or("");
   auto addr = parse_address(req.target, host, options_.virtual_host_domain);
   if (!addr) {

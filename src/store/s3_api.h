@@ -22,6 +22,8 @@
 
 namespace ingestor::store {
 
+class StoreMetrics;
+
 struct ApiOptions {
   std::string access_key;  // the main account's (named StoreOptions::owner)
   std::string secret_key;
@@ -62,6 +64,11 @@ class S3Api {
   // The response for an error (XML body, or no body for HEAD and 304).
   Response error(const ApiError& e, const std::string& method, const std::string& resource) const;
   std::string next_request_id();
+  // Requests received so far (metrics).
+  uint64_t requests() const { return request_seq_.load(std::memory_order_relaxed); }
+  // Serves GET /_ingestor/metrics and /_ingestor/prometheus from `m` (store_metrics.h); must
+  // outlive this S3Api. Unset: those paths are S3 requests like any other.
+  void set_metrics(const StoreMetrics* m) { metrics_ = m; }
 
   struct Ctx;  // per-request state shared by the handlers (s3_api_ctx.h)
 
@@ -100,6 +107,7 @@ class S3Api {
   Users users_;
   s3::SigningKeyCache key_cache_;
   std::atomic<uint64_t> request_seq_{0};
+  const StoreMetrics* metrics_ = nullptr;
 };
 
 }  // namespace ingestor::store

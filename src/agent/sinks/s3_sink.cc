@@ -609,6 +609,7 @@ void S3Sink::uploader_loop() {
     } else if (s) {
       staging_->remove(u.obj.id);
       objects_uploaded_.add();
+      last_upload_ms_.set(now_epoch_ms());
       counters_.connection_closed.add();
       last_upload_error_.clear();
     } else {
@@ -733,6 +734,9 @@ void S3Sink::collect_metrics(MetricList& out) const {
   out.emplace_back("DeadLetterCount", std::to_string(dead_letters_.get()));
   out.emplace_back("ReplaysDetected", std::to_string(duplicates_avoided_.get()));
   out.emplace_back("RedeliveriesSkipped", std::to_string(replays_skipped_.get()));
+  // For "no object for N roll intervals while events arrive" (deploy/prometheus/alerts.yml).
+  out.emplace_back("LastUploadTime", std::to_string(last_upload_ms_.get()));
+  out.emplace_back("RollInterval", std::to_string(opts_.roll_interval_s));
   std::lock_guard<std::mutex> lk(mu_);
   out.emplace_back("StagedBytes", std::to_string(staging_ ? staging_->staged_bytes() : 0));
   out.emplace_back("UploadsPending", std::to_string(uploads_.size()));
