@@ -177,11 +177,45 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
       diags.warning("channel", ch->name(), "",
                     "Channel " + ch->name() + " has no components connected");
   }
+  agent->topology_ = describe_topology(config, *agent);
   if (diags.has_errors() && !options.lenient)
     return make_error(Errc::kConfig, "the configuration of agent '" + a + "' has errors");
   if (agent->sources_.empty() && agent->sinks_.empty())
     return make_error(Errc::kConfig, "agent '" + a + "' has no valid source and no valid sink");
   return agent;
+}
+
+// The wiring of what was built, from the configuration it was built from. Multiplexing selectors
+// and sink groups (issue 18) need nothing here: describe_selector() and describe_sinkgroup() read
+// their Flume keys; a group is listed with the members that were built.
+AgentTopology Agent::describe_topology(const AgentConfig& config, const Agent& agent) {
+  AgentTopology t;
+  t.agent = config.name;
+  std::set<std::string> channels, sinks;
+  for (const auto& c : agent.channels_) {
+    t.channels.push_back({c->name(), c->type()});
+    channels.insert(c->name());
+  }
+  for (const auto& k : agent.sinks_) {
+    t.sinks.push_back({k->name(), k->type(), k->channel() ? k->channel()->name() : ""});
+    sinks.insert(k->name());
+  }
+  for (const auto& src : agent.sources_) {
+    auto sc = std::find_if(config.sources.begin(), config.sources.end(),
+                           [&](const SourceConfig& c) { return c.name == src->name(); });
+    if (sc == config.sources.end()) continue;
+    SourceTopology s{src->name(), src->type(), {}, describe_selector(*sc), {}};
+    for (const auto& c : sc->channels)
+      if (channels.count(c)) s.channels.push_back(c);
+    for (const auto& i : sc->interceptors) s.interceptors.emplace_back(i.name, i.type);
+    t.sources.push_back(std::move(s));
+  }
+  for (const auto& g : config.sinkgroups) {
+    SinkGroupTopology group = describe_sinkgroup(g);
+    std::erase_if(group.sinks, [&](const std::string& k) { return !sinks.count(k); });
+    if (!group.sinks.empty()) t.sinkgroups.push_back(std::move(group));
+  }
+  return t;
 }
 
 Agent::~Agent() { stop(); }

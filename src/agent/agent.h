@@ -14,6 +14,7 @@
 
 #include "agent/builtin_components.h"
 #include "agent/sink_runner.h"
+#include "agent/topology.h"
 #include "core/config/agent_config.h"
 #include "net/io_pool.h"
 
@@ -40,16 +41,20 @@ class Agent {
   // Every component, for monitoring ("SOURCE.r1" order: sources, channels, sinks).
   std::vector<const Component*> components() const;
   const std::vector<std::unique_ptr<Source>>& sources() const { return sources_; }
+  // How the built components are wired (GET /topology on the monitoring port).
+  const AgentTopology& topology() const { return topology_; }
   net::IoPool& io_pool() { return *pool_; }
 
  private:
   Agent() = default;
+  static AgentTopology describe_topology(const AgentConfig& config, const Agent& agent);
   std::string name_;
   std::unique_ptr<net::IoPool> pool_;
   std::vector<std::unique_ptr<Channel>> channels_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::vector<std::unique_ptr<SinkRunner>> runners_;
   std::vector<std::unique_ptr<Source>> sources_;
+  AgentTopology topology_;
   bool started_ = false;
 };
 

@@ -35,7 +35,8 @@ void add_agent_command(CLI::App& app, AgentArgs& a) {
   sub->add_flag("--lenient", a.lenient,
                 "Flume's behaviour: drop components with errors, warn, and run the rest");
   sub->add_option("--metrics-port", a.metrics_port,
-                  "Serve /metrics (Flume JSON) and /prometheus on this port (0: any free port)")
+                  "Serve the status page (/), /metrics (Flume JSON), /prometheus and /topology on "
+                  "this port (0: any free port)")
       ->transform(whole_number(0, 65535));
   sub->add_option("--metrics-bind", a.metrics_bind, "Address for the metrics server")
       ->capture_default_str();
@@ -155,15 +156,14 @@ int run_agent(const AgentArgs& a) {
   std::unique_ptr<MonitoringServer> monitoring;
   if (metrics_port >= 0) {
     Agent* ag = agent->get();
-    monitoring = std::make_unique<MonitoringServer>(
-        ag->io_pool(), a.metrics_bind, static_cast<uint16_t>(metrics_port),
-        [ag] { return ag->components(); });
+    monitoring = std::make_unique<MonitoringServer>(ag->io_pool(), a.metrics_bind,
+                                                    static_cast<uint16_t>(metrics_port), *ag);
     if (auto s = monitoring->start(); !s) {
       std::fprintf(stderr, "ingestor agent: monitoring: %s\n", s.error().message.c_str());
       (*agent)->stop();
       return 1;
     }
-    log::info("metrics on http://{}:{}/metrics and /prometheus", a.metrics_bind,
+    log::info("status page on http://{}:{}/, metrics on /metrics and /prometheus", a.metrics_bind,
               monitoring->port());
   }
   if (!a.status_file.empty()) {

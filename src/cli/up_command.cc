@@ -2,13 +2,13 @@
 // one properties file (conf/pipeline.properties): the agent section of conf/agent.conf plus
 // `store.*`, `relay.*` and `consumer.*` keys (cli/up_config.h). Data lives under --data-dir
 // (./ingestor-data).
-#include <CLI/CLI.hpp>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +28,7 @@
 #include "store/object_store.h"
 #include "store/s3_api.h"
 #include "store/server.h"
+#include "store/store_metrics.h"
 
 namespace ingestor::cli {
 
@@ -165,6 +166,8 @@ int run_up(const UpArgs& a) {
   ao.secret_key = secret_key;
   ao.region = region;
   store::S3Api api(**st, ao);
+  store::StoreMetrics store_metrics(**st, &notifier, api);
+  api.set_metrics(&store_metrics);
   store::ServerOptions svo;
   svo.host = store_ep.host;
   svo.port = store_ep.port;
@@ -176,8 +179,7 @@ int run_up(const UpArgs& a) {
     return 1;
   }
   // 4. Agent, with the store's real address.
-  props->set("store.endpoint",
-             "http://" + store_ep.host + ":" + std::to_string(server.port()));
+  props->set("store.endpoint", "http://" + store_ep.host + ":" + std::to_string(server.port()));
   std::vector<std::string> unresolved;
   substitute_values(*props, process_env, &unresolved);
   for (const auto& u : unresolved) log::warn("unresolved substitution left as it is: {}", u);
@@ -199,8 +201,23 @@ int run_up(const UpArgs& a) {
     return 1;
   }
   Agent* ag = agent->get();
-  MonitoringServer monitoring(ag->io_pool(), "127.0.0.1", cfg.monitoring_port,
-                              [ag] { return ag->components(); });
+  // The status page's store, relay and consumer figures (GET /roles): each role's own /metrics
+  // JSON, side by side.
+  auto roles_json = [&store_metrics, &rel, &cons] {
+    boost::json::object o;
+    for (auto [name, js] : {std::pair<const char*, std::string>{"store", store_metrics.json()},
+                            {"relay", rel.metrics_json()},
+                            {"consumer", cons.metrics_json()}}) {
+      boost::system::error_code ec;
+      boost::json::value v = boost::json::parse(js, ec);
+      const boost::json::object* obj = ec ? nullptr : v.if_object();
+      const boost::json::value* inner = obj ? obj->if_contains(name) : nullptr;
+      o[name] = inner ? *inner : boost::json::value(boost::json::object{});
+    }
+    return boost::json::serialize(o);
+  };
+  MonitoringServer monitoring(ag->io_pool(), "127.0.0.1", cfg.monitoring_port, *ag,
+                              {{"store", "relay", "consumer"}, roles_json});
   if (auto s = monitoring.start(); !s) log::warn("agent metrics: {}", s.error().message);
 
   // Where to send data, where it lands.
@@ -212,15 +229,16 @@ int run_up(const UpArgs& a) {
   std::printf("ingestor up: the pipeline is running.\n");
   if (nc_port) std::printf("  send lines:  echo hello | nc -q1 localhost %d\n", nc_port);
   if (http_port)
-    std::printf("  send JSON:   curl -d '[{\"headers\":{},\"body\":\"hello\"}]' http://localhost:%d/\n",
-                http_port);
+    std::printf(
+        "  send JSON:   curl -d '[{\"headers\":{},\"body\":\"hello\"}]' http://localhost:%d/\n",
+        http_port);
   std::printf("  objects:     s3://%s in the store at http://%s:%d (data in %s/store)\n",
               bucket.c_str(), store_ep.host.c_str(), server.port(), data.c_str());
   std::printf("  downloads:   %s/downloads/%s/\n", data.c_str(), bucket.c_str());
-  std::printf("  metrics:     agent http://127.0.0.1:%d/metrics, consumer http://%s:%d/metrics, "
-              "relay http://%s:%d/metrics\n",
-              monitoring.port(), consumer_ep.host.c_str(), cons.port(), relay_ep.host.c_str(),
-              rel.port());
+  std::printf(
+      "  metrics:     agent http://127.0.0.1:%d/metrics, consumer http://%s:%d/metrics, "
+      "relay http://%s:%d/metrics\n",
+      monitoring.port(), consumer_ep.host.c_str(), cons.port(), relay_ep.host.c_str(), rel.port());
   std::printf("  Ctrl-C stops it, flushing open objects.\n");
   std::fflush(stdout);
   if (!a.status_file.empty()) {
@@ -250,8 +268,10 @@ int run_up(const UpArgs& a) {
         if (std::string(c->metrics_group()) == "SINK") objects += metric(*c, "ObjectsUploaded");
       }
       std::string cm = cons.metrics_json();
-      std::printf(tty ? "\r  events in %lld | objects written %lld | downloads done %lld | lag p99 %lld ms   "
-                      : "status: events in %lld, objects written %lld, downloads done %lld, lag p99 %lld ms\n",
+      std::printf(tty ? "\r  events in %lld | objects written %lld | downloads done %lld | lag p99 "
+                        "%lld ms   "
+                      : "status: events in %lld, objects written %lld, downloads done %lld, lag "
+                        "p99 %lld ms\n",
                   static_cast<long long>(events), static_cast<long long>(objects),
                   static_cast<long long>(json_number(cm, "downloads")),
                   static_cast<long long>(json_number(cm, "lagMsP99")));
