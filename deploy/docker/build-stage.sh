@@ -2,7 +2,7 @@
 # The Dockerfile's build stage, as a script that also runs outside Docker (tests/test_deploy.py runs
 # it on the developer's machine against the existing build directory).
 #
-#   build-stage.sh [--dry-run] deps              Debian packages of the build (`make deps-deb`)
+#   build-stage.sh [--dry-run] deps              Debian packages of the build (`make deps-build-deb`)
 #   build-stage.sh [--dry-run] build OUT_DIR     build `ingestor` and put in OUT_DIR:
 #                                                  ingestor               the binary (debug info stripped)
 #                                                  runtime-packages.txt   the Debian packages of the
@@ -38,7 +38,7 @@ cmd_deps() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends make
   fi
-  run make deps-deb
+  run make deps-build-deb
 }
 
 # The Debian packages that own the shared libraries BINARY loads (libc6 and friends included; the

@@ -66,6 +66,7 @@ struct StoreArgs {
   std::string notify_webhook;
   std::vector<std::string> notify_targets;  // NAME=URL
   std::vector<std::string> users;           // NAME:ACCESS_KEY:SECRET_KEY
+  std::vector<std::string> create_buckets;  // created at start when missing
   std::string virtual_host_domain = "localhost";
   int64_t notify_retry_max_ms = 30000;
   uint64_t min_free_space = 64ull << 20;  // bytes; StoreOptions::min_free_space

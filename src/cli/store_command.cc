@@ -47,6 +47,8 @@ void add_store_command(CLI::App& app, StoreArgs& a) {
   sub->add_option("--notify-target", a.notify_targets,
                   "NAME=URL: a webhook that bucket notification configurations may name "
                   "(ARN arn:minio:sqs::NAME:webhook or ...:NAME); repeatable");
+  sub->add_option("--create-bucket", a.create_buckets,
+                  "Create this bucket at start if it does not exist (may be repeated)");
   sub->add_option("--virtual-host-domain", a.virtual_host_domain,
                   "Host suffix for virtual-hosted-style requests (bucket.DOMAIN:port)")
       ->capture_default_str();
@@ -134,6 +136,15 @@ int run_store(const StoreArgs& a) {
   if (!st) {
     std::fprintf(stderr, "ingestor store: %s\n", st.error().message.c_str());
     return 1;
+  }
+  for (const auto& b : a.create_buckets) {
+    auto s = (*st)->create_bucket(b);
+    if (!s && s.error().code != "BucketAlreadyOwnedByYou") {
+      std::fprintf(stderr, "ingestor store: --create-bucket %s: %s\n", b.c_str(),
+                   s.error().message.c_str());
+      return 2;
+    }
+    if (s) log::info("store: created bucket {}", b);
   }
   store::NotifierOptions no;
   no.max_backoff = std::chrono::milliseconds(a.notify_retry_max_ms);
