@@ -5,6 +5,11 @@
 // parsed as HTML. docs/status-page.md describes the JSON it reads.
 "use strict";
 (function () {
+  // Script errors are kept for tests (tests/test_status_page.py) besides the console.
+  window.addEventListener("error", (e) => (window.__errors = window.__errors || []).push(String(e.message)));
+  window.addEventListener("unhandledrejection", (e) =>
+    (window.__errors = window.__errors || []).push(String(e.reason)));
+
   const POLL_MS = 1000;
   const HISTORY_S = 300; // seconds of history the charts keep
   const $ = (sel, root = document) => root.querySelector(sel);
@@ -347,6 +352,8 @@
       drawWires();
       for (const c of charts) if (c.plot) c.plot.setSize({ width: Math.max(260, c.box.clientWidth - 16), height: 110 });
     });
+    // For tests and the curious: the series behind the charts.
+    window.ingestorStatus = { topology, history };
     document.body.dataset.ready = "true";
     poll();
   }
