@@ -49,7 +49,7 @@ a1.sinkgroups.g1.sinks = k2 k3
 a1.sinkgroups.g1.processor.type = load_balance
 """
 
-NODES_JS = """return Array.from(document.querySelectorAll('.node')).map(n => [n.dataset.kind,
+NODES_JS = """return Array.from(document.querySelectorAll('.node:not(.implicit)')).map(n => [n.dataset.kind,
   n.dataset.name, n.querySelector('.type').textContent]);"""
 FIGURE_JS = """const n = document.querySelector(`.node[data-kind="${arguments[0]}"][data-name="${arguments[1]}"]`);
 const v = n && n.querySelector(`[data-figure="${arguments[2]}"] .value`);
@@ -137,9 +137,12 @@ class StatusPageTest(unittest.TestCase):
             ("channel", "c1"): "memory", ("channel", "c2"): "memory",
             ("sinkgroup", "g1"): "load_balance",
             ("sink", "k1"): "null", ("sink", "k2"): "null", ("sink", "k3"): "null"})
+        # k1 is in no group: a pass-through box stands for Flume's default processor.
+        self.assertEqual(c.js("return Array.from(document.querySelectorAll('.node.implicit'))"
+                              ".map(n => n.dataset.name)"), ["k1"])
         # Wires: r1, r2 -> their selectors; r1 -> c1, c2 (optional, dashed); r2 -> c1;
-        # c1 -> k1; c2 -> g1 -> k2, k3.
-        self.assertEqual(c.js("return document.querySelectorAll('#wires path').length"), 9)
+        # c1 -> (k1) -> k1; c2 -> g1 -> k2, k3.
+        self.assertEqual(c.js("return document.querySelectorAll('#wires path').length"), 10)
         self.assertEqual(c.js("return document.querySelectorAll('#wires path.optional').length"), 1)
 
         feeder = Feeder(a.port("r1"))

@@ -116,19 +116,36 @@
       const badge = el("span", "state", "–");
       st.append(el("span", "label", "state"), badge);
       n.append(st);
-      const g = grouped.get(k.name);
-      if (g) {
-        const key = k.channel + "->" + g.dataset.name;
-        if (!linked.has(key)) link(channelNode(k.channel), g);
-        linked.add(key);
-        link(g, n);
-      } else {
-        link(channelNode(k.channel), n);
+      let g = grouped.get(k.name);
+      if (!g) {
+        // A sink outside any group runs alone, as in Flume's default sink processor: drawn as a
+        // faint pass-through box so that its wire does not seem to enter another group.
+        g = el("div", "node implicit");
+        g.dataset.kind = "sinkgroup";
+        g.dataset.implicit = "true";
+        g.dataset.name = k.name;
+        g.append(el("div", "type", "default: " + k.name));
+        $('[data-column="sinkgroup"]').append(g);
       }
+      const key = k.channel + "->" + g.dataset.name;
+      if (!linked.has(key)) link(channelNode(k.channel), g);
+      linked.add(key);
+      link(g, n);
     }
     for (const col of document.querySelectorAll(".column"))
       col.classList.toggle("empty", col.querySelectorAll(".node").length === 0);
+    alignImplicitGroups();
     drawWires();
+  }
+
+  // Pass-through boxes sit level with their sink (after the real groups, in sink order).
+  function alignImplicitGroups() {
+    for (const g of document.querySelectorAll(".node.implicit")) {
+      const sink = nodes.get("sink:" + g.dataset.name);
+      g.style.marginTop = "0px";
+      const dy = sink.getBoundingClientRect().top - g.getBoundingClientRect().top;
+      if (dy > 0) g.style.marginTop = dy + "px";
+    }
   }
 
   function drawWires() {
