@@ -49,6 +49,9 @@ class MetricsTest(AgentTestCase):
                   "BatchEmptyCount", "BatchUnderflowCount", "BatchCompleteCount",
                   "EventDrainAttemptCount", "EventWriteFail", "ChannelReadFail"):
             self.assertIn(k, sink)
+        # The sink's state for the status page and alerts: delivering, so neither failing nor
+        # backing off (an empty channel is idle, not backing off).
+        self.assertEqual((sink["ConsecutiveErrors"], sink["BackingOff"]), ("0", "0"))
         st, hdrs, _ = http(a.metrics_port, "GET", "/METRICS")  # path matched ignoring case
         self.assertEqual(st, 200)
         self.assertTrue(hdrs["content-type"].startswith("application/json"))
@@ -60,6 +63,27 @@ class MetricsTest(AgentTestCase):
         text = body.decode()
         self.assertIn('ingestor_channel_channel_capacity{component="c1",type="memory"} 100', text)
         self.assertIn("# TYPE ingestor_source_event_received_count counter", text)
+        self.assertIn('ingestor_sink_backing_off{component="k1",type="null"} 0', text)
+        self.assertIn("# TYPE ingestor_sink_consecutive_errors gauge", text)
+        # The status page and its files, embedded in the binary; the wiring it draws.
+        st, hdrs, body = http(a.metrics_port, "GET", "/")
+        self.assertEqual(st, 200)
+        self.assertTrue(hdrs["content-type"].startswith("text/html"))
+        self.assertIn(b'<script src="status.js"', body)
+        for path, ctype in (("/status.js", "text/javascript"), ("/status.css", "text/css"),
+                            ("/uPlot.iife.min.js", "text/javascript")):
+            st, hdrs, body = http(a.metrics_port, "GET", path)
+            self.assertEqual((st, hdrs["content-type"].split(";")[0]), (200, ctype), path)
+            self.assertGreater(len(body), 1000, path)
+        st, _, body = http(a.metrics_port, "GET", "/topology")
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(body), {
+            "agent": "a1", "roles": [], "sinkgroups": [],
+            "sources": [{"name": "r1", "type": "netcat", "channels": ["c1"], "interceptors": [],
+                         "selector": {"type": "replicating", "header": "", "mapping": {},
+                                      "optional": {}, "default": []}}],
+            "channels": [{"name": "c1", "type": "memory"}],
+            "sinks": [{"name": "k1", "type": "null", "channel": "c1"}]})
         self.assertEqual(http(a.metrics_port, "GET", "/nope")[0], 404)
         self.assertEqual(http(a.metrics_port, "TRACE", "/metrics")[0], 403)
         self.assertEqual(http(a.metrics_port, "OPTIONS", "/metrics")[0], 403)
