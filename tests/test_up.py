@@ -218,6 +218,9 @@ class UpConfigTest(UpCase):
                      what="a refused upload in the sink's metrics")
         self.assertGreaterEqual(m["UploadsPending"], 1)
         self.assertEqual(m["ObjectsUploaded"], 0)
+        # The sink shows as failing (status page, IngestorSinkFailing) though process() succeeds.
+        self.assertGreaterEqual(m["UploadErrorsInARow"], 1)
+        self.assertEqual(m["ConsecutiveErrors"], 0)
         self.assertEqual(m["DeadLetterCount"], 0)
         self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket="ingestor")["Contents"]],
                          keys)

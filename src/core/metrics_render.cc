@@ -70,7 +70,8 @@ bool is_gauge(const std::string& attr) {
                                                              "StagedBytes",
                                                              "UploadsPending",
                                                              "LastUploadTime",
-                                                             "RollInterval"};
+                                                             "RollInterval",
+                                                             "UploadErrorsInARow"};
   return kGauges.count(attr) > 0;
 }
 

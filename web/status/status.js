@@ -176,7 +176,7 @@
 
   function sinkState(m) {
     if (!m) return "–";
-    if (num(m.ConsecutiveErrors) > 0) return "failing";
+    if (num(m.ConsecutiveErrors) > 0 || num(m.UploadErrorsInARow) > 0) return "failing";
     if (num(m.BackingOff) > 0) return "backing off";
     if (num(m.StopTime) > 0) return "stopped";
     return "ok";

@@ -604,6 +604,7 @@ void S3Sink::uploader_loop() {
     }
     Status s = upload_one(u);
     std::lock_guard<std::mutex> lk(mu_);
+    if (s) upload_errors_in_a_row_.set(0);
     if (s && u.parts_only) {
       last_upload_error_.clear();
     } else if (s) {
@@ -615,6 +616,7 @@ void S3Sink::uploader_loop() {
     } else {
       ++u.attempts;
       upload_failures_.add();
+      upload_errors_in_a_row_.add();
       counters_.connection_failed.add();
       last_upload_error_ = s.error().message;
       int64_t base = std::min<int64_t>(60000, 1000LL << std::min(u.attempts - 1, 6));
@@ -736,6 +738,9 @@ void S3Sink::collect_metrics(MetricList& out) const {
   out.emplace_back("RedeliveriesSkipped", std::to_string(replays_skipped_.get()));
   // For "no object for N roll intervals while events arrive" (deploy/prometheus/alerts.yml).
   out.emplace_back("LastUploadTime", std::to_string(last_upload_ms_.get()));
+  // Failed upload attempts since the last one that succeeded (the uploader retries them while
+  // process() keeps staging): > 0 shows the sink as failing on the status page and in alerts.
+  out.emplace_back("UploadErrorsInARow", std::to_string(upload_errors_in_a_row_.get()));
   out.emplace_back("RollInterval", std::to_string(opts_.roll_interval_s));
   std::lock_guard<std::mutex> lk(mu_);
   out.emplace_back("StagedBytes", std::to_string(staging_ ? staging_->staged_bytes() : 0));

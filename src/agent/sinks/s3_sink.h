@@ -165,7 +165,8 @@ class S3Sink final : public Sink {
   std::map<uint64_t, Multipart> multipart_;  // staged object id -> upload; uploader thread only
 
   Counter objects_uploaded_, upload_failures_, dead_letters_, duplicates_avoided_;
-  Counter last_upload_ms_;  // epoch ms of the last object uploaded; 0 before the first
+  Counter last_upload_ms_;          // epoch ms of the last object uploaded; 0 before the first
+  Counter upload_errors_in_a_row_;  // failed upload attempts since the last success
   Counter replays_skipped_;
   // Exactly-once across crashes with a durable channel: events whose position is at or below the
   // staged high water were staged before a crash and are skipped when redelivered. Only sound
