@@ -20,9 +20,14 @@ if [[ -z "$engine" ]]; then
 fi
 
 start=$(date +%s)
+# The image id, written by the engine only when the build completed (a build stopped by a signal
+# can exit 0 without one).
+iidfile=$(mktemp)
+trap 'rm -f "$iidfile"' EXIT
 if [[ "$engine" == docker ]]; then
   echo "build-image: docker build -t $IMAGE"
-  DOCKER_BUILDKIT=1 docker build -f "$HERE/Dockerfile" -t "$IMAGE" ${BUILD_ARGS:-} .
+  DOCKER_BUILDKIT=1 docker build --iidfile "$iidfile" -f "$HERE/Dockerfile" -t "$IMAGE" \
+    ${BUILD_ARGS:-} .
 else
   "$HERE/base-image.sh"
   # 4096, or the hard limit when lower (podman's own defaults are higher and refused here).
@@ -32,7 +37,8 @@ else
   echo "build-image: podman build -t $IMAGE (runc, cgroupfs, nofile $nofile, nproc $nproc_)"
   podman --runtime runc --cgroup-manager cgroupfs build --pull=never --network host \
     --ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc_:$nproc_" \
-    --ignorefile "$HERE/Dockerfile.dockerignore" \
+    --ignorefile "$HERE/Dockerfile.dockerignore" --iidfile "$iidfile" \
     -f "$HERE/Dockerfile" -t "$IMAGE" ${BUILD_ARGS:-} .
 fi
-echo "build-image: $IMAGE built with $engine in $(( $(date +%s) - start )) s"
+[[ -s "$iidfile" ]] || { echo "build-image: the build of $IMAGE did not complete" >&2; exit 1; }
+echo "build-image: $IMAGE ($(cut -c1-19 "$iidfile")) built with $engine in $(( $(date +%s) - start )) s"
