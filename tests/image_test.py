@@ -234,8 +234,13 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(ImageTest)
     result = unittest.TextTestRunner(verbosity=2).run(suite)
-    commit = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty", "--abbrev=12"],
-                            capture_output=True, text=True).stdout.strip()
+    # The commit the image was built from (build-image.sh labels it), else the work tree's.
+    commit = engine("image", "inspect", "--format",
+                    '{{ index .Config.Labels "org.opencontainers.image.revision" }}', IMAGE,
+                    check=False).stdout.strip()
+    if not commit or commit.startswith("<"):
+        commit = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty",
+                                 "--abbrev=12"], capture_output=True, text=True).stdout.strip()
     record = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
               "image": IMAGE, "engine": ENGINE[0], "duration_s": round(time.monotonic() - start),
               "passed": result.wasSuccessful(), "tests_run": result.testsRun,

@@ -20,6 +20,9 @@ if [[ -z "$engine" ]]; then
 fi
 
 start=$(date +%s)
+# The commit the image is built from, as a label (make image-test records it).
+revision=$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+BUILD_ARGS="--label org.opencontainers.image.revision=$revision ${BUILD_ARGS:-}"
 # The image id, written by the engine only when the build completed (a build stopped by a signal
 # can exit 0 without one).
 iidfile=$(mktemp)
