@@ -8,7 +8,7 @@ if ! command -v promtool >/dev/null; then
   echo "SKIPPED: promtool not found (Debian package prometheus; \`make deps\` installs it)"
   exit 77
 fi
-promtool check config prometheus.yml
+promtool check config prometheus.yml prometheus-compose.yml
 promtool check rules rules.yml alerts.yml
 promtool test rules alerts_test.yml
 # Every alert has a test.

@@ -709,9 +709,18 @@ def compose_flags(command):
 
 
 def listen_port(service):
-    """The port of a role's --listen=HOST:PORT (or the agent's --metrics-port)."""
+    """The port of a role's --listen=HOST:PORT."""
     flags = compose_flags(service["command"])
     return int(flags["--listen"].rsplit(":", 1)[1]) if "--listen" in flags else None
+
+
+def published(service):
+    """{container port: host address} of a service's published ports."""
+    out = {}
+    for p in service.get("ports", []):
+        parts = p.split(":")
+        out[int(parts[-1])] = parts[0] if len(parts) == 3 else "0.0.0.0"
+    return out
 
 
 ROLES = ("store", "agent", "relay", "consumer")
@@ -724,7 +733,7 @@ class ComposeTest(unittest.TestCase):
         cls.services = cls.doc["services"]
         cls.agent_conf_ports = source_ports(parse_properties(REPO / "conf" / "agent.conf"))
 
-    def test_four_roles_and_prometheus_on_the_host_network(self):
+    def test_four_roles_and_prometheus_on_one_network(self):
         self.assertEqual(set(self.services), set(ROLES) | {"prometheus"})
         for name in ROLES:
             svc = self.services[name]
@@ -732,36 +741,37 @@ class ComposeTest(unittest.TestCase):
             self.assertEqual(svc["build"]["dockerfile"], "deploy/docker/Dockerfile")
             self.assertEqual((DOCKER_DIR / svc["build"]["context"]).resolve(), REPO)
         for name, svc in self.services.items():
-            # No container network (podman here has none to spare: docs/deploy.md): the host's,
-            # with explicit ulimits, and nothing published.
-            self.assertEqual(svc["network_mode"], "host", name)
-            self.assertNotIn("ports", svc, name)
-            self.assertNotIn("networks", svc, name)
+            self.assertEqual(svc["networks"], ["pipeline"], name)
+            # podman needs explicit limits where it cannot raise its own (docs/deploy.md).
             self.assertEqual(svc["ulimits"]["nofile"], {"soft": 4096, "hard": 4096}, name)
+        self.assertEqual(set(self.doc["networks"]), {"pipeline"})
         prom = self.services["prometheus"]
         self.assertEqual((DOCKER_DIR / prom["build"]["context"]).resolve(), PROMETHEUS_DIR)
         mounts = {v.split(":")[1]: (DOCKER_DIR / v.split(":")[0]).resolve()
                   for v in prom["volumes"] if v.startswith("../")}
         config = compose_flags(["prometheus"] + prom["command"])["--config.file"]
         self.assertEqual(mounts[str(Path(config).parent)], PROMETHEUS_DIR)
+        self.assertEqual(Path(config).name, "prometheus-compose.yml")
+        self.assertEqual(published(prom), {9090: "127.0.0.1"})
 
     def test_ports_and_wiring_match_ingestor_up(self):
         s = self.services
         self.assertEqual(set(self.agent_conf_ports.values()), {44444, 8080})
         agent = compose_flags(s["agent"]["command"])
         self.assertEqual(agent["--metrics-port"], "41414")
-        self.assertEqual(agent["--metrics-bind"], "127.0.0.1")
+        # Only the agent's sources are published beyond the host's loopback.
+        self.assertEqual(published(s["agent"]), {44444: "0.0.0.0", 8080: "0.0.0.0",
+                                                 41414: "127.0.0.1"})
+        for role, port in (("store", 9000), ("relay", 9100), ("consumer", 9200)):
+            self.assertEqual(published(s[role]), {port: "127.0.0.1"}, role)
+            self.assertEqual(compose_flags(s[role]["command"])["--listen"], f"0.0.0.0:{port}")
         store = compose_flags(s["store"]["command"])
         relay = compose_flags(s["relay"]["command"])
         consumer = compose_flags(s["consumer"]["command"])
-        # Only the agent's sources listen beyond the host's loopback.
-        self.assertEqual(store["--listen"], "127.0.0.1:9000")
-        self.assertEqual(store["--notify-webhook"], "http://127.0.0.1:9100/")
+        self.assertEqual(store["--notify-webhook"], "http://relay:9100/")
         self.assertEqual(store["--create-bucket"], "ingestor")
-        self.assertEqual(relay["--listen"], "127.0.0.1:9100")
-        self.assertEqual(relay["--target"], "http://127.0.0.1:9200/objects")
-        self.assertEqual(consumer["--listen"], "127.0.0.1:9200")
-        self.assertEqual(consumer["--s3-endpoint"], "http://127.0.0.1:9000")
+        self.assertEqual(relay["--target"], "http://consumer:9200/objects")
+        self.assertEqual(consumer["--s3-endpoint"], "http://store:9000")
         for flag in ("--download-dir", "--region", "--secret", "--workers"):
             self.assertIn(flag, consumer)
         # Flags as issues 3 and 5 define them.
@@ -776,21 +786,22 @@ class ComposeTest(unittest.TestCase):
         sink = props["agent.sinks"].split()[0]
         self.assertRegex(props[f"agent.sinks.{sink}.hdfs.path"], r"^s3a://ingestor/")
         core_site = Path(DOCKER_DIR / mounted[str(Path(conf).parent / "core-site.xml")]).read_text()
-        self.assertIn("<value>http://127.0.0.1:9000</value>", core_site)
+        self.assertIn("<value>http://store:9000</value>", core_site)
 
-    def test_prometheus_scrapes_every_role_where_compose_runs_it(self):
-        cfg = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
-        jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
-        self.assertEqual(set(jobs), {f"ingestor-{r}" for r in ROLES})
+    def test_prometheus_scrapes_every_role(self):
         expected = {"agent": ("/prometheus", 41414), "store": ("/_ingestor/prometheus", 9000),
                     "relay": ("/prometheus", 9100), "consumer": ("/prometheus", 9200)}
-        for role, (path, port) in expected.items():
-            job = jobs[f"ingestor-{role}"]
-            self.assertEqual(job["metrics_path"], path, role)
-            self.assertEqual(job["static_configs"][0]["targets"], [f"127.0.0.1:{port}"], role)
-            if role != "agent":
-                self.assertEqual(listen_port(self.services[role]), port, role)
-        self.assertEqual(set(cfg["rule_files"]), {"rules.yml", "alerts.yml"})
+        # One host (ingestor up, systemd) and the compose services: the same jobs and rules.
+        for name, host in (("prometheus.yml", None), ("prometheus-compose.yml", "service")):
+            cfg = yaml.safe_load((PROMETHEUS_DIR / name).read_text())
+            jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
+            self.assertEqual(set(jobs), {f"ingestor-{r}" for r in ROLES}, name)
+            for role, (path, port) in expected.items():
+                job = jobs[f"ingestor-{role}"]
+                self.assertEqual(job["metrics_path"], path, (name, role))
+                target = f"{role if host else '127.0.0.1'}:{port}"
+                self.assertEqual(job["static_configs"][0]["targets"], [target], (name, role))
+            self.assertEqual(set(cfg["rule_files"]), {"rules.yml", "alerts.yml"}, name)
 
     def test_ports_agree_everywhere(self):
         doc_ports = documented_ports()
@@ -799,11 +810,10 @@ class ComposeTest(unittest.TestCase):
             by_role.setdefault(role, set()).add(port)
         self.assertEqual(by_role, {"agent": {44444, 8080, 41414}, "store": {9000},
                                    "relay": {9100}, "consumer": {9200}})
+        for role, ports in by_role.items():
+            self.assertEqual(set(published(self.services[role])), ports, role)
         for role in ("store", "relay", "consumer"):
             self.assertEqual({listen_port(self.services[role])}, by_role[role], role)
-        agent = compose_flags(self.services["agent"]["command"])
-        self.assertEqual(set(self.agent_conf_ports.values()) | {int(agent["--metrics-port"])},
-                         by_role["agent"])
         exposed = set()
         for _, instr in dockerfile_stages()[-1:]:
             for i in instr:
