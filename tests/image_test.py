@@ -50,13 +50,17 @@ if docker_daemon():
     COMPOSE = ["docker", "compose"]
 else:
     ENGINE = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
-    COMPOSE = ["podman-compose", "--podman-args", "--runtime runc --cgroup-manager cgroupfs"]
+    # podman-compose 1.0.3 puts --podman-args after the subcommand, which `podman stop` and
+    # `podman logs` refuse: the settings go through CONTAINERS_CONF instead.
+    COMPOSE = ["podman-compose"]
+    os.environ["CONTAINERS_CONF"] = os.path.join(REPO, "deploy/docker/podman-containers.conf")
 
 CHECKS = []  # what passed, for the result file
 
 
 def sh(cmd, check=True, timeout=300, env=None, input=None):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, input=input)
+    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout,
+                       env=env, input=input)
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} -> {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
     return p
@@ -201,7 +205,8 @@ class ImageTest(unittest.TestCase):
         def downloaded():
             for c in (f"{PROJECT}_consumer_1", f"{PROJECT}-consumer-1"):
                 p = engine("exec", c, "sh", "-c",
-                           "find /var/lib/ingestor/downloads -type f -exec cat {} +", check=False)
+                           "find /var/lib/ingestor/downloads/ingestor -type f -exec cat {} +",
+                           check=False)
                 if tag in p.stdout:
                     return True
             return False
