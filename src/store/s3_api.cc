@@ -114,8 +114,8 @@ Prepared S3Api::prepare(const RawRequest& req) {
     Response r;
     const bool prom = req.target == "/_ingestor/prometheus";
     r.body = prom ? metrics_->prometheus() : metrics_->json();
-    r.headers.emplace_back("Content-Type", prom ? "text/plain; version=0.0.4; charset=utf-8"
-                                                : "application/json");
+    r.headers.emplace_back("Content-Type",
+                           prom ? "text/plain; version=0.0.4; charset=utf-8" : "application/json");
     r.head = req.method == "HEAD";
     return Prepared{.response = std::move(r), .op = {}};
   }
