@@ -234,7 +234,13 @@ class ConsumerTest(PipelineTestCase):
         st, _ = self.post(c, notice("data", key, b"z", self.put(key, b"z")), secret=None)
         self.assertEqual(st, 202)
         self.wait_done(c, "data", key)
-        wait_for(lambda: os.path.exists(log), 10, what="--exec output")
+        # The shell creates the file before printf writes to it: wait for the whole line.
+        def hook_line_written():
+            if not os.path.exists(log):
+                return False
+            with open(log) as f:
+                return f.read().endswith("\n")
+        wait_for(hook_line_written, 10, what="--exec output")
         with open(log) as f:
             self.assertEqual(f.read().splitlines(),
                              [os.path.join(self.download_dir, "data", key)])

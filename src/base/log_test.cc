@@ -10,7 +10,7 @@ namespace {
 TEST(LogEscapeTest, ControlCharactersCannotForgeALine) {
   EXPECT_EQ(escape("key\n2026-12-07 info forged"), "key\\n2026-12-07 info forged");
   EXPECT_EQ(escape("a\rb\tc"), "a\\rb\\tc");
-  EXPECT_EQ(escape(std::string("nul\0esc\x1b[31m", 13)), "nul\\x00esc\\x1b[31m");
+  EXPECT_EQ(escape(std::string("nul\0esc\x1b[31m", 12)), "nul\\x00esc\\x1b[31m");
   EXPECT_EQ(escape("del\x7f"), "del\\x7f");
   EXPECT_EQ(escape("back\\slash"), "back\\\\slash");  // so "\\n" in a value stays tellable
 }
