@@ -229,7 +229,7 @@ ClientResult<net::ClientResponse> S3Client::execute(Call& call) {
     if (!retry || attempt >= options_.max_attempts) return err;
     auto delay = backoff_delay(attempt, options_.retry_base, options_.retry_max, uniform(rng));
     log::debug("S3 {} attempt {} failed ({}); retrying in {} ms", err.operation, attempt,
-               err.describe(), delay.count());
+               log::escape(err.describe()), delay.count());
     options_.sleep(delay);
   }
 }

@@ -139,9 +139,12 @@ struct GetObjectRequest {
   // Inclusive byte range [first, last]; nullopt = whole object.
   std::optional<std::pair<uint64_t, uint64_t>> range;
   std::string if_match;  // ETag the object must have (sent as If-Match; 412 otherwise)
-  std::optional<uint64_t> expected_size;  // checked against the object's total size
-  bool fsync = false;                     // fsync the file before returning
-  bool md5 = false;                       // hash the body on its way to the file (body_md5)
+  // The object's total size, checked against the response's headers (Content-Length of a 200,
+  // the total of a 206's Content-Range) before a byte of the body is taken: a disagreement is a
+  // kCorrupt error and the body is not downloaded.
+  std::optional<uint64_t> expected_size;
+  bool fsync = false;  // fsync the file before returning
+  bool md5 = false;    // hash the body on its way to the file (body_md5)
   // Ask for the object's additional checksum (x-amz-checksum-mode: ENABLED; whole-object GETs
   // only). When the response carries a full-object one (CRC32, CRC32C, CRC64NVME, SHA-1, SHA-256;
   // not a composite "<value>-N"), the body is checked against it as it streams, a mismatch is a
@@ -150,10 +153,20 @@ struct GetObjectRequest {
   bool checksum = false;
 };
 
+struct HeadObjectRequest {
+  std::string bucket;
+  std::string key;
+  // 1..10000: HEAD ?partNumber=N: content_length is that part's length, parts_count the number
+  // of parts of a multipart object. 0: the whole object.
+  int part_number = 0;
+  std::string if_match;  // sent as If-Match (412 when the object has another ETag)
+};
+
 struct ObjectInfo {
   std::string etag;
-  uint64_t size = 0;            // whole object
-  uint64_t content_length = 0;  // bytes of this response's body (GET)
+  uint64_t size = 0;            // whole object (a 206's Content-Range total)
+  uint64_t content_length = 0;  // bytes of this response's body (GET; HEAD: what a GET would send)
+  int parts_count = 0;          // x-amz-mp-parts-count (a request with partNumber); 0: absent
   std::string content_type;
   std::string last_modified;  // HTTP date as sent
   Metadata metadata;          // names without the x-amz-meta- prefix, lower case
@@ -215,13 +228,16 @@ class S3Client {
 
   // Streams the object (or range) to req.path. Checks: status 200/206, body length equal to
   // Content-Length, Content-Range matching the requested range, ETag equal to if_match,
-  // total size equal to expected_size (kCorrupt otherwise).
+  // total size equal to expected_size (kCorrupt otherwise; the ETag and size at the headers).
   [[nodiscard]] ClientResult<ObjectInfo> get_object(const GetObjectRequest& req);
   // Small objects into memory (bounded by http.max_body).
   [[nodiscard]] ClientResult<std::string> get_object_bytes(const std::string& bucket,
                                                            const std::string& key);
   [[nodiscard]] ClientResult<ObjectInfo> head_object(const std::string& bucket,
                                                      const std::string& key);
+  // HEAD with a part number and/or If-Match. A HEAD answer has no body: an error's code is the
+  // status text ("Not Found"), not S3's <Code>.
+  [[nodiscard]] ClientResult<ObjectInfo> head_object(const HeadObjectRequest& req);
   // One page; follow next_continuation_token while is_truncated.
   [[nodiscard]] ClientResult<ListObjectsV2Result> list_objects_v2(const ListObjectsV2Request& req);
   // Succeeds also when the key does not exist (S3 answers 204).

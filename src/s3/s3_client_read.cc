@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "base/file.h"
 #include "base/md5_lanes.h"
@@ -32,26 +34,6 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-ObjectInfo object_info(const net::ClientResponse& r) {
-  ObjectInfo o;
-  o.etag = header_or(r, "ETag");
-  o.content_length = to_u64(header_or(r, "Content-Length"));
-  o.size = o.content_length;
-  o.content_type = header_or(r, "Content-Type");
-  o.last_modified = header_or(r, "Last-Modified");
-  const std::string sse = header_or(r, "x-amz-server-side-encryption");
-  o.etag_not_md5 = sse.rfind("aws:kms", 0) == 0 ||
-                   r.header("x-amz-server-side-encryption-customer-algorithm") != nullptr;
-  for (const auto& [name, value] : r.headers) {
-    if (name.size() > 11 && iequals_prefix(name, "x-amz-meta-")) {
-      std::string n = name.substr(11);
-      for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      o.metadata.emplace_back(std::move(n), value);
-    }
-  }
-  return o;
-}
-
 // "bytes 0-99/1234" -> {0, 99, 1234}.
 bool parse_content_range(std::string_view v, uint64_t& a, uint64_t& b, uint64_t& total) {
   if (v.substr(0, 6) != "bytes ") return false;
@@ -63,6 +45,31 @@ bool parse_content_range(std::string_view v, uint64_t& a, uint64_t& b, uint64_t&
   if (r2.ec != std::errc() || r2.ptr == end || *r2.ptr != '/') return false;
   auto r3 = std::from_chars(r2.ptr + 1, end, total);
   return r3.ec == std::errc() && r3.ptr == end;
+}
+
+ObjectInfo object_info(const net::ClientResponse& r) {
+  ObjectInfo o;
+  o.etag = header_or(r, "ETag");
+  o.content_length = to_u64(header_or(r, "Content-Length"));
+  o.size = o.content_length;
+  o.content_type = header_or(r, "Content-Type");
+  o.last_modified = header_or(r, "Last-Modified");
+  o.parts_count = static_cast<int>(std::min<uint64_t>(to_u64(header_or(r, "x-amz-mp-parts-count")),
+                                                      std::numeric_limits<int>::max()));
+  uint64_t first = 0, last = 0, total = 0;
+  if (r.status == 206 && parse_content_range(header_or(r, "Content-Range"), first, last, total))
+    o.size = total;
+  const std::string sse = header_or(r, "x-amz-server-side-encryption");
+  o.etag_not_md5 = sse.rfind("aws:kms", 0) == 0 ||
+                   r.header("x-amz-server-side-encryption-customer-algorithm") != nullptr;
+  for (const auto& [name, value] : r.headers) {
+    if (name.size() > 11 && iequals_prefix(name, "x-amz-meta-")) {
+      std::string n = name.substr(11);
+      for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      o.metadata.emplace_back(std::move(n), value);
+    }
+  }
+  return o;
 }
 
 ClientError local_error(const char* op, const std::string& resource, Errc errc, std::string message,
@@ -136,17 +143,28 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
     if (req.md5) md5.emplace(download_md5_lanes());
     return {};
   };
-  if (req.checksum && !req.range) {
-    call.headers.push_back({"x-amz-checksum-mode", "ENABLED"});
-    call.on_headers = [&](const net::ClientResponse& head) -> Status {
+  if (req.checksum && !req.range) call.headers.push_back({"x-amz-checksum-mode", "ENABLED"});
+  // The object's ETag and size are checked as soon as the headers arrive: a response that is not
+  // the object asked for is refused before its body is downloaded.
+  call.on_headers = [&](const net::ClientResponse& head) -> Status {
+    const ObjectInfo h = object_info(head);
+    if (!req.if_match.empty() && etag_unquoted(h.etag) != etag_unquoted(req.if_match))
+      return make_error(Errc::kCorrupt,
+                        fmt::format("ETag {} is not the expected {}", h.etag, req.if_match));
+    if (req.expected_size && h.size != *req.expected_size)
+      return make_error(Errc::kCorrupt,
+                        fmt::format("the response's {} says the object has {} bytes, not {}",
+                                    head.status == 206 ? "Content-Range" : "Content-Length", h.size,
+                                    *req.expected_size));
+    if (req.checksum && !req.range) {
       expected = full_object_checksum(head);
       if (expected) {
         sum.emplace(expected->algorithm);
         md5.reset();  // the checksum vouches for the bytes
       }
-      return {};
-    };
-  }
+    }
+    return {};
+  };
   call.sink = [&](std::string_view piece) {
     auto write = [&](std::string_view p) { return out->write_all(p); };
     if (sum) {
@@ -188,10 +206,6 @@ ClientResult<ObjectInfo> S3Client::get_object(const GetObjectRequest& req) {
                              req.range->second, r->status, info.content_length));
     }
   }
-  if (!req.if_match.empty() && etag_unquoted(info.etag) != etag_unquoted(req.if_match))
-    return bad(fmt::format("ETag {} is not the expected {}", info.etag, req.if_match));
-  if (req.expected_size && info.size != *req.expected_size)
-    return bad(fmt::format("object size {} is not the expected {}", info.size, *req.expected_size));
   if (req.fsync) {
     auto st = out->fsync();
     if (!st) return local_error(call.operation, resource, st.error().code, st.error().message);
@@ -214,11 +228,17 @@ ClientResult<std::string> S3Client::get_object_bytes(const std::string& bucket,
 }
 
 ClientResult<ObjectInfo> S3Client::head_object(const std::string& bucket, const std::string& key) {
+  return head_object(HeadObjectRequest{bucket, key, 0, {}});
+}
+
+ClientResult<ObjectInfo> S3Client::head_object(const HeadObjectRequest& req) {
   Call call;
   call.operation = "HeadObject";
   call.method = "HEAD";
-  call.bucket = bucket;
-  call.key = key;
+  call.bucket = req.bucket;
+  call.key = req.key;
+  if (req.part_number > 0) call.query.push_back({"partNumber", std::to_string(req.part_number)});
+  if (!req.if_match.empty()) call.headers.push_back({"If-Match", req.if_match});
   auto r = execute(call);
   if (!r) return r.error();
   return object_info(*r);

@@ -517,6 +517,62 @@ TEST(S3Client, HeadObjectAndNotFound) {
   EXPECT_EQ(r.error().errc, Errc::kNotFound);
 }
 
+TEST(S3Client, HeadObjectOfAPartTellsItsLengthTheTotalAndThePartsCount) {
+  Fixture f;
+  auto part = net::HttpResponse::text(206, "abcde", "binary/octet-stream");  // HEAD: no body sent
+  part.headers.emplace_back("ETag", "\"0123456789abcdef0123456789abcdef-2\"");
+  part.headers.emplace_back("Content-Range", "bytes 5-9/12");
+  part.headers.emplace_back("x-amz-mp-parts-count", "2");
+  f.s3.add(part);
+  auto r = f.client->head_object(
+      HeadObjectRequest{"b", "k", 2, "\"0123456789abcdef0123456789abcdef-2\""});
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->content_length, 5u);
+  EXPECT_EQ(r->size, 12u);
+  EXPECT_EQ(r->parts_count, 2);
+  auto seen = f.s3.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "HEAD");
+  EXPECT_EQ(seen[0].query, "partNumber=2");
+  EXPECT_EQ(*seen[0].header("If-Match"), "\"0123456789abcdef0123456789abcdef-2\"");
+  EXPECT_TRUE(f.s3.errors().empty());
+}
+
+// The size and ETag a GetObject expects are checked at the response's headers: a response of
+// another size or ETag is refused before its body is taken (nothing reaches the file).
+TEST(S3Client, GetObjectRefusesAnotherSizeAtTheHeaders) {
+  Fixture f;
+  TempDir dir;
+  auto whole = net::HttpResponse::text(200, "0123456789", "binary/octet-stream");
+  whole.headers.emplace_back("ETag", "\"e1\"");
+  f.s3.add(whole);
+  GetObjectRequest req;
+  req.bucket = "b";
+  req.key = "k";
+  req.path = dir.path + "/out";
+  req.if_match = "\"e1\"";
+  req.expected_size = 99;
+  auto r = f.client->get_object(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().errc, Errc::kCorrupt);
+  EXPECT_NE(r.error().message.find("Content-Length says the object has 10 bytes, not 99"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(fs::file_size(req.path), 0u);
+  auto other = whole;
+  other.headers.back().second = "\"e2\"";
+  f.s3.add(other);
+  req.expected_size = 10;
+  r = f.client->get_object(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().errc, Errc::kCorrupt);
+  EXPECT_EQ(fs::file_size(req.path), 0u);
+  f.s3.add(whole);
+  r = f.client->get_object(req);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(fs::file_size(req.path), 10u);
+}
+
 TEST(S3Client, NetworkErrorsAreRetried) {
   uint16_t port;
   {
