@@ -260,7 +260,9 @@ def http_json(port, method, path, body=b"", headers=None, timeout=10.0):
 class TcpProxy:
     """A TCP proxy on loopback to `target_port`. Subclasses see every chunk before it is
     forwarded: `relay(data, to_client)`, where `to_client` is the server -> client direction;
-    what it returns, unless None, is forwarded instead."""
+    what it returns, unless None, is forwarded instead. `relay_conn(data, to_client, conn)` also
+    gets a dict of its own per connection, shared by both directions (by default it calls
+    relay)."""
 
     chunk = 64 * 1024
 
@@ -288,13 +290,17 @@ class TcpProxy:
             except OSError:
                 c.close()
                 continue
-            threading.Thread(target=self._pump, args=(c, s, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(s, c, True), daemon=True).start()
+            conn = {}
+            threading.Thread(target=self._pump, args=(c, s, False, conn), daemon=True).start()
+            threading.Thread(target=self._pump, args=(s, c, True, conn), daemon=True).start()
 
-    def _pump(self, src, dst, to_client):
+    def relay_conn(self, data, to_client, conn):
+        return self.relay(data, to_client)
+
+    def _pump(self, src, dst, to_client, conn):
         try:
             while data := src.recv(self.chunk):
-                changed = self.relay(data, to_client)
+                changed = self.relay_conn(data, to_client, conn)
                 dst.sendall(data if changed is None else changed)
         except OSError:
             pass
@@ -333,6 +339,13 @@ class CorruptingProxy(TcpProxy):
         if to_client and len(data) > 2000 and b"HTTP/1." not in data:
             return data[:-1] + bytes([data[-1] ^ 0xFF])
         return None
+
+
+def notice(bucket, key, data_or_size, etag, seq="01"):
+    """A POST /objects body: `data_or_size` is the object's bytes or a size (true or not)."""
+    size = data_or_size if isinstance(data_or_size, int) else len(data_or_size)
+    return {"bucket": bucket, "key": key, "size": size, "etag": etag.strip('"'),
+            "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "sequencer": seq}
 
 
 class PipelineTestCase(__import__("unittest").TestCase):
@@ -403,6 +416,9 @@ class PipelineTestCase(__import__("unittest").TestCase):
                                   "--download-dir", self.download_dir, "--s3-endpoint", endpoint,
                                   "--region", self.region, "--retry-base-ms", "100",
                                   "--retry-max-ms", "1000"] + list(args), prefix=prefix)
+        args = list(args)
+        # The secret, when given, also guards GET /objects... (Authorization: Bearer).
+        p.secret = args[args.index("--secret") + 1] if "--secret" in args else None
         self.procs.append(p)
         return p.start()
 
@@ -412,9 +428,17 @@ class PipelineTestCase(__import__("unittest").TestCase):
         self.procs.append(p)
         return p.start()
 
+    @staticmethod
+    def status_headers(consumer):
+        """What GET /objects... of `consumer` needs: its secret as a Bearer token, if it has one."""
+        secret = getattr(consumer, "secret", None)
+        return {"Authorization": f"Bearer {secret}"} if secret else {}
+
     def object_state(self, consumer, bucket, key):
         st, body = http_json(consumer.port, "GET",
-                             "/objects/" + urllib.parse.quote(f"{bucket}/{key}", safe="/"))
+                             "/objects/" + urllib.parse.quote(f"{bucket}/{key}", safe="/"),
+                             headers=self.status_headers(consumer))
+        assert st != 401, body
         return body if st == 200 else None
 
     def wait_done(self, consumer, bucket, key, timeout=30.0):
@@ -430,6 +454,34 @@ class PipelineTestCase(__import__("unittest").TestCase):
         assert st == 200, st
         return body["consumer"]
 
+    CLASS_SECRET = object()
+
+    def post(self, consumer, body, secret=CLASS_SECRET, headers=None):
+        """POST /objects to `consumer`, signed with `secret` (by default the class's SECRET;
+        None: unsigned)."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if secret is self.CLASS_SECRET:
+            secret = getattr(self, "SECRET", None)
+        h = {"Content-Type": "application/json"}
+        if secret:
+            h["X-Ingestor-Signature"] = sign(secret, raw)
+        h.update(headers or {})
+        return http_json(consumer.port, "POST", "/objects", raw, h)
+
     def downloaded(self, bucket, key):
         with open(os.path.join(self.download_dir, bucket, key), "rb") as f:
             return f.read()
+
+
+class StoreConsumerTestCase(PipelineTestCase):
+    """A store with a bucket "data" and a boto3 client of it (self.client), for consumer tests."""
+
+    def setUp(self):
+        super().setUp()
+        self.store = self.start_store()
+        self.client = self.s3(self.store)
+        self.client.create_bucket(Bucket="data")
+
+    def put(self, key, data):
+        """PutObject into "data"; returns the ETag (quoted, as S3 sends it)."""
+        return self.client.put_object(Bucket="data", Key=key, Body=data)["ETag"]

@@ -208,6 +208,7 @@ class SecretFromSsmTest(PipelineTestCase):
             "--retry-base-ms", "100", "--retry-max-ms", "500"], env=env)
         self.procs.append(consumer)
         consumer.start()
+        consumer.secret = SECRET  # GET /objects... needs it too (Authorization: Bearer)
         notice = {"bucket": "ssm-it", "key": "obj.txt", "size": 15, "etag": etag}
         # Unsigned and wrongly signed POSTs are refused: the fetched secret is in force.
         st, _ = http_json(consumer.port, "POST", "/objects", notice)

@@ -59,6 +59,10 @@ void add_consumer_command(CLI::App& app, ConsumerArgs& a) {
   // A first retry delay longer than the longest is a contradiction when --retry-base-ms is
   // chosen; --retry-max-ms alone under the default base caps the first delay too.
   sub->final_callback([sub, &a] {
+    if (sub->count("--secret") > 0 && a.secret.empty())
+      throw CLI::ValidationError(
+          "--secret is empty: give the shared secret, or leave --secret out to accept unsigned "
+          "notifications");
     if (a.retry_base_ms <= a.retry_max_ms || sub->count("--retry-base-ms") == 0) return;
     throw CLI::ValidationError("--retry-base-ms " + std::to_string(a.retry_base_ms) +
                                " is more than --retry-max-ms " + std::to_string(a.retry_max_ms) +
@@ -101,7 +105,15 @@ int run_consumer(const ConsumerArgs& a) {
   o.region = a.region;
   o.secret = a.secret;
   if (o.secret.empty()) {
-    if (const char* s = std::getenv("INGESTOR_SECRET")) o.secret = s;
+    if (const char* s = std::getenv("INGESTOR_SECRET")) {
+      if (!*s) {
+        std::fprintf(stderr,
+                     "ingestor consumer: INGESTOR_SECRET is set but empty: give the shared "
+                     "secret, or unset it to accept unsigned notifications\n");
+        return 2;
+      }
+      o.secret = s;
+    }
   }
   if (auto st = load_secret_from_ssm(a, o.secret); !st) {
     std::fprintf(stderr, "ingestor consumer: %s\n", st.error().message.c_str());

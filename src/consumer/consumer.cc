@@ -11,7 +11,9 @@
 #include <random>
 
 #include "base/file.h"
+#include "base/hash.h"
 #include "base/log.h"
+#include "consumer/fetch.h"
 #include "consumer/path_safety.h"
 #include "consumer/verify.h"
 #include "s3/s3_client.h"
@@ -22,7 +24,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr size_t kLagWindow = 4096;
 // Longest wait between two tries of a failed ledger write (one cheap statement).
 constexpr std::chrono::milliseconds kLedgerRetryMax{1000};
 
@@ -103,6 +104,31 @@ std::optional<int64_t> event_time_ms(const std::string& s) {
   return ms;
 }
 
+constexpr const char* kDefaultDataDir = ".ingestor-consumer";
+
+// A ledger where a download can land (in or under the download dir, its temp dir included) could
+// be overwritten by an object: refused, but for the default <download-dir>/.ingestor-consumer,
+// which no bucket can name (bucket names cannot start with '.').
+Status check_data_dir(const std::string& download_dir, const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto real = [&](const std::string& p) {
+    fs::path a = fs::absolute(p, ec).lexically_normal();
+    fs::path c = fs::weakly_canonical(a, ec);
+    return ec ? a : c.lexically_normal();
+  };
+  const fs::path dl = real(download_dir), data = real(data_dir);
+  fs::path rel = data.lexically_relative(dl);
+  if (rel.empty() || *rel.begin() == "..") return {};  // outside
+  if (*rel.begin() == kDefaultDataDir) return {};
+  return make_error(Errc::kConfig,
+                    "--data-dir " + data_dir + (rel == "." ? " is" : " is inside") +
+                        " --download-dir " + download_dir +
+                        ": a download could overwrite the ledger; choose a directory outside it "
+                        "(or leave --data-dir out: DOWNLOAD_DIR/" +
+                        kDefaultDataDir + ")");
+}
+
 }  // namespace
 
 Consumer::Consumer(net::IoPool& pool, ConsumerOptions options)
@@ -120,7 +146,11 @@ Status Consumer::start() {
   if (!ec) options_.download_dir = dl;
   while (options_.download_dir.size() > 1 && options_.download_dir.back() == '/')
     options_.download_dir.pop_back();
-  if (options_.data_dir.empty()) options_.data_dir = options_.download_dir + "/.ingestor-consumer";
+  if (options_.data_dir.empty()) {
+    options_.data_dir = options_.download_dir + "/" + kDefaultDataDir;
+  } else if (auto st = check_data_dir(options_.download_dir, options_.data_dir); !st) {
+    return st;
+  }
   tmp_dir_ = options_.download_dir + "/.ingestor-tmp";
   for (const auto& d : {options_.download_dir, options_.data_dir, tmp_dir_}) {
     if (auto st = make_dirs(d); !st) return st;
@@ -194,10 +224,28 @@ void Consumer::handle(net::HttpRequest&& req, net::Respond respond) {
     if (p == "/prometheus")
       return respond(net::HttpResponse::text(200, metrics_prometheus(),
                                              "text/plain; version=0.0.4; charset=utf-8"));
-    if (p == "/objects" || p == "/objects/") return respond(list_objects(req.query));
-    if (p.rfind("/objects/", 0) == 0) return respond(get_object(p.substr(9)));
+    // The ledger's rows name buckets, keys, paths and S3's errors: with a secret, only for those
+    // who hold it (the counters above are numbers only, scraped like the store's).
+    if (p == "/objects" || p.rfind("/objects/", 0) == 0) {
+      if (!status_authorized(req)) {
+        counters_.unauthorized++;
+        auto r = error_response(401, "Authorization: Bearer <the consumer's secret> is required");
+        r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ingestor-consumer\"");
+        return respond(std::move(r));
+      }
+      if (p == "/objects" || p == "/objects/") return respond(list_objects(req.query));
+      return respond(get_object(p.substr(9)));
+    }
   }
   respond(error_response(404, "no such endpoint: " + req.method + " " + p));
+}
+
+bool Consumer::status_authorized(const net::HttpRequest& req) const {
+  if (options_.secret.empty()) return true;
+  const std::string* auth = req.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  return auth && auth->size() > kBearer.size() && auth->compare(0, kBearer.size(), kBearer) == 0 &&
+         constant_time_equal(std::string_view(*auth).substr(kBearer.size()), options_.secret);
 }
 
 net::HttpResponse Consumer::post_object(const net::HttpRequest& req) {
@@ -217,12 +265,13 @@ net::HttpResponse Consumer::post_object(const net::HttpRequest& req) {
   }
   if (auto p = object_path(options_.download_dir, notice->bucket, notice->key); !p) {
     counters_.rejected++;
-    log::warn("consumer: refused {}/{}: {}", notice->bucket, notice->key, p.error().message);
+    log::warn("consumer: refused {}: {}", log::escape(notice->bucket + "/" + notice->key),
+              log::escape(p.error().message));
     return error_response(422, "unsafe object name: " + p.error().message);
   }
   auto r = ledger_->enqueue(*notice, now_ms());
   if (!r) {
-    log::error("consumer: {}", r.error().message);
+    log::error("consumer: {}", log::escape(r.error().message));
     return error_response(503, r.error().message);
   }
   json::object o = item_json(r->item);
@@ -287,7 +336,7 @@ void Consumer::worker() {
       process(std::move(**claimed));
       continue;
     }
-    if (!claimed) log::error("consumer: {}", claimed.error().message);
+    if (!claimed) log::error("consumer: {}", log::escape(claimed.error().message));
     // Nothing due: sleep until the next due row, a new POST, or stop (at most 1 s).
     auto wait = std::chrono::milliseconds(1000);
     if (claimed) {
@@ -302,28 +351,28 @@ void Consumer::worker() {
 
 bool Consumer::record(const Item& item, const char* outcome, const std::function<Status()>& write) {
   auto delay = std::clamp(options_.retry_base, std::chrono::milliseconds(1), kLedgerRetryMax);
+  const std::string what = log::escape(item.notice.bucket + "/" + item.notice.key);
   for (int tries = 1;; ++tries) {
     auto st = write();
     if (st) {
       if (tries > 1)
-        log::info("consumer: {}/{} {}: recorded in the ledger after {} tries", item.notice.bucket,
-                  item.notice.key, outcome, tries);
+        log::info("consumer: {} {}: recorded in the ledger after {} tries", what, outcome, tries);
       return true;
     }
     counters_.ledger_write_failures++;
     if (tries == 1) {
-      log::warn("consumer: {}/{} {}, but the ledger cannot record it ({}); retrying",
-                item.notice.bucket, item.notice.key, outcome, st.error().message);
+      log::warn("consumer: {} {}, but the ledger cannot record it ({}); retrying", what, outcome,
+                log::escape(st.error().message));
     } else {
-      log::debug("consumer: {}/{} {}: ledger write {} failed: {}", item.notice.bucket,
-                 item.notice.key, outcome, tries, st.error().message);
+      log::debug("consumer: {} {}: ledger write {} failed: {}", what, outcome, tries,
+                 log::escape(st.error().message));
     }
     std::unique_lock lk(mu_);
     if (cv_.wait_for(lk, delay, [&] { return stopping_; })) {
       log::warn(
-          "consumer: stopping before {}/{} ({}) was recorded; it is downloaded again at the "
-          "next start",
-          item.notice.bucket, item.notice.key, outcome);
+          "consumer: stopping before {} ({}) was recorded; it is downloaded again at the next "
+          "start",
+          what, outcome);
       return false;
     }
     delay = std::min(delay * 2, kLedgerRetryMax);
@@ -332,11 +381,11 @@ bool Consumer::record(const Item& item, const char* outcome, const std::function
 
 void Consumer::fail(const Item& item, const std::string& error) {
   counters_.attempt_failures++;
-  const std::string what = item.notice.bucket + "/" + item.notice.key;
+  const std::string what = log::escape(item.notice.bucket + "/" + item.notice.key);
   if (item.attempts >= options_.max_attempts) {
     counters_.dead_letters++;
     log::warn("consumer: {} failed after {} attempt(s), dead letter: {}", what, item.attempts,
-              error);
+              log::escape(error));
     record(item, "is a dead letter",
            [&] { return ledger_->mark_final(item.id, ItemState::kFailed, error, now_ms()); });
     return;
@@ -346,53 +395,49 @@ void Consumer::fail(const Item& item, const std::string& error) {
   d = std::min<int64_t>(d, options_.retry_max.count());
   thread_local std::mt19937_64 rng{std::random_device{}()};
   d = d / 2 + std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(d / 2, 1))(rng);
-  log::info("consumer: {} attempt {} failed ({}); retry in {} ms", what, item.attempts, error, d);
+  log::info("consumer: {} attempt {} failed ({}); retry in {} ms", what, item.attempts,
+            log::escape(error), d);
   record(item, "failed an attempt",
          [&] { return ledger_->mark_retry(item.id, error, now_ms() + d); });
 }
 
 void Consumer::process(Item item) {
   const auto& n = item.notice;
+  const std::string what = log::escape(n.bucket + "/" + n.key);
   auto path = object_path(options_.download_dir, n.bucket, n.key);
   if (!path) {  // checked at POST time; a row from an older rule
     item.attempts = options_.max_attempts;
     return fail(item, path.error().message);
   }
   std::string tmp = fmt::format("{}/{}.{}.part", tmp_dir_, item.id, item.attempts);
-  s3::GetObjectRequest g;
-  g.bucket = n.bucket;
-  g.key = n.key;
-  g.path = tmp;
-  if (!n.etag.empty()) g.if_match = "\"" + n.etag + "\"";
-  g.expected_size = n.size;
-  g.fsync = true;
-  // Checked on the way in: against the object's own checksum when it has one (the agent's
-  // objects carry CRC32C, S3 adds CRC64NVME to new objects), else a single-part ETag against
-  // the body's MD5, so the file is not read again.
-  g.checksum = true;
-  g.md5 = true;
-  auto got = s3_->get_object(g);
-  if (!got) {
-    ::unlink(tmp.c_str());
-    const auto& e = got.error();
-    if (e.precondition_failed()) {
+  // The notification is a hint: S3 says whether this version exists and how large it is, and the
+  // ledger keeps what S3 said.
+  auto learned = [&](uint64_t size) {
+    if (size == n.size) return;
+    log::warn("consumer: {} etag {}: the notification said {} bytes, S3 says {}", what,
+              log::escape(n.etag), n.size, size);
+    if (auto st = ledger_->set_size(item.id, size); !st)
+      log::warn("consumer: {}: {}", what, log::escape(st.error().message));
+  };
+  Fetched got = fetch_object(*s3_, n, tmp, learned);
+  if (got.outcome != Fetched::Outcome::kDownloaded) ::unlink(tmp.c_str());
+  switch (got.outcome) {
+    case Fetched::Outcome::kDownloaded:
+      break;
+    case Fetched::Outcome::kSuperseded: {
       counters_.superseded++;
-      log::info("consumer: {}/{} etag {} superseded: {}", n.bucket, n.key, n.etag, e.describe());
-      const std::string why = "the key holds another version now: " + e.describe();
-      record(item, "is superseded",
-             [&] { return ledger_->mark_final(item.id, ItemState::kSuperseded, why, now_ms()); });
+      log::info("consumer: {} etag {} superseded: {}", what, log::escape(n.etag),
+                log::escape(got.error));
+      record(item, "is superseded", [&] {
+        return ledger_->mark_final(item.id, ItemState::kSuperseded, got.error, now_ms());
+      });
       return;
     }
-    return fail(item, e.describe());
-  }
-  auto verified =
-      got->checksum_verified
-          ? Result<Verified>(Verified::kChecksum)
-          : verify_download(tmp, n.size, n.etag, got->body_md5 ? &*got->body_md5 : nullptr,
-                            !got->etag_not_md5);
-  if (!verified) {
-    ::unlink(tmp.c_str());
-    return fail(item, verified.error().message);
+    case Fetched::Outcome::kUnverifiable:
+      item.attempts = std::max(item.attempts, options_.max_attempts);  // retrying cannot help
+      return fail(item, got.error);
+    case Fetched::Outcome::kRetry:
+      return fail(item, got.error);
   }
   std::string parent = std::filesystem::path(*path).parent_path().string();
   if (auto st = make_dirs(parent); !st) {
@@ -406,150 +451,27 @@ void Consumer::process(Item item) {
   }
   if (auto st = fsync_dir(parent); !st) return fail(item, st.error().message);
   int64_t done = now_ms();
-  if (!record(item, "is downloaded", [&] { return ledger_->mark_done(item.id, *path, done); }))
+  if (!record(item, "is downloaded",
+              [&] { return ledger_->mark_done(item.id, *path, got.size, done); }))
     return;
   counters_.downloads++;
-  counters_.bytes += n.size;
-  counters_.verified[static_cast<size_t>(*verified)]++;
+  counters_.bytes += got.size;
+  counters_.verified[static_cast<size_t>(got.verified)]++;
   if (auto t = event_time_ms(n.event_time)) record_lag(done - *t);
-  log::debug("consumer: {}/{} downloaded ({} bytes, {})", n.bucket, n.key, n.size,
-             got->checksum_verified ? s3::checksum_name(*got->checksum_verified)
-                                    : verified_name(*verified));
+  log::debug("consumer: {} downloaded ({} bytes, {})", what, got.size,
+             got.checksum ? s3::checksum_name(*got.checksum) : verified_name(got.verified));
   if (!options_.exec.empty()) {
     counters_.exec_runs++;
     auto rc = run_exec(options_.exec, *path);
     if (!rc) {
       counters_.exec_failures++;
-      log::warn("consumer: --exec for {}: {}", *path, rc.error().message);
+      log::warn("consumer: --exec for {}: {}", log::escape(*path), log::escape(rc.error().message));
     } else {
       if (*rc != 0) counters_.exec_failures++;
-      log::info("consumer: --exec {} {} exited with {}", options_.exec[0], *path, *rc);
+      log::info("consumer: --exec {} {} exited with {}", log::escape(options_.exec[0]),
+                log::escape(*path), *rc);
     }
   }
-}
-
-namespace {
-// Upper bounds (ms) of the lag histogram's buckets; the last bucket of lag_buckets_ is +Inf.
-constexpr int64_t kLagBucketsMs[] = {100,   250,   500,   1000,   2500,  5000,
-                                     10000, 30000, 60000, 120000, 300000};
-}  // namespace
-
-void Consumer::record_lag(int64_t ms) {
-  std::lock_guard lk(lag_mu_);
-  static_assert(std::tuple_size_v<decltype(lag_buckets_)> == std::size(kLagBucketsMs) + 1);
-  size_t b = 0;
-  while (b < std::size(kLagBucketsMs) && ms > kLagBucketsMs[b]) ++b;
-  lag_buckets_[b]++;
-  lag_count_++;
-  lag_sum_ms_ += std::max<int64_t>(ms, 0);
-  if (lags_.size() < kLagWindow) {
-    lags_.push_back(ms);
-  } else {
-    lags_[lag_next_] = ms;
-    lag_next_ = (lag_next_ + 1) % kLagWindow;
-  }
-}
-
-std::string Consumer::metrics_json() {
-  json::object c;
-  c["received"] = counters_.received.load();
-  c["queued"] = counters_.queued.load();
-  c["duplicates"] = counters_.duplicates.load();
-  c["rejected"] = counters_.rejected.load();
-  c["unauthorized"] = counters_.unauthorized.load();
-  c["downloads"] = counters_.downloads.load();
-  c["bytesDownloaded"] = counters_.bytes.load();
-  c["attemptFailures"] = counters_.attempt_failures.load();
-  c["deadLetters"] = counters_.dead_letters.load();
-  c["superseded"] = counters_.superseded.load();
-  c["execRuns"] = counters_.exec_runs.load();
-  c["execFailures"] = counters_.exec_failures.load();
-  c["ledgerWriteFailures"] = counters_.ledger_write_failures.load();
-  json::object by;
-  for (auto v : kAllVerified)
-    by[verified_name(v)] = counters_.verified[static_cast<size_t>(v)].load();
-  c["verified"] = std::move(by);
-  if (ledger_) {
-    if (auto counts = ledger_->counts()) {
-      json::object s;
-      for (auto& [st, n] : *counts) s[state_name(st)] = n;
-      c["states"] = s;
-    }
-  }
-  {
-    std::vector<int64_t> v;
-    {
-      std::lock_guard lk(lag_mu_);
-      v = lags_;
-    }
-    if (!v.empty()) {
-      std::sort(v.begin(), v.end());
-      auto pct = [&](double p) {
-        return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
-      };
-      c["lagMsP50"] = pct(0.50);
-      c["lagMsP99"] = pct(0.99);
-      c["lagMsMax"] = v.back();
-      c["lagSamples"] = v.size();
-    }
-  }
-  return json::serialize(json::object{{"consumer", c}});
-}
-
-std::string Consumer::metrics_prometheus() {
-  std::string out;
-  auto metric = [&](const char* name, const char* type, uint64_t v, const char* help) {
-    out += fmt::format(
-        "# HELP ingestor_consumer_{0} {3}\n# TYPE ingestor_consumer_{0} {1}\n"
-        "ingestor_consumer_{0} {2}\n",
-        name, type, v, help);
-  };
-  metric("received_total", "counter", counters_.received, "POST /objects requests");
-  metric("queued_total", "counter", counters_.queued, "Objects queued (new or revived)");
-  metric("duplicates_total", "counter", counters_.duplicates, "Repeated notifications (no-ops)");
-  metric("rejected_total", "counter", counters_.rejected, "Requests refused with 400/422");
-  metric("unauthorized_total", "counter", counters_.unauthorized, "Requests refused with 401");
-  metric("downloads_total", "counter", counters_.downloads, "Objects downloaded and verified");
-  metric("downloaded_bytes_total", "counter", counters_.bytes, "Bytes of downloaded objects");
-  metric("attempt_failures_total", "counter", counters_.attempt_failures, "Failed attempts");
-  metric("dead_letters_total", "counter", counters_.dead_letters, "Objects given up on");
-  metric("superseded_total", "counter", counters_.superseded, "Versions replaced before download");
-  metric("exec_failures_total", "counter", counters_.exec_failures, "--exec runs that failed");
-  metric("ledger_write_failures_total", "counter", counters_.ledger_write_failures,
-         "Failed writes of an attempt's outcome to the ledger (retried)");
-  out +=
-      "# HELP ingestor_consumer_verified_total Downloads by what vouched for their bytes: the "
-      "object's checksum, its ETag as an MD5, or only its size and ETag (If-Match)\n"
-      "# TYPE ingestor_consumer_verified_total counter\n";
-  for (auto v : kAllVerified)
-    out += fmt::format("ingestor_consumer_verified_total{{by=\"{}\"}} {}\n", verified_name(v),
-                       counters_.verified[static_cast<size_t>(v)].load());
-  if (ledger_) {
-    if (auto counts = ledger_->counts()) {
-      out +=
-          "# HELP ingestor_consumer_objects Ledger rows by state\n"
-          "# TYPE ingestor_consumer_objects gauge\n";
-      for (auto& [st, n] : *counts)
-        out += fmt::format("ingestor_consumer_objects{{state=\"{}\"}} {}\n", state_name(st), n);
-    }
-  }
-  {
-    std::lock_guard lk(lag_mu_);
-    out +=
-        "# HELP ingestor_consumer_lag_seconds End-to-end lag of each download: the object's "
-        "eventTime to its file being in place\n"
-        "# TYPE ingestor_consumer_lag_seconds histogram\n";
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b < std::size(kLagBucketsMs); ++b) {
-      cumulative += lag_buckets_[b];
-      out += fmt::format("ingestor_consumer_lag_seconds_bucket{{le=\"{}\"}} {}\n",
-                         kLagBucketsMs[b] / 1000.0, cumulative);
-    }
-    out += fmt::format("ingestor_consumer_lag_seconds_bucket{{le=\"+Inf\"}} {}\n", lag_count_);
-    out += fmt::format("ingestor_consumer_lag_seconds_sum {}\n", lag_sum_ms_ / 1000.0);
-    out += fmt::format("ingestor_consumer_lag_seconds_count {}\n", lag_count_);
-  }
-  return out;
 }
 
 }  // namespace ingestor::consumer

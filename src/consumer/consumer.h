@@ -11,12 +11,14 @@
 //       413 body over body_limit; 422 unsafe bucket or key (path_safety.h); 503 ledger error
 //   GET /objects/{bucket}/{key} the newest row of that key (404 if none); {key} percent-decoded
 //   GET /objects?state=failed   dead letters (or any state), oldest first, at most 1000
-//   GET /healthz, GET /metrics (JSON), GET /prometheus
+//       both with a secret: 401 unless `Authorization: Bearer <secret>`
+//   GET /healthz, GET /metrics (JSON), GET /prometheus: open (counters only)
 //
-// A download: GetObject (If-Match the ETag, expected size, x-amz-checksum-mode) streamed to
-// <download_dir>/.ingestor-tmp/<id>.<attempt>.part, checked as it streams against the object's
-// checksum when it has one, fsynced, else verified (verify.h), renamed over
-// the final path, directory fsynced, then the row is marked done. A crash anywhere before the
+// A download (fetch.h): a notification is a hint, S3 says whether the version exists and its
+// size (HeadObject); GetObject (If-Match the ETag, S3's size, x-amz-checksum-mode) streamed to
+// <download_dir>/.ingestor-tmp/<id>.<attempt>.part, checked against the object's checksum or
+// its exact ETag (single-part or multipart), fsynced, renamed over the final path, directory
+// fsynced, then the row is marked done. Nothing else makes it done. A crash anywhere before the
 // mark leaves the row downloading, which the next start turns into pending (the rename is
 // idempotent: the same bytes land on the same path). Failures are retried with jittered
 // exponential backoff; after max_attempts the row is failed (dead letter, last error kept). A 412
@@ -57,11 +59,15 @@ struct ConsumerOptions {
   std::string bind = "127.0.0.1";
   uint16_t port = 0;
   std::string download_dir;  // required
-  std::string data_dir;      // ledger directory; empty: <download_dir>/.ingestor-consumer
-  std::string s3_endpoint;   // empty: AWS
+  // Ledger directory; empty: <download_dir>/.ingestor-consumer. Another directory equal to or
+  // inside download_dir is refused by start() (a download could overwrite the ledger).
+  std::string data_dir;
+  std::string s3_endpoint;  // empty: AWS
   std::string region = "us-east-1";
   std::shared_ptr<s3::CredentialsSource> credentials;  // null: the default chain
-  std::string secret;                                  // empty: signatures not required
+  // Empty: signatures not required and GET /objects open. Else POST /objects needs
+  // X-Ingestor-Signature and GET /objects... `Authorization: Bearer <secret>`.
+  std::string secret;
   size_t workers = 4;
   int max_attempts = 5;
   std::chrono::milliseconds retry_base{500};
@@ -92,6 +98,8 @@ class Consumer {
  private:
   void handle(net::HttpRequest&& req, net::Respond respond);
   net::HttpResponse post_object(const net::HttpRequest& req);
+  // GET /objects...: true without a secret, else with `Authorization: Bearer <secret>`.
+  bool status_authorized(const net::HttpRequest& req) const;
   net::HttpResponse get_object(const std::string& rest);
   net::HttpResponse list_objects(const std::string& query);
   void worker();

@@ -71,9 +71,10 @@ struct StaticSource : s3::CredentialsSource {
   Result<s3::Credentials> get() override { return s3::Credentials{"AKIDTEST", "secret", ""}; }
 };
 
-// GetObject of /bkt/<key> from `objects`. The first request of every key in `fail_once` is
-// answered 500. The first requests of all keys are held until each key has asked once; then
-// `on_all_asked` runs and they are answered together; later requests are answered at once.
+// GetObject of /bkt/<key> from `objects` (HeadObject answered at once, not counted). The first
+// GET of every key in `fail_once` is answered 500. The first GETs of all keys are held until each
+// key has asked once; then `on_all_asked` runs and they are answered together; later requests
+// are answered at once.
 struct FakeS3 {
   explicit FakeS3(std::map<std::string, std::string> objects) : objects(std::move(objects)) {
     pool.start();
@@ -82,6 +83,7 @@ struct FakeS3 {
     server = std::make_unique<net::HttpServer>(
         pool, o, [this](net::HttpRequest&& req, net::Respond respond) {
           std::string key = req.path.substr(req.path.rfind('/') + 1);
+          if (req.method == "HEAD") return respond(answer(key, /*head=*/true));
           std::vector<std::pair<std::string, net::Respond>> now;
           {
             std::lock_guard lk(mu);
@@ -104,11 +106,11 @@ struct FakeS3 {
     server->stop();
     pool.stop();
   }
-  net::HttpResponse answer(const std::string& key) {
+  net::HttpResponse answer(const std::string& key, bool head = false) {
     bool fail;
     {
       std::lock_guard lk(mu);
-      fail = fail_once.count(key) && requests[key] == 1;
+      fail = !head && fail_once.count(key) && requests[key] == 1;
     }
     if (fail)
       return net::HttpResponse::text(500,

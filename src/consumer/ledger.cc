@@ -195,11 +195,12 @@ Result<Ledger::Enqueued> Ledger::enqueue(const s3::ObjectNotice& n, int64_t now_
     if (s.step() != SQLITE_DONE) return db_error(db_, "insert");
     out.inserted = true;
   } else {
-    const char* sql = existing->state == ItemState::kFailed
+    out.revived =
+        existing->state == ItemState::kFailed || existing->state == ItemState::kSuperseded;
+    const char* sql = out.revived
                           ? "UPDATE objects SET state='pending', attempts=0, next_attempt_ms=0, "
                             "deliveries=deliveries+1 WHERE id=?1"
                           : "UPDATE objects SET deliveries=deliveries+1 WHERE id=?1";
-    out.revived = existing->state == ItemState::kFailed;
     Stmt s(db_, sql);
     s.bind(1, existing->id);
     if (s.step() != SQLITE_DONE) return db_error(db_, "update");
@@ -247,12 +248,24 @@ Result<std::optional<Item>> Ledger::claim(int64_t now_ms) {
   return item;
 }
 
-Status Ledger::mark_done(int64_t id, const std::string& path, int64_t now_ms) {
+Status Ledger::set_size(int64_t id, uint64_t size) {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "UPDATE objects SET state='done', path=?2, done_ms=?3, last_error='' WHERE id=?1");
+  Stmt s(db_, "UPDATE objects SET size=?2 WHERE id=?1");
+  s.bind(1, id);
+  s.bind(2, static_cast<int64_t>(size));
+  if (s.step() != SQLITE_DONE) return db_error(db_, "set size");
+  return {};
+}
+
+Status Ledger::mark_done(int64_t id, const std::string& path, uint64_t size, int64_t now_ms) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_,
+         "UPDATE objects SET state='done', path=?2, size=?4, done_ms=?3, last_error='' WHERE "
+         "id=?1");
   s.bind(1, id);
   s.bind(2, path);
   s.bind(3, now_ms);
+  s.bind(4, static_cast<int64_t>(size));
   if (s.step() != SQLITE_DONE) return db_error(db_, "mark done");
   return {};
 }

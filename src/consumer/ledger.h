@@ -9,8 +9,11 @@
 // Rules:
 //  - enqueue() of a new (bucket, key, etag) inserts a pending row; of a known one it changes
 //    nothing but the `deliveries` count (a notification delivered twice downloads once), except
-//    that a `failed` row is revived to pending with attempts = 0 (a fresh notification is a fresh
-//    chance, e.g. after the bucket was created);
+//    that a `failed` or `superseded` row is revived to pending with attempts = 0 (a fresh
+//    notification is a fresh chance, e.g. after the bucket was created; and a version found
+//    missing, e.g. by a forged notification that came before the object, is looked for again);
+//  - a row's size is the notification's until S3 says otherwise (set_size, mark_done): a
+//    notification is only a hint;
 //  - claim() takes the oldest due pending row whose (bucket, key) has no row downloading (so
 //    versions of one key are written in arrival order) and marks it downloading, attempts + 1;
 //  - open() turns every `downloading` row back into `pending` (a crash or kill mid-download:
@@ -66,7 +69,10 @@ class Ledger {
   };
   [[nodiscard]] Result<Enqueued> enqueue(const s3::ObjectNotice& n, int64_t now_ms);
   [[nodiscard]] Result<std::optional<Item>> claim(int64_t now_ms);
-  [[nodiscard]] Status mark_done(int64_t id, const std::string& path, int64_t now_ms);
+  // The object's size as S3 says it (the notification's may be wrong).
+  [[nodiscard]] Status set_size(int64_t id, uint64_t size);
+  [[nodiscard]] Status mark_done(int64_t id, const std::string& path, uint64_t size,
+                                 int64_t now_ms);
   [[nodiscard]] Status mark_retry(int64_t id, const std::string& error, int64_t next_attempt_ms);
   [[nodiscard]] Status mark_final(int64_t id, ItemState state, const std::string& error,
                                   int64_t now_ms);  // kFailed or kSuperseded

@@ -42,7 +42,7 @@ TEST_F(LedgerTest, RepeatedNotificationIsANoOp) {
   // Done rows stay done: a late duplicate never causes a second download.
   auto c = l->claim(1000);
   ASSERT_TRUE(c && *c);
-  ASSERT_TRUE(l->mark_done((*c)->id, "/dl/b/k", 1001));
+  ASSERT_TRUE(l->mark_done((*c)->id, "/dl/b/k", 10, 1001));
   auto d = l->enqueue(notice("k"), 300);
   EXPECT_FALSE(d->inserted);
   EXPECT_EQ(d->item.state, ItemState::kDone);
@@ -66,7 +66,7 @@ TEST_F(LedgerTest, NewEtagOfTheSameKeyIsANewVersion) {
   auto second = l->claim(10);
   ASSERT_TRUE(second);
   EXPECT_FALSE(*second);
-  ASSERT_TRUE(l->mark_done((*first)->id, "p", 11));
+  ASSERT_TRUE(l->mark_done((*first)->id, "p", 10, 11));
   EXPECT_EQ((**l->claim(12)).notice.etag, "e2");
 }
 
@@ -96,6 +96,30 @@ TEST_F(LedgerTest, RetryBackoffAndDeadLetterRevival) {
   EXPECT_EQ(again->item.last_error, "NoSuchBucket");  // kept until it succeeds
 }
 
+TEST_F(LedgerTest, ASupersededVersionIsLookedForAgainAndTheSizeIsS3s) {
+  // A forged notification for a version that was not there yet ends superseded; the genuine one
+  // later must not be taken for a duplicate of it.
+  auto l = open();
+  ASSERT_TRUE(l->enqueue(notice("k"), 1));
+  auto c = l->claim(10);
+  ASSERT_TRUE(c && *c);
+  ASSERT_TRUE(l->mark_final((*c)->id, ItemState::kSuperseded, "NoSuchKey", 11));
+  auto again = l->enqueue(notice("k"), 20);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->revived);
+  EXPECT_EQ(again->item.state, ItemState::kPending);
+  EXPECT_EQ(again->item.attempts, 0);
+  // The notification said 10 bytes; S3 says 12, and the ledger keeps S3's word.
+  auto d = l->claim(30);
+  ASSERT_TRUE(d && *d);
+  ASSERT_TRUE(l->set_size((*d)->id, 12));
+  EXPECT_EQ((*l->find("b", "k"))[0].notice.size, 12u);
+  ASSERT_TRUE(l->mark_done((*d)->id, "p", 13, 31));
+  EXPECT_EQ((*l->find("b", "k"))[0].notice.size, 13u);
+  // A done row is not revived.
+  EXPECT_FALSE(l->enqueue(notice("k"), 40)->revived);
+}
+
 TEST_F(LedgerTest, ReopenResumesInterruptedDownloadsAndKeepsEverything) {
   {
     auto l = open();
@@ -103,7 +127,7 @@ TEST_F(LedgerTest, ReopenResumesInterruptedDownloadsAndKeepsEverything) {
     ASSERT_TRUE(l->enqueue(notice("b"), 2));
     ASSERT_TRUE(l->enqueue(notice("c"), 3));
     auto a = l->claim(10);
-    ASSERT_TRUE(l->mark_done((*a)->id, "pa", 11));
+    ASSERT_TRUE(l->mark_done((*a)->id, "pa", 10, 11));
     ASSERT_TRUE(*l->claim(12));  // b: downloading when the process dies
   }
   auto l = open();

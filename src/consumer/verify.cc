@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 
 #include "base/file.h"
 #include "base/hash.h"
@@ -19,76 +20,17 @@ namespace ingestor::consumer {
 
 namespace {
 
-constexpr uint64_t kMiB = 1024 * 1024;
-
-struct Candidate {
-  uint64_t part_size;
-  uint64_t in_part = 0;
-  Md5 part;
-  std::string digests;  // concatenated binary part MD5s
-};
+constexpr size_t kReadChunk = 1024 * 1024;
 
 bool is_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
-std::string lower(std::string s) {
+std::string lower(std::string_view in) {
+  std::string s(in);
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Reads `path` once, feeding the whole-file MD5 (when `whole`) and every candidate.
-Status hash_file(const std::string& path, Md5* whole, std::vector<Candidate>& cands,
-                 uint64_t* total) {
-  auto f = File::open(path, O_RDONLY);
-  if (!f) return f.error();
-  std::string buf(kMiB, '\0');
-  *total = 0;
-  for (;;) {
-    ssize_t n = ::read(f->fd(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("read " + path, errno);
-    }
-    if (n == 0) break;
-    std::string_view chunk(buf.data(), static_cast<size_t>(n));
-    *total += chunk.size();
-    if (whole) whole->update(chunk);
-    for (auto& c : cands) {
-      std::string_view rest = chunk;
-      while (!rest.empty()) {
-        uint64_t room = c.part_size - c.in_part;
-        size_t take = static_cast<size_t>(std::min<uint64_t>(room, rest.size()));
-        c.part.update(rest.substr(0, take));
-        c.in_part += take;
-        rest.remove_prefix(take);
-        if (c.in_part == c.part_size) {
-          c.digests += as_bytes(c.part.finish());
-          c.part.reset();
-          c.in_part = 0;
-        }
-      }
-    }
-  }
-  for (auto& c : cands) {
-    if (c.in_part > 0) {
-      c.digests += as_bytes(c.part.finish());
-      c.in_part = 0;
-    }
-  }
-  return {};
-}
-
-Error wrong_size(uint64_t got, uint64_t size) {
-  return make_error(Errc::kCorrupt, "downloaded " + std::to_string(got) +
-                                        " bytes, the notification says " + std::to_string(size));
-}
-
-Result<Verified> single_part_verdict(const std::string& md5_hex, const std::string& etag) {
-  if (md5_hex != etag)
-    return make_error(Errc::kCorrupt, "MD5 of the download is " + md5_hex + ", ETag is " + etag);
-  return Verified::kMd5;
 }
 
 }  // namespace
@@ -101,68 +43,84 @@ const char* verified_name(Verified v) {
       return "md5";
     case Verified::kMultipartMd5:
       return "multipart-md5";
-    case Verified::kSizeAndIfMatch:
-      return "size+if-match";
   }
   return "?";
 }
 
-Result<std::string> multipart_etag(const std::string& path, uint64_t part_size) {
-  std::vector<Candidate> c;
-  c.push_back(Candidate{part_size, 0, Md5(), {}});
-  uint64_t total = 0;
-  if (auto st = hash_file(path, nullptr, c, &total); !st) return st.error();
-  size_t parts = c[0].digests.size() / 16;
-  return to_hex(md5(c[0].digests)) + "-" + std::to_string(parts);
+EtagForm parse_etag(std::string_view in) {
+  EtagForm f;
+  if (in.size() >= 2 && in.front() == '"' && in.back() == '"') in = in.substr(1, in.size() - 2);
+  f.etag = lower(in);
+  const std::string& e = f.etag;
+  if (e.size() == 32 && is_hex(e)) {
+    f.kind = EtagForm::kMd5;
+  } else if (e.size() > 33 && e.size() <= 38 && e[32] == '-' && is_hex(e.substr(0, 32))) {
+    std::string_view n = std::string_view(e).substr(33);
+    int parts = 0;
+    auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), parts);
+    if (ec == std::errc() && ptr == n.data() + n.size() && n[0] != '0' && parts >= 1 &&
+        parts <= 10000) {
+      f.kind = EtagForm::kMultipart;
+      f.parts = parts;
+    }
+  }
+  return f;
 }
 
-Result<Verified> verify_download(const std::string& path, uint64_t size, const std::string& etag_in,
-                                 const Md5Digest* streamed, bool etag_is_md5) {
-  auto size_only = [&]() -> Status {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
-    if (static_cast<uint64_t>(st.st_size) != size) return wrong_size(st.st_size, size);
-    return {};
-  };
-  if (!etag_is_md5) {
-    if (auto s = size_only(); !s) return s.error();
-    return Verified::kSizeAndIfMatch;
-  }
-  std::string etag = lower(etag_in);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
-    etag = etag.substr(1, etag.size() - 2);
-  auto dash = etag.find('-');
-  bool single = etag.size() == 32 && is_hex(etag);
-  uint64_t parts = 0;
-  if (!single && dash == 32 && is_hex(etag.substr(0, 32))) {
-    std::string n = etag.substr(33);
-    if (!n.empty() && n.size() < 6 && std::all_of(n.begin(), n.end(), ::isdigit))
-      parts = std::stoull(n);
-  }
-  if (single && streamed) {
-    if (auto s = size_only(); !s) return s.error();
-    return single_part_verdict(to_hex(*streamed), etag);
-  }
-  std::vector<Candidate> cands;
-  if (parts > 0 && size > 0) {
-    std::vector<uint64_t> sizes;
-    for (uint64_t m : {5, 8, 16, 32, 64, 128, 256, 512}) sizes.push_back(m * kMiB);
-    sizes.push_back((size / parts + kMiB - 1) / kMiB * kMiB);
-    std::sort(sizes.begin(), sizes.end());
-    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-    for (uint64_t p : sizes)
-      if (p > 0 && (size + p - 1) / p == parts) cands.push_back(Candidate{p, 0, Md5(), {}});
-  }
-  Md5 whole;
+Status check_md5(const Md5Digest& body, const EtagForm& etag) {
+  std::string got = to_hex(body);
+  if (etag.kind != EtagForm::kMd5 || got != etag.etag)
+    return make_error(Errc::kCorrupt, "MD5 of the download is " + got + ", ETag is " + etag.etag);
+  return {};
+}
+
+Result<std::string> multipart_etag(const std::string& path,
+                                   const std::vector<uint64_t>& part_sizes) {
+  auto f = File::open(path, O_RDONLY);
+  if (!f) return f.error();
+  std::string buf(kReadChunk, '\0');
+  std::string digests;
   uint64_t total = 0;
-  if (auto st = hash_file(path, single ? &whole : nullptr, cands, &total); !st) return st.error();
-  if (total != size) return wrong_size(total, size);
-  if (single) return single_part_verdict(to_hex(whole.finish()), etag);
-  for (auto& c : cands) {
-    if (to_hex(md5(c.digests)) + "-" + std::to_string(parts) == etag)
-      return Verified::kMultipartMd5;
+  for (uint64_t part : part_sizes) {
+    Md5 h;
+    for (uint64_t left = part; left > 0;) {
+      ssize_t n =
+          ::read(f->fd(), buf.data(), static_cast<size_t>(std::min<uint64_t>(left, kReadChunk)));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_error("read " + path, errno);
+      }
+      if (n == 0)
+        return make_error(Errc::kCorrupt, "the download has " + std::to_string(total) +
+                                              " bytes, fewer than its parts");
+      h.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+      left -= static_cast<uint64_t>(n);
+      total += static_cast<uint64_t>(n);
+    }
+    digests += as_bytes(h.finish());
   }
-  return Verified::kSizeAndIfMatch;
+  for (;;) {
+    ssize_t n = ::read(f->fd(), buf.data(), 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read " + path, errno);
+    if (n > 0)
+      return make_error(Errc::kCorrupt, "the download has more bytes than its parts (" +
+                                            std::to_string(total) + ")");
+    break;
+  }
+  return to_hex(md5(digests)) + "-" + std::to_string(part_sizes.size());
+}
+
+Result<std::string> multipart_etag(const std::string& path, uint64_t part_size) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
+  if (part_size == 0) return make_error(Errc::kInvalidArgument, "part size 0");
+  std::vector<uint64_t> sizes;
+  for (uint64_t left = static_cast<uint64_t>(st.st_size); left > 0;) {
+    sizes.push_back(std::min(left, part_size));
+    left -= sizes.back();
+  }
+  return multipart_etag(path, sizes);
 }
 
 std::vector<std::string> split_command(const std::string& cmd) {

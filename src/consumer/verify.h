@@ -1,20 +1,17 @@
 #pragma once
-// Checks that a downloaded file is the object the notification named, and runs --exec.
+// Checks that the bytes of a download are the object's, and runs --exec.
 //
-// ETag rules (aws.md 2.7): a single-part ETag ("<32 hex>") is the MD5 of the content, so it is
-// recomputed and compared. A multipart ETag ("<hex>-N") is MD5(concat(MD5(part_i))) and depends
-// on the part size, which the notification does not carry: the file is hashed in one pass with
-// every plausible part size (5, 8, 16, 32, 64, 128, 256, 512 MiB and ceil(size/N) rounded up to a
-// MiB) that yields N parts; a match is reported as kMultipartMd5. No match is not an error: the
-// object is then vouched for by size + If-Match (S3 served the bytes of exactly that ETag), which
-// GetObject already checked (kSizeAndIfMatch). A single-part mismatch or a wrong size is kCorrupt.
-// An object encrypted with SSE-KMS or SSE-C has an ETag that is not an MD5 at all: only its size
-// is checked (kSizeAndIfMatch). kChecksum is for a download that S3Client already checked against
-// the object's own checksum (CRC32C...) as it streamed; the consumer then does not call this.
+// ETag rules (aws.md 2.7): a single-part ETag ("<32 hex>") is the MD5 of the content. A multipart
+// ETag ("<hex>-N") is MD5(concat(MD5(part_i))): it depends on the size of every part, which S3
+// tells (HEAD ?partNumber=i, fetch.h), so it is recomputed exactly from the file with those sizes.
+// Any other ETag (SSE-KMS, SSE-C, other servers) is not a digest of the bytes. Verified says what
+// vouched for a download: the object's own checksum (checked by S3Client as the body streamed),
+// the MD5 ETag, or the recomputed multipart ETag; nothing else makes a download done.
 // Pure functions over files; thread-safe.
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/hash.h"
@@ -22,20 +19,28 @@
 
 namespace ingestor::consumer {
 
-enum class Verified { kChecksum, kMd5, kMultipartMd5, kSizeAndIfMatch };
+enum class Verified { kChecksum, kMd5, kMultipartMd5 };
 inline constexpr Verified kAllVerified[] = {Verified::kChecksum, Verified::kMd5,
-                                            Verified::kMultipartMd5, Verified::kSizeAndIfMatch};
+                                            Verified::kMultipartMd5};
 const char* verified_name(Verified v);
 
-// `streamed`, when given, is the MD5 of the bytes as they were downloaded into `path`
-// (S3Client's GetObjectRequest::md5): a single-part ETag is then checked against it and the file
-// is not read again, only its size checked. `etag_is_md5` false (SSE-KMS, SSE-C) skips the ETag.
-[[nodiscard]] Result<Verified> verify_download(const std::string& path, uint64_t size,
-                                               const std::string& etag,
-                                               const Md5Digest* streamed = nullptr,
-                                               bool etag_is_md5 = true);
+// An ETag by its form: kMd5 ("<32 hex>"), kMultipart ("<32 hex>-N", N 1..10000) or kOther.
+// Quotes are dropped and hex is lower-cased.
+struct EtagForm {
+  enum Kind { kMd5, kMultipart, kOther } kind = kOther;
+  std::string etag;  // unquoted, lower case
+  int parts = 0;     // kMultipart: N
+};
+EtagForm parse_etag(std::string_view etag);
 
-// The multipart ETag ("<hex>-N") of a file split in parts of `part_size` bytes (for tests).
+// kCorrupt unless `body` (the MD5 of the downloaded bytes) is the single-part ETag `etag`.
+[[nodiscard]] Status check_md5(const Md5Digest& body, const EtagForm& etag);
+
+// The multipart ETag ("<hex>-N") of a file cut in consecutive parts of the given sizes; kCorrupt
+// when the file's size is not their sum.
+[[nodiscard]] Result<std::string> multipart_etag(const std::string& path,
+                                                 const std::vector<uint64_t>& part_sizes);
+// The same with every part `part_size` bytes but the last.
 [[nodiscard]] Result<std::string> multipart_etag(const std::string& path, uint64_t part_size);
 
 // Splits a command line on spaces and tabs (no shell, no quoting).

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "base/hash.h"
 
@@ -26,75 +27,70 @@ class VerifyTest : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(VerifyTest, SinglePartEtagIsTheMd5) {
-  auto p = write("hello world");
-  auto v = verify_download(p, 11, "5eb63bbbe01eeed093cb22bb8f5acdc3");
-  ASSERT_TRUE(v) << v.error().message;
-  EXPECT_EQ(*v, Verified::kMd5);
-  EXPECT_TRUE(verify_download(p, 11, "\"5EB63BBBE01EEED093CB22BB8F5ACDC3\""));
-  auto bad = verify_download(p, 11, "00000000000000000000000000000000");
-  ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().code, Errc::kCorrupt);
-  auto short_size = verify_download(p, 12, "5eb63bbbe01eeed093cb22bb8f5acdc3");
-  ASSERT_FALSE(short_size);
-  EXPECT_EQ(short_size.error().code, Errc::kCorrupt);
+TEST_F(VerifyTest, EtagForms) {
+  auto md5_form = parse_etag("\"5EB63BBBE01EEED093CB22BB8F5ACDC3\"");
+  EXPECT_EQ(md5_form.kind, EtagForm::kMd5);
+  EXPECT_EQ(md5_form.etag, "5eb63bbbe01eeed093cb22bb8f5acdc3");
+  auto mp = parse_etag("0123456789abcdef0123456789abcdef-12");
+  EXPECT_EQ(mp.kind, EtagForm::kMultipart);
+  EXPECT_EQ(mp.parts, 12);
+  for (const char* other :
+       {"", "abc", "0123456789abcdef0123456789abcdef-", "0123456789abcdef0123456789abcdef-0",
+        "0123456789abcdef0123456789abcdef-10001", "0123456789abcdef0123456789abcdef-01",
+        "0123456789abcdef0123456789abcdef-1x", "0123456789abcdef0123456789abcdeg",
+        "0123456789abcdef0123456789abcdef-99999999999"})
+    EXPECT_EQ(parse_etag(other).kind, EtagForm::kOther) << other;
 }
 
-TEST_F(VerifyTest, AStreamedMd5IsTrustedForTheContentButTheSizeIsStillChecked) {
-  auto p = write("hello world");
-  Md5Digest right = md5("hello world");
-  auto v = verify_download(p, 11, "5eb63bbbe01eeed093cb22bb8f5acdc3", &right);
-  ASSERT_TRUE(v) << v.error().message;
-  EXPECT_EQ(*v, Verified::kMd5);
-  // The digest decides, not the file: a digest of other bytes is a mismatch.
-  Md5Digest wrong = md5("hello worlD");
-  auto bad = verify_download(p, 11, "5eb63bbbe01eeed093cb22bb8f5acdc3", &wrong);
+TEST_F(VerifyTest, TheStreamedMd5MustBeTheSinglePartEtag) {
+  const auto etag = parse_etag("5eb63bbbe01eeed093cb22bb8f5acdc3");
+  EXPECT_TRUE(check_md5(md5("hello world"), etag));
+  auto bad = check_md5(md5("hello worlD"), etag);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, Errc::kCorrupt);
   EXPECT_NE(bad.error().message.find("ETag is 5eb63bbbe01eeed093cb22bb8f5acdc3"),
             std::string::npos);
-  // A file of another size than the notification's is corrupt whatever the digest says.
-  auto short_size = verify_download(p, 12, "5eb63bbbe01eeed093cb22bb8f5acdc3", &right);
-  ASSERT_FALSE(short_size);
-  EXPECT_EQ(short_size.error().code, Errc::kCorrupt);
-  // A missing file is an I/O error, not a pass.
-  EXPECT_FALSE(verify_download(dir_ + "/missing", 11, "5eb63bbbe01eeed093cb22bb8f5acdc3", &right));
+  // An ETag that is not an MD5 never matches.
+  EXPECT_FALSE(check_md5(md5("hello world"), parse_etag("5eb63bbbe01eeed093cb22bb8f5acdc3-1")));
 }
 
-TEST_F(VerifyTest, AnEncryptedObjectsEtagIsNotTakenForAnMd5) {
-  // SSE-KMS and SSE-C give even a single PUT an ETag that is not the MD5 of the bytes.
-  auto p = write("hello world");
-  const std::string not_md5 = "0123456789abcdef0123456789abcdef";
-  auto v = verify_download(p, 11, not_md5, nullptr, /*etag_is_md5=*/false);
-  ASSERT_TRUE(v) << v.error().message;
-  EXPECT_EQ(*v, Verified::kSizeAndIfMatch);
-  Md5Digest streamed = md5("hello world");
-  EXPECT_TRUE(verify_download(p, 11, not_md5, &streamed, false));
-  EXPECT_FALSE(verify_download(p, 11, not_md5, &streamed));  // the same ETag taken for an MD5
-  // The size is still checked.
-  auto short_size = verify_download(p, 12, not_md5, nullptr, false);
-  ASSERT_FALSE(short_size);
-  EXPECT_EQ(short_size.error().code, Errc::kCorrupt);
+TEST_F(VerifyTest, MultipartEtagWithThePartSizesS3Tells) {
+  // 11 MiB + 5 in parts of 5, 6 and 0+5 MiB... computed here independently of multipart_etag().
+  std::string data(11 * 1024 * 1024 + 5, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + (i >> 13));
+  const std::vector<uint64_t> sizes = {5 << 20, 6 << 20, 5};
+  std::string digests;
+  size_t at = 0;
+  for (uint64_t n : sizes) {
+    digests += as_bytes(md5(std::string_view(data).substr(at, n)));
+    at += n;
+  }
+  const std::string etag = to_hex(md5(digests)) + "-3";
+  auto p = write(data);
+  auto got = multipart_etag(p, sizes);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, etag);
+  // Other part sizes give another ETag: the sizes must be the upload's.
+  EXPECT_NE(*multipart_etag(p, 5 << 20), etag);
+  EXPECT_NE(*multipart_etag(p, std::vector<uint64_t>{6 << 20, 5 << 20, 5}), etag);
+  // Parts that do not add up to the file are an error, not an ETag.
+  auto short_parts = multipart_etag(p, std::vector<uint64_t>{5 << 20, 6 << 20});
+  ASSERT_FALSE(short_parts);
+  EXPECT_EQ(short_parts.error().code, Errc::kCorrupt);
+  auto long_parts = multipart_etag(p, std::vector<uint64_t>{5 << 20, 6 << 20, 6});
+  ASSERT_FALSE(long_parts);
+  EXPECT_EQ(long_parts.error().code, Errc::kCorrupt);
+  EXPECT_FALSE(multipart_etag(dir_ + "/missing", sizes));
 }
 
-TEST_F(VerifyTest, MultipartEtagWithAKnownPartSize) {
-  // 9,000,000 bytes in 8 MiB parts; the ETag computed here independently of multipart_etag().
+TEST_F(VerifyTest, MultipartEtagWithAUniformPartSize) {
   std::string data(9000000, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + (i >> 13));
   const size_t part = 8 * 1024 * 1024;
   std::string digests = std::string(as_bytes(md5(std::string_view(data).substr(0, part)))) +
                         std::string(as_bytes(md5(std::string_view(data).substr(part))));
-  std::string etag = to_hex(md5(digests)) + "-2";
   auto p = write(data);
-  EXPECT_EQ(*multipart_etag(p, part), etag);
-  auto v = verify_download(p, data.size(), etag);
-  ASSERT_TRUE(v) << v.error().message;
-  EXPECT_EQ(*v, Verified::kMultipartMd5);
-  // An unknown part size: size + If-Match vouch for it.
-  auto other = verify_download(p, data.size(), "0123456789abcdef0123456789abcdef-2");
-  ASSERT_TRUE(other);
-  EXPECT_EQ(*other, Verified::kSizeAndIfMatch);
-  EXPECT_FALSE(verify_download(p, data.size() + 1, etag));
+  EXPECT_EQ(*multipart_etag(p, part), to_hex(md5(digests)) + "-2");
 }
 
 TEST_F(VerifyTest, ExecRunsWithoutAShell) {
