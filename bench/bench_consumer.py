@@ -151,7 +151,8 @@ def notification_lag(b, workers, count, rate):
     from relay_harness import free_port
     from store_harness import Store
     relay_port = free_port()
-    store = Store(b.tmp, ["--notify-webhook", f"http://127.0.0.1:{relay_port}/"],
+    store = Store(b.tmp, ["--notify-webhook", f"http://127.0.0.1:{relay_port}/",
+                          "--notify-token-file", b.webhook_token_file],
                   data_dir=os.path.join(b.tmp, "lag-store"))
     b.stores.append(store.start())
     s3 = b.s3(store)

@@ -179,7 +179,8 @@ class ImageTest(unittest.TestCase):
         # Secrets for this run only, in the environment (what .env holds for a user).
         self.compose_env = {"INGESTOR_ACCESS_KEY": "it" + secrets.token_hex(8),
                             "INGESTOR_SECRET_KEY": secrets.token_hex(20),
-                            "INGESTOR_SECRET": secrets.token_hex(32)}
+                            "INGESTOR_SECRET": secrets.token_hex(32),
+                            "INGESTOR_WEBHOOK_TOKEN": secrets.token_hex(32)}
         # Prometheus's image from Debian's package (compose would build it the same way).
         if engine("image", "inspect", PROM_IMAGE, check=False).returncode != 0:
             build = ["build", "-t", PROM_IMAGE, "-f", "deploy/prometheus/Dockerfile"]

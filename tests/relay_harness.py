@@ -136,10 +136,12 @@ class FakeRuntimeApi:
 
 
 class FakeConsumer:
-    """Records POST /objects bodies and headers; answers `status` (settable)."""
+    """Records POST /objects bodies and headers; answers `status` (settable), or what
+    `answer(notice)` returns: (status, body bytes)."""
 
-    def __init__(self, status=202, port=0):
+    def __init__(self, status=202, port=0, answer=None):
         self.status = status
+        self.answer = answer
         self.posts = []
         self.lock = threading.Lock()
         self.port = port
@@ -163,6 +165,8 @@ class FakeConsumer:
                                         "headers": {k.lower(): v for k, v in self.headers.items()}})
                     status = outer.status
                 out = b'{"state":"pending"}'
+                if outer.answer:
+                    status, out = outer.answer(json.loads(body))
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
@@ -373,6 +377,12 @@ class PipelineTestCase(__import__("unittest").TestCase):
                 del os.environ[k]
         os.environ.update(self.aws_env)
         self.download_dir = os.path.join(self.tmp, "downloads")
+        # The store -> relay webhook token (--notify-token-file, --webhook-token-file).
+        import secrets
+        self.webhook_token = secrets.token_hex(32)
+        self.webhook_token_file = os.path.join(self.tmp, "webhook-token")
+        with open(self.webhook_token_file, "w") as f:
+            f.write(self.webhook_token + "\n")
 
     def tearDown(self):
         import shutil
@@ -422,9 +432,14 @@ class PipelineTestCase(__import__("unittest").TestCase):
         self.procs.append(p)
         return p.start()
 
-    def start_relay(self, target, args=(), port=0, name="relay"):
+    def start_relay(self, target, args=(), port=0, name="relay", token=True, env=None):
+        """A webhook relay; with `token`, POSTs need self.webhook_token (a store started with
+        `--notify-token-file self.webhook_token_file` sends it)."""
+        args = list(args)
+        if token:
+            args = ["--webhook-token-file", self.webhook_token_file] + args
         p = Proc(self.tmp, name, ["relay", "--listen", f"127.0.0.1:{port}", "--target", target]
-                 + list(args))
+                 + args, env=env)
         self.procs.append(p)
         return p.start()
 
@@ -433,6 +448,10 @@ class PipelineTestCase(__import__("unittest").TestCase):
         """What GET /objects... of `consumer` needs: its secret as a Bearer token, if it has one."""
         secret = getattr(consumer, "secret", None)
         return {"Authorization": f"Bearer {secret}"} if secret else {}
+
+    def webhook_auth(self, token=None):
+        """Headers a sender with the webhook token adds to its POSTs to the relay."""
+        return {"Authorization": "Bearer " + (token or self.webhook_token)}
 
     def object_state(self, consumer, bucket, key):
         st, body = http_json(consumer.port, "GET",

@@ -76,6 +76,7 @@ class Webhook:
 
     def __init__(self, port=0):
         self.bodies = []
+        self.authorization = []  # each POST's Authorization header (None: absent)
         self.lock = threading.Lock()
         self.port = port
         self.server = None
@@ -89,6 +90,7 @@ class Webhook:
                 body = self.rfile.read(n)
                 with outer.lock:
                     outer.bodies.append(json.loads(body))
+                    outer.authorization.append(self.headers.get("Authorization"))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -69,7 +69,8 @@ class FlagTestCase(PipelineTestCase):
 
     def relay(self, *args, listen=None):
         return ["relay", "--listen", listen or self.held_listen,
-                "--target", "http://127.0.0.1:9/objects"] + list(args)
+                "--target", "http://127.0.0.1:9/objects",
+                "--webhook-token-file", self.webhook_token_file] + list(args)
 
     def consumer(self, *args, listen=None):
         return ["consumer", "--listen", listen or self.held_listen, "--download-dir", self.data,

@@ -771,6 +771,10 @@ class ComposeTest(unittest.TestCase):
         self.assertEqual(store["--notify-webhook"], "http://relay:9100/")
         self.assertEqual(store["--create-bucket"], "ingestor")
         self.assertEqual(relay["--target"], "http://consumer:9200/objects")
+        # The store's notifications carry the token the relay wants (the same .env variable).
+        self.assertEqual(s["store"]["environment"]["INGESTOR_NOTIFY_TOKEN"],
+                         s["relay"]["environment"]["INGESTOR_RELAY_WEBHOOK_TOKEN"])
+        self.assertNotIn("--insecure-no-webhook-token", relay)
         self.assertEqual(consumer["--s3-endpoint"], "http://store:9000")
         for flag in ("--download-dir", "--region", "--secret", "--workers"):
             self.assertIn(flag, consumer)

@@ -18,6 +18,7 @@ class RelayConsumerE2E(PipelineTestCase):
         # store notifies the relay: so the relay's port is reserved first.
         relay_port = free_port()
         self.store = self.start_store(["--notify-webhook", f"http://127.0.0.1:{relay_port}/hook",
+                                       "--notify-token-file", self.webhook_token_file,
                                        "--notify-retry-max-ms", "500"])
         self.client = self.s3(self.store)
         self.client.create_bucket(Bucket="events")
@@ -51,7 +52,7 @@ class RelayConsumerE2E(PipelineTestCase):
         # The same event again, as S3 (at least once) or the outbox may redeliver it.
         event = s3_event([("events", "dup.bin", len(data), etag.strip('"'))])
         for _ in range(2):
-            st, body = http_json(self.relay.port, "POST", "/hook", event)
+            st, body = http_json(self.relay.port, "POST", "/hook", event, self.webhook_auth())
             self.assertEqual(st, 200, body)
             self.assertEqual(body["relayed"], 1)
         s = self.object_state(self.consumer, "events", "dup.bin")
@@ -84,22 +85,25 @@ class RelayConsumerE2E(PipelineTestCase):
 
     def test_relay_webhook_bad_input_and_test_event(self):
         self.start_pipeline()
-        st, body = http_json(self.relay.port, "POST", "/hook", b"{nope")
+        auth = self.webhook_auth()
+        st, body = http_json(self.relay.port, "POST", "/hook", b"{nope", auth)
         self.assertEqual(st, 400)
         self.assertIn("not JSON", body["error"])
-        st, body = http_json(self.relay.port, "POST", "/hook", {"Records": [{"eventName": "x"}]})
+        st, body = http_json(self.relay.port, "POST", "/hook", {"Records": [{"eventName": "x"}]},
+                             auth)
         self.assertEqual((st, body["relayed"], body["skipped"]), (200, 0, 1))
         st, body = http_json(self.relay.port, "POST", "/hook",
-                             {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"})
+                             {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"}, auth)
         self.assertEqual((st, body["testEvent"]), (200, True))
-        st, body = http_json(self.relay.port, "POST", "/hook", b"x" * (2 * 1024 * 1024))
+        st, body = http_json(self.relay.port, "POST", "/hook", b"x" * (2 * 1024 * 1024), auth)
         self.assertEqual(st, 413)
         # A consumer with another secret rejects the relay: 502, and the sender keeps the event.
         other = self.start_consumer(self.store.endpoint, ["--secret", "not-the-same"],
                                     name="consumer-other")
         relay2 = self.start_relay(f"http://127.0.0.1:{other.port}/objects",
                                   ["--secret", SECRET], name="relay-other")
-        st, body = http_json(relay2.port, "POST", "/", s3_event([("events", "k", 1, "a" * 32)]))
+        st, body = http_json(relay2.port, "POST", "/", s3_event([("events", "k", 1, "a" * 32)]),
+                             auth)
         self.assertEqual(st, 502)
         self.assertIn("401", body["error"])
         self.assertEqual(self.metrics(other)["queued"], 0)

@@ -106,7 +106,8 @@ class SecretFromSsmTest(PipelineTestCase):
             p = Proc(self.tmp, name, ["relay"], env=env, status=False)
         else:
             p = Proc(self.tmp, name, ["relay", "--listen", "127.0.0.1:0",
-                                      "--target", self.fake.url], env=env)
+                                      "--target", self.fake.url,
+                                      "--webhook-token-file", self.webhook_token_file], env=env)
         self.procs.append(p)
         return p
 
@@ -125,7 +126,7 @@ class SecretFromSsmTest(PipelineTestCase):
         relay = self.relay_proc(self.ssm_env()).start()
         st, body = http_json(relay.port, "POST", "/",
                              s3_event([("logs", "a.txt", 3, "a" * 32),
-                                       ("logs", "b.txt", 4, "b" * 32)]))
+                                       ("logs", "b.txt", 4, "b" * 32)]), self.webhook_auth())
         self.assertEqual(st, 200, body)
         self.assert_signed_with_the_ssm_secret(2)
         self.assertIn(PARAM, relay.output())  # says where the secret came from...
@@ -144,7 +145,8 @@ class SecretFromSsmTest(PipelineTestCase):
         env = self.ssm_env(param="/does/not/exist")
         env["INGESTOR_SECRET"] = "explicit"
         relay = self.relay_proc(env).start()
-        st, _ = http_json(relay.port, "POST", "/", s3_event([("b", "k", 1, "d" * 32)]))
+        st, _ = http_json(relay.port, "POST", "/", s3_event([("b", "k", 1, "d" * 32)]),
+                          self.webhook_auth())
         self.assertEqual(st, 200)
         p = self.fake.posts[0]
         self.assertEqual(p["headers"]["x-ingestor-signature"], sign("explicit", p["body"]))
@@ -218,11 +220,13 @@ class SecretFromSsmTest(PipelineTestCase):
         self.assertEqual(st, 401)
         # The relay, with the same parameter, delivers; the consumer downloads the object.
         relay = Proc(self.tmp, "relay2", ["relay", "--listen", "127.0.0.1:0", "--target",
-                                          f"http://127.0.0.1:{consumer.port}/objects"], env=env)
+                                          f"http://127.0.0.1:{consumer.port}/objects",
+                                          "--webhook-token-file", self.webhook_token_file],
+                     env=env)
         self.procs.append(relay)
         relay.start()
         st, body = http_json(relay.port, "POST", "/",
-                             s3_event([("ssm-it", "obj.txt", 15, etag)]))
+                             s3_event([("ssm-it", "obj.txt", 15, etag)]), self.webhook_auth())
         self.assertEqual(st, 200, body)
         self.wait_done(consumer, "ssm-it", "obj.txt")
         self.assertEqual(self.downloaded("ssm-it", "obj.txt"), b"hello from moto")

@@ -1,6 +1,7 @@
 """ObjectCreated notifications from `ingestor store`: one correctly shaped AWS event (2.1) per
 object created, to --notify-webhook and to per-bucket configurations naming --notify-target
 webhooks; delivery at least once, after the webhook was down and across a store restart."""
+import os
 import unittest
 import urllib.parse
 
@@ -109,6 +110,109 @@ class NotificationTest(StoreTestCase):
                         timeout=20, what="event after restart")
         self.assertEqual(len(recs), 1)
         self.assertEqual(recs[0]["s3"]["object"]["eTag"], "c81e728d9d4c2f636f067f89cc14862c")
+
+
+class NotificationTokenTest(StoreTestCase):
+    """Each webhook's POSTs carry its own Bearer token (--notify-token-file for
+    --notify-webhook, --notify-target-token-file NAME=PATH for a target), read from a file or
+    INGESTOR_NOTIFY_TOKEN so that it is not in `ps`; a target without one gets no header."""
+
+    HOOK_TOKEN = "hook-token-0123456789abcdef"
+    TARGET_TOKEN = "target-token-0123456789abcdef"
+
+    def setUp(self):
+        require_boto3()
+        import tempfile
+        self.files = tempfile.mkdtemp(prefix="ingestor-token-")
+        self.hook_token = os.path.join(self.files, "hook-token")
+        self.target_token = os.path.join(self.files, "target-token")
+        with open(self.hook_token, "w") as f:
+            f.write(self.HOOK_TOKEN + "\n")
+        with open(self.target_token, "w") as f:
+            f.write(self.TARGET_TOKEN)
+        self.hook, self.target, self.plain = (Webhook().start() for _ in range(3))
+        self.store_args = ["--notify-webhook", self.hook.url,
+                           "--notify-token-file", self.hook_token,
+                           "--notify-target", f"relay={self.target.url}",
+                           "--notify-target-token-file", f"relay={self.target_token}",
+                           "--notify-target", f"plain={self.plain.url}",
+                           "--notify-retry-max-ms", "500"]
+        super().setUp()
+        self.s3 = self.client()
+        self.s3.create_bucket(Bucket="bkt")
+
+    def tearDown(self):
+        super().tearDown()
+        for h in (self.hook, self.target, self.plain):
+            h.stop()
+        import shutil
+        shutil.rmtree(self.files, ignore_errors=True)
+
+    def test_each_webhook_gets_its_own_token(self):
+        cfg = {"QueueConfigurations": [
+            {"Id": "a", "QueueArn": "arn:minio:sqs::relay:webhook",
+             "Events": ["s3:ObjectCreated:*"]},
+            {"Id": "b", "QueueArn": "arn:minio:sqs::plain:webhook",
+             "Events": ["s3:ObjectCreated:*"]}]}
+        self.s3.put_bucket_notification_configuration(Bucket="bkt",
+                                                      NotificationConfiguration=cfg)
+        self.s3.put_object(Bucket="bkt", Key="k", Body=b"x")
+        for h in (self.hook, self.target, self.plain):
+            wait_for(lambda: h.records(), what="an event at each webhook")
+        self.assertEqual(self.hook.authorization, ["Bearer " + self.HOOK_TOKEN])
+        self.assertEqual(self.target.authorization, ["Bearer " + self.TARGET_TOKEN])
+        self.assertEqual(self.plain.authorization, [None])
+        self.assertNotIn(self.HOOK_TOKEN, self.store.output())
+
+    def test_token_from_the_environment(self):
+        self.store.stop()
+        os.environ["INGESTOR_NOTIFY_TOKEN"] = "env-token-0123456789abcdef"
+        try:
+            self.store = self.start_store(
+                ["--notify-webhook", self.hook.url, "--notify-retry-max-ms", "500"],
+                data_dir=self.store.data_dir)
+        finally:
+            del os.environ["INGESTOR_NOTIFY_TOKEN"]
+        self.s3 = self.client()
+        self.s3.put_object(Bucket="bkt", Key="k", Body=b"x")
+        wait_for(lambda: self.hook.records(), what="an event")
+        self.assertEqual(self.hook.authorization, ["Bearer env-token-0123456789abcdef"])
+
+    def test_bad_token_settings_stop_the_store(self):
+        import subprocess
+        from harness import BIN
+        empty = os.path.join(self.files, "empty")
+        open(empty, "w").close()
+        base = [BIN, "store", "--listen", "127.0.0.1:0", "--data-dir",
+                os.path.join(self.files, "never"), "--access-key", "ak", "--secret-key", "sk"]
+        cases = [
+            (["--notify-webhook", self.hook.url, "--notify-token-file", empty], {},
+             f"--notify-token-file '{empty}': the token is empty"),
+            (["--notify-webhook", self.hook.url, "--notify-token-file", empty + ".missing"], {},
+             f"--notify-token-file '{empty}.missing': "),
+            (["--notify-webhook", self.hook.url], {"INGESTOR_NOTIFY_TOKEN": "short"},
+             "INGESTOR_NOTIFY_TOKEN: the token is 5 characters; at least 16"),
+            (["--notify-webhook", self.hook.url], {"INGESTOR_NOTIFY_TOKEN": ""},
+             "INGESTOR_NOTIFY_TOKEN: the token is empty"),
+            (["--notify-token-file", self.hook_token], {},
+             "--notify-token-file is the token of --notify-webhook, which is not given"),
+            (["--notify-target-token-file", f"nope={self.hook_token}"], {},
+             "no --notify-target is named 'nope'"),
+            (["--notify-target", f"t={self.hook.url}", "--notify-target-token-file", "t"], {},
+             "--notify-target-token-file must be NAME=PATH"),
+            (["--notify-webhook", self.hook.url, "--notify-token-file", self.hook_token,
+              "--notify-target", f"t={self.hook.url}",
+              "--notify-target-token-file", f"t={self.target_token}"], {},
+             "already has another token"),
+        ]
+        for args, env, needle in cases:
+            with self.subTest(args=args, env=env):
+                p = subprocess.run(base + args, capture_output=True, timeout=20,
+                                   env={**os.environ, **env})
+                out = (p.stdout + p.stderr).decode()
+                self.assertEqual(p.returncode, 2, out)
+                self.assertIn(needle, out)
+                self.assertFalse(os.path.exists(os.path.join(self.files, "never")))
 
 
 if __name__ == "__main__":

@@ -143,6 +143,21 @@ class UpTest(UpCase):
         # Ctrl-C (SIGINT) stops it cleanly.
         self.stop_up()
 
+    def test_the_relay_takes_only_the_stores_notifications(self):
+        """The embedded store's notifications carry a token made for this run (the line above
+        went through); anybody else's POST to the relay is refused with 401."""
+        event = json.dumps({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
+                                         "eventName": "ObjectCreated:Put",
+                                         "s3": {"bucket": {"name": "ingestor"},
+                                                "object": {"key": "forged", "size": 1,
+                                                           "eTag": "0" * 32}}}]}).encode()
+        for headers in ({}, {"Authorization": "Bearer " + "0" * 64}):
+            st, _, body = http(self.st["relay_port"], "POST", "/", event, headers)
+            self.assertEqual(st, 401, body)
+        st, _, body = http(self.st["relay_port"], "GET", "/metrics")
+        relay = json.loads(body)["relay"]
+        self.assertEqual((relay["unauthorized"], relay["notifications"]), (2, 0))
+
 
 class UpConfigTest(UpCase):
     """The store.*, relay.*, consumer.* and monitoring.port keys, checked before anything
@@ -163,6 +178,24 @@ class UpConfigTest(UpCase):
                 self.assertNotIn("the pipeline is running", out)
                 self.assertFalse(os.path.exists(self.status))
                 self.assertFalse(os.path.exists(self.data), "created before the config was checked")
+
+    def test_relay_webhook_token_from_the_configuration(self):
+        code, out = self.run_up_once("relay.webhookToken = short\n")
+        self.assertEqual(code, 2, out)
+        self.assertIn("ingestor up: relay.webhookToken: the token is 5 characters", out)
+        token = "configured-token-0123456789abcdef"
+        self.start_up(f"relay.webhookToken = {token}\n")
+        test_event = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent",
+                                 "Bucket": "ingestor"}).encode()
+        st, _, body = http(self.st["relay_port"], "POST", "/", test_event)
+        self.assertEqual(st, 401, body)
+        st, _, body = http(self.st["relay_port"], "POST", "/", test_event,
+                           {"Authorization": "Bearer " + token})
+        self.assertEqual(st, 200, body)
+        self.send_lines(b"with-a-configured-token\n")
+        wait_for(lambda: self.downloaded() == b"with-a-configured-token\n", 60,
+                 what="the line under the download directory")
+        self.assertNotIn(token, self.log())
 
     def test_an_unknown_key_is_a_warning_and_the_pipeline_still_runs(self):
         self.start_up("consumer.worker = 8\n")

@@ -65,8 +65,10 @@ struct StoreArgs {
   std::string tls_cert, tls_key;
   std::string notify_webhook;
   std::vector<std::string> notify_targets;  // NAME=URL
-  std::vector<std::string> users;           // NAME:ACCESS_KEY:SECRET_KEY
-  std::vector<std::string> create_buckets;  // created at start when missing
+  std::string notify_token_file;  // token of --notify-webhook (else INGESTOR_NOTIFY_TOKEN)
+  std::vector<std::string> notify_target_token_files;  // NAME=PATH
+  std::vector<std::string> users;                      // NAME:ACCESS_KEY:SECRET_KEY
+  std::vector<std::string> create_buckets;             // created at start when missing
   std::string virtual_host_domain = "localhost";
   int64_t notify_retry_max_ms = 30000;
   uint64_t min_free_space = 64ull << 20;  // bytes; StoreOptions::min_free_space
@@ -81,6 +83,9 @@ struct RelayArgs {
   std::string listen;  // empty: Lambda mode when AWS_LAMBDA_RUNTIME_API is set
   std::string target;
   std::string secret;
+  bool secret_given = false;       // --secret was on the command line (given empty: refused)
+  std::string webhook_token_file;  // else INGESTOR_RELAY_WEBHOOK_TOKEN
+  bool insecure_no_webhook_token = false;
   int64_t timeout_ms = 0;          // 0: env or default
   int64_t attempt_timeout_ms = 0;  // 0: env or default
   size_t workers = 4;

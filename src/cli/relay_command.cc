@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "net/bearer_token.h"
 #include "net/io_pool.h"
 #include "relay/lambda_runtime.h"
 #include "relay/webhook_relay.h"
@@ -28,9 +29,17 @@ void add_relay_command(CLI::App& app, RelayArgs& a) {
                   "Consumer URL to POST each record to, e.g. http://127.0.0.1:9200/objects "
                   "(env INGESTOR_TARGET_URL)");
   sub->add_option(
-      "--secret", a.secret,
-      "Shared secret: sign each POST with X-Ingestor-Signature (env INGESTOR_SECRET, or "
-      "INGESTOR_SECRET_SSM_PARAMETER=<name>: read from SSM Parameter Store at start)");
+         "--secret", a.secret,
+         "Shared secret: sign each POST with X-Ingestor-Signature (env INGESTOR_SECRET, or "
+         "INGESTOR_SECRET_SSM_PARAMETER=<name>: read from SSM Parameter Store at start)")
+      ->each([&a](const std::string&) { a.secret_given = true; });
+  sub->add_option("--webhook-token-file", a.webhook_token_file,
+                  "Webhook: file holding the token every POST must carry as `Authorization: "
+                  "Bearer <token>` (env INGESTOR_RELAY_WEBHOOK_TOKEN; the store's "
+                  "--notify-token-file). Required unless --insecure-no-webhook-token");
+  sub->add_flag("--insecure-no-webhook-token", a.insecure_no_webhook_token,
+                "Webhook: accept POSTs without a token (anybody who reaches the port has "
+                "notifications signed and relayed)");
   sub->add_option("--timeout-ms", a.timeout_ms,
                   "Deadline for relaying one notification, retries included "
                   "(env INGESTOR_RELAY_TIMEOUT_MS; default 4000)")
@@ -55,6 +64,8 @@ namespace {
 // it: a network call at start, so that a relay that was told to sign never starts unsigned.
 Status build_relay_options(const RelayArgs& a, relay::RelayOptions& o) {
   o.target_url = a.target;
+  if (a.secret_given && a.secret.empty())
+    return make_error(Errc::kConfig, relay::empty_secret_message("--secret"));
   o.secret = a.secret;
   // Zero when the flag was not given (flags are 1 or more): the environment, else the default.
   o.timeout = std::chrono::milliseconds(a.timeout_ms);
@@ -92,6 +103,23 @@ int run_relay(const RelayArgs& a) {
   if (auto st = build_relay_options(a, o); !st) {
     std::fprintf(stderr, "ingestor relay: %s\n", st.error().message.c_str());
     return st.error().code == Errc::kConfig ? 2 : 1;
+  }
+  {
+    auto token = net::load_bearer_token("--webhook-token-file", a.webhook_token_file,
+                                        "INGESTOR_RELAY_WEBHOOK_TOKEN");
+    if (!token) {
+      std::fprintf(stderr, "ingestor relay: %s\n", token.error().message.c_str());
+      return 2;
+    }
+    if (!token->empty() && a.insecure_no_webhook_token) {
+      std::fprintf(stderr,
+                   "ingestor relay: --insecure-no-webhook-token and a webhook token "
+                   "(--webhook-token-file or INGESTOR_RELAY_WEBHOOK_TOKEN) contradict each "
+                   "other: give one\n");
+      return 2;
+    }
+    o.webhook_token = std::move(*token);
+    o.insecure_no_webhook_token = a.insecure_no_webhook_token;
   }
   if (!split_listen(a.listen, o.bind, o.port)) {
     std::fprintf(stderr, "ingestor relay: --listen must be HOST:PORT, got '%s'\n",

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "net/bearer_token.h"
 #include "store/acl.h"
 #include "store/notifier.h"
 #include "store/object_store.h"
@@ -23,6 +24,48 @@ namespace {
 // The floor of --notify-retry-max-ms, so that a webhook that is down is not POSTed to in a tight
 // loop (a smaller value used to be raised to it silently).
 constexpr int64_t kMinNotifyRetryMaxMs = 10;
+
+// The Bearer token of each webhook URL: --notify-token-file (else INGESTOR_NOTIFY_TOKEN) for
+// --notify-webhook, --notify-target-token-file NAME=PATH for a target. kConfig for an unreadable
+// or unacceptable token, a token for nothing, and one URL given two different tokens.
+Status notify_tokens(const StoreArgs& a, const store::StoreOptions& opts,
+                     std::map<std::string, std::string>& tokens) {
+  auto add = [&](const std::string& url, std::string token, const std::string& what) -> Status {
+    auto [it, fresh] = tokens.emplace(url, token);
+    if (!fresh && it->second != token)
+      return make_error(Errc::kConfig,
+                        what + ": " + url + " already has another token; one URL, one token");
+    return {};
+  };
+  if (!opts.notify_webhook.empty()) {
+    auto t =
+        net::load_bearer_token("--notify-token-file", a.notify_token_file, "INGESTOR_NOTIFY_TOKEN");
+    if (!t) return t.error();
+    if (!t->empty()) {
+      if (auto s = add(opts.notify_webhook, std::move(*t), "--notify-token-file"); !s) return s;
+    }
+  } else if (!a.notify_token_file.empty()) {
+    return make_error(Errc::kConfig,
+                      "--notify-token-file is the token of --notify-webhook, "
+                      "which is not given");
+  }
+  for (const auto& f : a.notify_target_token_files) {
+    auto eq = f.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == f.size())
+      return make_error(Errc::kConfig,
+                        "--notify-target-token-file must be NAME=PATH, got '" + f + "'");
+    const std::string name = f.substr(0, eq);
+    auto target = opts.targets.find(name);
+    if (target == opts.targets.end())
+      return make_error(Errc::kConfig, "--notify-target-token-file " + name +
+                                           "=...: no --notify-target is named '" + name + "'");
+    const std::string flag = "--notify-target-token-file " + name;
+    auto t = net::load_bearer_token(flag, f.substr(eq + 1), nullptr);
+    if (!t) return t.error();
+    if (auto s = add(target->second, std::move(*t), flag); !s) return s;
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -47,6 +90,12 @@ void add_store_command(CLI::App& app, StoreArgs& a) {
   sub->add_option("--notify-target", a.notify_targets,
                   "NAME=URL: a webhook that bucket notification configurations may name "
                   "(ARN arn:minio:sqs::NAME:webhook or ...:NAME); repeatable");
+  sub->add_option("--notify-token-file", a.notify_token_file,
+                  "File holding the token --notify-webhook's POSTs carry as `Authorization: "
+                  "Bearer <token>` (env INGESTOR_NOTIFY_TOKEN; the relay's --webhook-token-file)");
+  sub->add_option("--notify-target-token-file", a.notify_target_token_files,
+                  "NAME=PATH: the file holding the Bearer token of --notify-target NAME; "
+                  "repeatable");
   sub->add_option("--create-bucket", a.create_buckets,
                   "Create this bucket at start if it does not exist (may be repeated)");
   sub->add_option("--virtual-host-domain", a.virtual_host_domain,
@@ -98,6 +147,11 @@ int run_store(const StoreArgs& a) {
     }
     opts.targets[t.substr(0, eq)] = t.substr(eq + 1);
   }
+  store::NotifierOptions no;
+  if (auto s = notify_tokens(a, opts, no.tokens); !s) {
+    std::fprintf(stderr, "ingestor store: %s\n", s.error().message.c_str());
+    return 2;
+  }
   for (const auto& url : [&] {
          std::vector<std::string> v;
          if (!opts.notify_webhook.empty()) v.push_back(opts.notify_webhook);
@@ -146,7 +200,6 @@ int run_store(const StoreArgs& a) {
     }
     if (s) log::info("store: created bucket {}", b);
   }
-  store::NotifierOptions no;
   no.max_backoff = std::chrono::milliseconds(a.notify_retry_max_ms);
   no.min_backoff = std::min(no.min_backoff, no.max_backoff);
   store::Notifier notifier((*st)->db(), no);

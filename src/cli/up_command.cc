@@ -23,6 +23,7 @@
 #include "consumer/consumer.h"
 #include "core/config/agent_config.h"
 #include "core/config/properties.h"
+#include "net/bearer_token.h"
 #include "relay/webhook_relay.h"
 #include "store/notifier.h"
 #include "store/object_store.h"
@@ -141,6 +142,22 @@ int run_up(const UpArgs& a) {
   ro.port = relay_ep.port;
   ro.target_url = "http://" + consumer_ep.host + ":" + std::to_string(cons.port()) + "/objects";
   ro.secret = secret;
+  // The store below sends it with each notification; nothing else may have notifications
+  // signed. A random one each run unless relay.webhookToken sets it (an outside sender, e.g.
+  // MinIO, needs to know it).
+  if (cfg.relay_webhook_token.empty()) {
+    auto token = net::new_bearer_token();
+    if (!token) {
+      std::fprintf(stderr, "ingestor up: relay: %s\n", token.error().message.c_str());
+      return 1;
+    }
+    ro.webhook_token = std::move(*token);
+  } else if (auto why = net::bearer_token_problem(cfg.relay_webhook_token); !why.empty()) {
+    std::fprintf(stderr, "ingestor up: relay.webhookToken: the token %s\n", why.c_str());
+    return 2;
+  } else {
+    ro.webhook_token = cfg.relay_webhook_token;
+  }
   relay::WebhookRelay rel(pool, ro);
   if (auto s = rel.start(); !s) {
     std::fprintf(stderr, "ingestor up: relay: %s\n", s.error().message.c_str());
@@ -159,7 +176,9 @@ int run_up(const UpArgs& a) {
     return 1;
   }
   (void)(*st)->create_bucket(bucket);  // exists already after the first run: fine
-  store::Notifier notifier((*st)->db(), store::NotifierOptions{});
+  store::NotifierOptions notifier_options;
+  notifier_options.tokens[so.notify_webhook] = ro.webhook_token;
+  store::Notifier notifier((*st)->db(), notifier_options);
   (*st)->db().set_outbox_listener([&notifier] { notifier.wake(); });
   store::ApiOptions ao;
   ao.access_key = access_key;

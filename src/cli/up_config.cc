@@ -28,6 +28,9 @@ constexpr UpKey kKeys[] = {
      "HOST:PORT of the relay's webhook endpoint"},
     {"relay.secret", Kind::kText, "", 0, 0, "",
      "secret the relay signs its POSTs to the consumer with (empty: none)"},
+    {"relay.webhookToken", Kind::kText, "", 0, 0, "",
+     "token the store's notifications carry to the relay (Authorization: Bearer); empty: a "
+     "random one each run"},
     {"consumer.listen", Kind::kListen, "127.0.0.1:9200", 0, 0, "",
      "HOST:PORT of the consumer's endpoint"},
     {"consumer.workers", Kind::kNumber, "4", 1, kMaxThreads, "", "concurrent downloads"},
@@ -115,6 +118,7 @@ UpConfig parse_up_config(const Properties& props, UpConfigProblems& problems) {
   if (auto n = r.number("store.minFreeSpace")) c.store_min_free_space = static_cast<uint64_t>(*n);
   c.relay_listen = r.listen("relay.listen");
   c.relay_secret = r.text("relay.secret");
+  c.relay_webhook_token = r.text("relay.webhookToken");
   c.consumer_listen = r.listen("consumer.listen");
   c.consumer_workers = static_cast<size_t>(r.number("consumer.workers").value_or(0));
   c.monitoring_port = static_cast<uint16_t>(r.number("monitoring.port").value_or(0));

@@ -45,6 +45,7 @@ struct UpConfig {
   std::string store_region, store_bucket, store_access_key, store_secret_key;
   std::optional<uint64_t> store_min_free_space;  // bytes; unset: the store's default; 0: none
   std::string relay_secret;
+  std::string relay_webhook_token;  // empty: `up` makes a random one each run
   size_t consumer_workers = 0;
   uint16_t monitoring_port = 0;  // 0: any free port
 };

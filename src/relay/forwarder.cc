@@ -39,13 +39,23 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds base, std::chrono::
 
 }  // namespace
 
+std::string empty_secret_message(std::string_view where) {
+  return std::string(where) +
+         " is empty: an HMAC with an empty key is one anybody can compute. Give the secret the "
+         "consumer checks (e.g. `openssl rand -hex 32`), or give none (and leave INGESTOR_SECRET "
+         "unset) to relay unsigned";
+}
+
 Status apply_relay_env(RelayOptions& o) {
   RelayOptions d;
   if (o.target_url.empty()) {
     if (const char* v = std::getenv("INGESTOR_TARGET_URL")) o.target_url = v;
   }
   if (o.secret.empty()) {
-    if (const char* v = std::getenv("INGESTOR_SECRET")) o.secret = v;
+    if (const char* v = std::getenv("INGESTOR_SECRET")) {
+      if (!*v) return make_error(Errc::kConfig, empty_secret_message("INGESTOR_SECRET"));
+      o.secret = v;
+    }
   }
   if (o.secret_ssm_parameter.empty()) {
     if (const char* v = std::getenv(s3::kSecretSsmParameterEnv)) o.secret_ssm_parameter = v;
@@ -131,7 +141,7 @@ Status Forwarder::post(const s3::ObjectNotice& notice, Clock::time_point deadlin
       int st = r->status;
       if (st >= 200 && st < 300) {
         counters_.posted++;
-        log::debug("relayed {} (status {})", what, st);
+        log::debug("relayed {} (status {})", log::escape(what), st);
         return {};
       }
       std::string msg = "consumer answered " + std::to_string(st) + " for " + what;
@@ -147,7 +157,8 @@ Status Forwarder::post(const s3::ObjectNotice& notice, Clock::time_point deadlin
     }
     auto wait = jittered(options_.retry_base, options_.retry_max, attempt);
     if (Clock::now() + wait >= deadline) break;
-    log::debug("attempt {} failed ({}); retrying in {} ms", attempt, last.message, wait.count());
+    log::debug("attempt {} failed ({}); retrying in {} ms", attempt, log::escape(last.message),
+               wait.count());
     if (!backoff_wait(wait)) return make_error(Errc::kUnavailable, "relay stopping");
   }
   return make_error(last.code == Errc::kTimeout ? Errc::kTimeout : Errc::kUnavailable,

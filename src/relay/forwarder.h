@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "net/http_client.h"
@@ -43,6 +44,12 @@ struct RelayOptions {
   std::chrono::milliseconds retry_base{100};
   std::chrono::milliseconds retry_max{1000};
   // Webhook mode only.
+  // The token every POST must carry as `Authorization: Bearer <token>` (--webhook-token-file,
+  // INGESTOR_RELAY_WEBHOOK_TOKEN; the store's --notify-token-file). Empty: WebhookRelay::start()
+  // refuses to start unless `insecure_no_webhook_token` (--insecure-no-webhook-token) says that
+  // anybody who can reach the port may have notifications signed and relayed.
+  std::string webhook_token;
+  bool insecure_no_webhook_token = false;
   std::string bind = "127.0.0.1";
   uint16_t port = 0;
   size_t body_limit = 1024 * 1024;  // S3 notifications are at most 64 KiB; SNS adds a little
@@ -59,8 +66,12 @@ inline constexpr int64_t kMaxTimeoutMs = 86'400'000;
 // flag set: empty strings, and timeouts set to zero by the caller (a zero timeout without its
 // variable becomes the default). Flags win, also when they equal the default. kConfig, naming
 // the variable, the value and the range, on a number that is not a whole number of milliseconds
-// from 1 to kMaxTimeoutMs. No I/O.
+// from 1 to kMaxTimeoutMs, and on an INGESTOR_SECRET that is set but empty (a secret that was
+// meant to be given is never silently absent; leave the variable unset to relay unsigned). No I/O.
 [[nodiscard]] Status apply_relay_env(RelayOptions& o);
+
+// The error for a secret given empty (`--secret ''`, `INGESTOR_SECRET=`), naming `where`.
+std::string empty_secret_message(std::string_view where);
 
 // When `o.secret` is empty and `o.secret_ssm_parameter` is set, reads the secret from SSM
 // Parameter Store (s3/ssm_client.h: endpoint, region and credentials from the AWS environment,
@@ -80,6 +91,7 @@ struct RelayCounters {
   std::atomic<uint64_t> retries{0};        // POST attempts after the first
   std::atomic<uint64_t> failed{0};         // relay() calls that failed
   std::atomic<uint64_t> invalid{0};        // bodies that could not be parsed (counted by callers)
+  std::atomic<uint64_t> unauthorized{0};   // webhook POSTs without the right token (401)
   std::atomic<uint64_t> test_events{0};
 };
 

@@ -45,15 +45,15 @@ Status LambdaRuntime::post_runtime(const std::string& path, const std::string& b
     return make_error(Errc::kUnavailable,
                       "runtime API " + path + ": container error " + std::to_string(r->status));
   if (r->status < 200 || r->status >= 300)
-    log::warn("lambda: runtime API {} answered {}: {}", path, r->status, r->body);
+    log::warn("lambda: runtime API {} answered {}: {}", path, r->status, log::escape(r->body, 300));
   return {};
 }
 
 void LambdaRuntime::init_error(const std::string& message) {
-  log::error("lambda: init error: {}", message);
+  log::error("lambda: init error: {}", log::escape(message));
   auto st = post_runtime("/runtime/init/error", error_body(message, "Runtime.ConfigError"),
                          "Runtime.ConfigError");
-  if (!st) log::error("lambda: cannot report the init error: {}", st.error().message);
+  if (!st) log::error("lambda: cannot report the init error: {}", log::escape(st.error().message));
 }
 
 int LambdaRuntime::run() {
@@ -79,7 +79,7 @@ int LambdaRuntime::run() {
     if (!next) {
       if (++transport_failures >= options_.next_attempts) {
         log::error("lambda: GET /next failed {} times: {}", transport_failures,
-                   next.error().message);
+                   log::escape(next.error().message));
         return 1;
       }
       continue;
@@ -114,7 +114,8 @@ int LambdaRuntime::run() {
     auto parsed = s3::parse_s3_notification(next->body);
     if (!parsed) {
       forwarder.counters().invalid++;
-      log::warn("lambda: invocation {}: {}", *id, parsed.error().message);
+      log::warn("lambda: invocation {}: {}", log::escape(*id, 200),
+                log::escape(parsed.error().message));
       reported =
           post_runtime(path + "/error", error_body(parsed.error().message, "Relay.InvalidEvent"),
                        "Relay.InvalidEvent");
@@ -123,18 +124,18 @@ int LambdaRuntime::run() {
       o["relayed"] = rep->posted;
       o["skipped"] = rep->skipped;
       o["testEvent"] = rep->test_event;
-      log::info("lambda: invocation {}: relayed {} record(s)", *id, rep->posted);
+      log::info("lambda: invocation {}: relayed {} record(s)", log::escape(*id, 200), rep->posted);
       reported = post_runtime(path + "/response", json::serialize(o), "");
     } else {
       const Error& e = rep.error();
       std::string type = e.code == Errc::kInvalidArgument || e.code == Errc::kAuth
                              ? "Relay.Rejected"
                              : "Relay.DeliveryFailed";
-      log::warn("lambda: invocation {}: {}", *id, e.message);
+      log::warn("lambda: invocation {}: {}", log::escape(*id, 200), log::escape(e.message));
       reported = post_runtime(path + "/error", error_body(e.message, type), type);
     }
     if (!reported) {
-      log::error("lambda: {}", reported.error().message);
+      log::error("lambda: {}", log::escape(reported.error().message));
       return 1;
     }
   }

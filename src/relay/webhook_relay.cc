@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "net/bearer_token.h"
 
 namespace ingestor::relay {
 
@@ -43,6 +44,19 @@ WebhookRelay::WebhookRelay(net::IoPool& pool, RelayOptions options)
 WebhookRelay::~WebhookRelay() { stop(); }
 
 Status WebhookRelay::start() {
+  if (options_.webhook_token.empty() && !options_.insecure_no_webhook_token)
+    return make_error(
+        Errc::kConfig,
+        "no webhook token: every POST must carry `Authorization: Bearer <token>`, else anybody "
+        "who reaches the port has notifications signed and relayed to the consumer. Put a token "
+        "(e.g. `openssl rand -hex 32`) in a file for --webhook-token-file or in "
+        "INGESTOR_RELAY_WEBHOOK_TOKEN, and the same in the store's --notify-token-file or "
+        "INGESTOR_NOTIFY_TOKEN (MinIO: the webhook target's auth_token); or accept any POST with "
+        "--insecure-no-webhook-token");
+  if (!options_.webhook_token.empty()) {
+    if (auto why = net::bearer_token_problem(options_.webhook_token); !why.empty())
+      return make_error(Errc::kConfig, "the webhook token " + why);
+  }
   auto fwd = Forwarder::create(options_);
   if (!fwd) return fwd.error();
   forwarder_ = std::move(*fwd);
@@ -64,8 +78,11 @@ Status WebhookRelay::start() {
     stop();
     return st;
   }
-  log::info("relay: listening on {}:{}, relaying to {}{}", options_.bind, server_->port(),
-            options_.target_url, options_.secret.empty() ? " (unsigned)" : " (signed)");
+  log::info("relay: listening on {}:{}, relaying to {}{}{}", options_.bind, server_->port(),
+            options_.target_url, options_.secret.empty() ? " (unsigned)" : " (signed)",
+            options_.webhook_token.empty()
+                ? "; --insecure-no-webhook-token: POSTs are accepted without a token"
+                : "; POSTs need the webhook token");
   return {};
 }
 
@@ -104,11 +121,29 @@ void WebhookRelay::handle(net::HttpRequest&& req, net::Respond respond) {
     r.headers.push_back({"Allow", "POST, GET"});
     return respond(std::move(r));
   }
+  if (!options_.webhook_token.empty() &&
+      !net::bearer_authorized(req.header("Authorization"), options_.webhook_token)) {
+    forwarder_->counters().unauthorized++;
+    if (unauthorized_log_.allow()) {
+      const uint64_t more = unauthorized_log_.take_suppressed();
+      log::warn("relay: refused a POST from {} to {}: {}{}", log::escape(req.remote_address),
+                log::escape(req.target, 200),
+                req.header("Authorization") ? "wrong webhook token" : "no webhook token",
+                more ? fmt::format(" ({} more refused since the last line)", more) : "");
+    }
+    auto r = error_response(401, "a webhook token is required: Authorization: Bearer <token>");
+    r.headers.push_back({"WWW-Authenticate", "Bearer realm=\"ingestor-relay\""});
+    return respond(std::move(r));
+  }
   auto parsed = s3::parse_s3_notification(req.body);
   if (!parsed) {
     forwarder_->counters().invalid++;
-    log::warn("relay: rejected a notification from {}: {}", req.remote_address,
-              parsed.error().message);
+    if (invalid_log_.allow()) {
+      const uint64_t more = invalid_log_.take_suppressed();
+      log::warn("relay: rejected a notification from {}: {}{}", log::escape(req.remote_address),
+                log::escape(parsed.error().message),
+                more ? fmt::format(" ({} more rejected since the last line)", more) : "");
+    }
     return respond(error_response(400, parsed.error().message));
   }
   if (parsed->objects.empty()) {  // test event, or only non-ObjectCreated records
@@ -150,7 +185,11 @@ void WebhookRelay::worker() {
       continue;
     }
     const Error& e = rep.error();
-    log::warn("relay: notification not relayed: {}", e.message);
+    if (failed_log_.allow()) {
+      const uint64_t more = failed_log_.take_suppressed();
+      log::warn("relay: notification not relayed: {}{}", log::escape(e.message),
+                more ? fmt::format(" ({} more not relayed since the last line)", more) : "");
+    }
     bool rejected = e.code == Errc::kInvalidArgument || e.code == Errc::kAuth;
     auto r = error_response(rejected ? 502 : 503, e.message);
     if (!rejected) r.headers.push_back({"Retry-After", "1"});
@@ -163,9 +202,9 @@ std::string WebhookRelay::metrics_json() const {
   auto& c = forwarder_->counters();
   return fmt::format(
       "{{\"relay\":{{\"notifications\":{},\"posted\":{},\"retries\":{},\"failed\":{},"
-      "\"invalid\":{},\"testEvents\":{}}}}}",
+      "\"invalid\":{},\"unauthorized\":{},\"testEvents\":{}}}}}",
       c.notifications.load(), c.posted.load(), c.retries.load(), c.failed.load(), c.invalid.load(),
-      c.test_events.load());
+      c.unauthorized.load(), c.test_events.load());
 }
 
 std::string WebhookRelay::metrics_prometheus() const {
@@ -183,6 +222,8 @@ std::string WebhookRelay::metrics_prometheus() const {
   counter("retries_total", c.retries.load(), "POST attempts after the first");
   counter("failed_total", c.failed.load(), "Notifications not relayed (sender redelivers)");
   counter("invalid_total", c.invalid.load(), "Bodies rejected with 400");
+  counter("unauthorized_total", c.unauthorized.load(),
+          "Webhook POSTs refused with 401 (no token or the wrong one)");
   counter("test_events_total", c.test_events.load(), "s3:TestEvent messages acknowledged");
   return out;
 }

@@ -3,7 +3,10 @@
 // (the `ingestor store` outbox, MinIO, SNS HTTP subscriptions) that relays each ObjectCreated
 // record to the consumer through a Forwarder.
 //
-//   POST <any path>  notification body (event_parse.h shapes)
+//   POST <any path>  notification body (event_parse.h shapes), with `Authorization: Bearer
+//                    <token>` when options.webhook_token is set (always, unless
+//                    insecure_no_webhook_token: start() refuses otherwise)
+//       401 no token or the wrong one (WWW-Authenticate: Bearer; counted, one log line a second)
 //       200 {"relayed":N,"skipped":M,"testEvent":bool}  only after the consumer accepted every
 //                                                       record (a test event: at once, N = 0)
 //       400 malformed JSON / not a notification (nothing relayed; redelivery would not help)
@@ -25,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/log.h"
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "relay/forwarder.h"
@@ -63,8 +67,9 @@ class WebhookRelay {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  std::deque<Job> queue_;                                      // guarded by mu_
+  bool stopping_ = false;                                      // guarded by mu_
+  log::Throttle unauthorized_log_, invalid_log_, failed_log_;  // one line a second each
 };
 
 }  // namespace ingestor::relay

@@ -222,7 +222,7 @@ Result<std::string> SsmClient::get_parameter(std::string_view name, bool with_de
     if (n >= options_.max_attempts || SteadyClock::now() + delay >= deadline)
       return make_error(r.error().code,
                         r.error().message + " (gave up after " + std::to_string(n) + " attempts)");
-    log::warn("{}; retrying in {} ms", r.error().message, delay.count());
+    log::warn("{}; retrying in {} ms", log::escape(r.error().message), delay.count());
     options_.sleep(delay);
   }
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "base/log.h"
+#include "net/bearer_token.h"
 #include "store/object_store.h"
 #include "store/webhook_client.h"
 
@@ -109,12 +110,18 @@ std::optional<int64_t> Notifier::pass() {
       retry.push_back({row.id, row.attempts, d->second.first, d->second.second});
       continue;
     }
-    auto status = http_post(row.url, row.body, "application/json", options_.timeout);
+    auto token = options_.tokens.find(row.url);
+    auto status = http_post(
+        row.url, row.body, "application/json", options_.timeout,
+        token == options_.tokens.end() ? std::string() : net::bearer_authorization(token->second));
     if (status && *status >= 200 && *status < 300) {
       done.push_back(row.id);
       continue;
     }
     std::string why = status ? "HTTP " + std::to_string(*status) : status.error().message;
+    if (status && (*status == 401 || *status == 403))
+      why += options_.tokens.contains(row.url) ? " (the target refused this store's token)"
+                                               : " (the target wants a token: --notify-token-file)";
     auto base = notify_backoff(options_, row.attempts).count();
     std::uniform_int_distribution<int64_t> jitter(-base / 5, base / 5);
     int64_t next_ms = now_ms() + base + jitter(rng);

@@ -14,8 +14,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "store/metadata_db.h"
@@ -27,6 +29,11 @@ struct NotifierOptions {
   std::chrono::milliseconds max_backoff{30000};
   std::chrono::milliseconds timeout{5000};  // per connect / write / read
   size_t batch = 64;
+  // Bearer token per webhook URL (--notify-token-file, --notify-target-token-file): each POST to
+  // that URL carries `Authorization: Bearer <token>`. Looked up at delivery, so the outbox holds
+  // no secret and a row queued before a restart is sent with the token configured now; a URL
+  // without a token here is POSTed without one.
+  std::map<std::string, std::string> tokens;
 };
 
 // The delay before attempt number `attempts` + 1 (without jitter).

@@ -13,7 +13,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 Result<int> http_post(const std::string& url, const std::string& body,
-                      const std::string& content_type, std::chrono::milliseconds timeout) {
+                      const std::string& content_type, std::chrono::milliseconds timeout,
+                      const std::string& authorization) {
   auto u = boost::urls::parse_uri(url);
   if (!u || u->scheme() != "http" || u->host().empty())
     return make_error(Errc::kInvalidArgument,
@@ -30,6 +31,7 @@ Result<int> http_post(const std::string& url, const std::string& body,
   req.set(http::field::content_type, content_type);
   req.set(http::field::user_agent, "ingestor-store");
   req.set(http::field::connection, "close");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   req.body() = body;
   req.prepare_payload();
   beast::flat_buffer buf;
