@@ -108,16 +108,19 @@ class UnauthenticatedTest(RelayHostileCase):
         relay = self.relay()
         t = self.webhook_token
         ev = s3_event([("b", "k", 1, "a" * 32)])
-        for headers, path in (({"Authorization": "Basic " + t}, "/"),
+        # The token in the URL first: the line logged for the first refusal must not hold it.
+        for headers, path in (({}, "/?token=" + t),
+                              ({}, "/" + t),
+                              ({"Authorization": "Basic " + t}, "/"),
                               ({"Authorization": t}, "/"),
                               ({"Authorization": "Bearer"}, "/"),
-                              ({"X-Auth-Token": t}, "/"),
-                              ({}, "/?token=" + t),
-                              ({}, "/" + t)):
+                              ({"X-Auth-Token": t}, "/")):
             with self.subTest(headers=headers, path=path):
                 st, body = self.post(relay, ev, headers, path=path)
                 self.assert_refused(relay, st, body)
         self.assertEqual(self.relay_metrics(relay)["unauthorized"], 6)
+        wait_for(lambda: "refused a POST" in relay.output(), what="the refusal logged")
+        self.assertNotIn(t, relay.output())  # not even the token a sender put in its URL
 
     def test_huge_authorization_header(self):
         relay = self.relay()
