@@ -14,7 +14,7 @@ PYTHON ?= $(or $(shell ls /root/.pyenv/versions/3.11*/bin/python3 2>/dev/null | 
 # deploy/docker/build-stage.sh), and what the tests and benchmarks add.
 DEB_BUILD_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-  libssl-dev libpcre2-dev libpugixml-dev libsqlite3-dev zlib1g-dev libzstd-dev \
+  libssl-dev libpcre2-dev libpugixml-dev libsqlite3-dev zlib1g-dev libbz2-dev libzstd-dev \
   libspdlog-dev libfmt-dev libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
 DEB_TEST_PACKAGES := curl socat netcat-openbsd zstd gzip procps python3 \

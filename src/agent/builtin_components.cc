@@ -9,6 +9,7 @@
 #include "agent/interceptors/remove_header_interceptor.h"
 #include "agent/interceptors/static_interceptor.h"
 #include "agent/interceptors/timestamp_interceptor.h"
+#include "agent/sinks/hdfs_local_sink.h"
 #include "agent/sinks/logger_sink.h"
 #include "agent/sinks/null_sink.h"
 #include "agent/sinks/rolling_file_sink.h"
@@ -42,12 +43,26 @@ const T* find_in(const std::vector<T>& types, std::string_view type) {
 }
 
 Result<std::unique_ptr<Sink>> make_s3_sink(const std::string& type, const std::string& name,
-                                           const Settings& s, BuildEnv& env) {
+                                           const Settings& s, BuildEnv& env,
+                                           const std::string& s3_path = "") {
   std::vector<std::string> warnings;
-  auto o = s3_sink_options(type, name, s, env.conf_dir, &warnings);
+  auto o = s3_sink_options(type, name, s, env.conf_dir, &warnings, s3_path);
   if (!o) return o.error();
   for (auto& w : warnings) env.diags->warning("sink", name, "", w);
   auto sink = S3Sink::create(name, type, std::move(*o));
+  if (!sink) return sink.error();
+  return std::unique_ptr<Sink>(std::move(*sink));
+}
+
+// type = hdfs: S3 for s3a:// paths, local files for file:// and bare paths (fs.defaultFS).
+Result<std::unique_ptr<Sink>> make_hdfs_sink(const std::string& name, const Settings& s,
+                                             BuildEnv& env) {
+  auto target = resolve_hdfs_path("hdfs.path", s.str("hdfs.path"), env.conf_dir);
+  if (!target) return target.error();
+  if (!target->local) return make_s3_sink("hdfs", name, s, env, target->path);
+  auto o = hdfs_local_options(name, s, target->path);
+  if (!o) return o.error();
+  auto sink = HdfsLocalSink::create(name, std::move(*o));
   if (!sink) return sink.error();
   return std::unique_ptr<Sink>(std::move(*sink));
 }
@@ -121,13 +136,11 @@ const std::vector<SinkType>& sink_types() {
          return std::unique_ptr<Sink>(std::make_unique<RollingFileSink>(name, std::move(*o)));
        }},
       {s3_sink_spec,
-       [](const std::string& name, const Settings& s, BuildEnv& env) -> Result<std::unique_ptr<Sink>> {
-         return make_s3_sink("s3", name, s, env);
-       }},
+       [](const std::string& name, const Settings& s, BuildEnv& env)
+           -> Result<std::unique_ptr<Sink>> { return make_s3_sink("s3", name, s, env); }},
       {hdfs_sink_spec,
-       [](const std::string& name, const Settings& s, BuildEnv& env) -> Result<std::unique_ptr<Sink>> {
-         return make_s3_sink("hdfs", name, s, env);
-       }},
+       [](const std::string& name, const Settings& s,
+          BuildEnv& env) -> Result<std::unique_ptr<Sink>> { return make_hdfs_sink(name, s, env); }},
   };
   return types;
 }

@@ -1,5 +1,6 @@
 #include "base/compression.h"
 
+#include <bzlib.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -69,6 +70,72 @@ class Gzip final : public Compressor {
   bool init_ = false;
 };
 
+class Bzip2 final : public Compressor {
+ public:
+  explicit Bzip2(int level) : level_(level < 1 || level > 9 ? 9 : level) {}
+  ~Bzip2() override {
+    if (init_) BZ2_bzCompressEnd(&z_);
+  }
+  Status write(std::string_view in, std::string& out) override { return run(in, out, BZ_RUN); }
+  Status finish(std::string& out) override { return run({}, out, BZ_FINISH); }
+  Status reset() override {
+    // libbz2 has no reset: end the stream and start another (its buffers are reallocated).
+    if (init_) BZ2_bzCompressEnd(&z_);
+    init_ = false;
+    return {};
+  }
+
+ private:
+  Status run(std::string_view in, std::string& out, int action) {
+    if (!init_) {
+      z_ = bz_stream{};
+      if (BZ2_bzCompressInit(&z_, level_, 0, 0) != BZ_OK)
+        return make_error(Errc::kInternal, "bzip2: BZ2_bzCompressInit failed");
+      init_ = true;
+    }
+    z_.next_in = const_cast<char*>(in.data());
+    z_.avail_in = static_cast<unsigned>(in.size());
+    for (;;) {
+      size_t old = out.size();
+      size_t room = std::max<size_t>(in.size() / 2, 65536);
+      out.resize(old + room);
+      z_.next_out = out.data() + old;
+      z_.avail_out = static_cast<unsigned>(room);
+      int rc = BZ2_bzCompress(&z_, action);
+      out.resize(old + room - z_.avail_out);
+      if (rc < 0) return make_error(Errc::kInternal, "bzip2: BZ2_bzCompress failed");
+      if (action == BZ_FINISH ? rc == BZ_STREAM_END : z_.avail_in == 0) return {};
+    }
+  }
+  int level_;
+  bz_stream z_{};
+  bool init_ = false;
+};
+
+Result<std::string> bunzip2(std::string_view in) {
+  std::string out;
+  while (!in.empty()) {
+    bz_stream z{};
+    if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
+      return make_error(Errc::kInternal, "BZ2_bzDecompressInit");
+    z.next_in = const_cast<char*>(in.data());
+    z.avail_in = static_cast<unsigned>(in.size());
+    int rc = BZ_OK;
+    while (rc == BZ_OK) {
+      char buf[65536];
+      z.next_out = buf;
+      z.avail_out = sizeof buf;
+      rc = BZ2_bzDecompress(&z);
+      out.append(buf, sizeof buf - z.avail_out);
+      if (rc == BZ_OK && z.avail_in == 0 && z.avail_out != 0) rc = BZ_UNEXPECTED_EOF;
+    }
+    in.remove_prefix(in.size() - z.avail_in);
+    BZ2_bzDecompressEnd(&z);
+    if (rc != BZ_STREAM_END) return make_error(Errc::kCorrupt, "bzip2: corrupt or truncated data");
+  }
+  return out;
+}
+
 class Zstd final : public Compressor {
  public:
   explicit Zstd(int level) : cctx_(ZSTD_createCCtx()) {
@@ -114,6 +181,7 @@ std::optional<Codec> codec_from_name(std::string_view name) {
   }
   if (n.size() > 5 && n.ends_with("codec")) n.resize(n.size() - 5);
   if (n == "gzip" || n == "gz" || n == "default") return Codec::kGzip;
+  if (n == "bzip2" || n == "bz2") return Codec::kBzip2;
   if (n == "zstd" || n == "zstandard") return Codec::kZstd;
   if (n.empty() || n == "none") return Codec::kNone;
   return std::nullopt;
@@ -121,9 +189,14 @@ std::optional<Codec> codec_from_name(std::string_view name) {
 
 const char* codec_extension(Codec c) {
   switch (c) {
-    case Codec::kGzip: return ".gz";
-    case Codec::kZstd: return ".zst";
-    case Codec::kNone: return "";
+    case Codec::kGzip:
+      return ".gz";
+    case Codec::kBzip2:
+      return ".bz2";
+    case Codec::kZstd:
+      return ".zst";
+    case Codec::kNone:
+      return "";
   }
   return "";
 }
@@ -137,6 +210,8 @@ Result<std::unique_ptr<Compressor>> make_compressor(Codec codec, int level) {
       if (auto s = g->init(); !s) return s.error();
       return std::unique_ptr<Compressor>(std::move(g));
     }
+    case Codec::kBzip2:
+      return std::unique_ptr<Compressor>(std::make_unique<Bzip2>(level));
     case Codec::kZstd:
       return std::unique_ptr<Compressor>(std::make_unique<Zstd>(level));
   }
@@ -146,6 +221,7 @@ Result<std::unique_ptr<Compressor>> make_compressor(Codec codec, int level) {
 Result<std::string> decompress(Codec codec, std::string_view in) {
   std::string out;
   if (codec == Codec::kNone) return std::string(in);
+  if (codec == Codec::kBzip2) return bunzip2(in);
   if (codec == Codec::kGzip) {
     z_stream z{};
     if (inflateInit2(&z, 15 + 32) != Z_OK) return make_error(Errc::kInternal, "inflateInit2");

@@ -1,8 +1,10 @@
 #pragma once
-// Streaming compressors for the S3 sink's CompressedStream output: gzip (zlib, a standard .gz
-// member readable by `gzip -d`) and zstd (a standard frame readable by `zstd -d`).
+// Streaming compressors for the S3 and hdfs sinks' CompressedStream output: gzip (zlib, a standard
+// .gz member readable by `gzip -d`), bzip2 (libbz2, a standard stream readable by `bzip2 -d`) and
+// zstd (a standard frame readable by `zstd -d`). Concatenated members/streams/frames decode as
+// one file with each tool.
 // A Compressor appends compressed bytes to a caller's buffer; memory is bounded by the codec's
-// window (zlib ~256 KiB, zstd level 3 ~1-2 MiB), not by the input.
+// window (zlib ~256 KiB, bzip2 level 9 ~7.6 MiB, zstd level 3 ~1-2 MiB), not by the input.
 // Not thread-safe: one writer per object.
 
 #include <memory>
@@ -14,12 +16,13 @@
 
 namespace ingestor {
 
-enum class Codec { kNone, kGzip, kZstd };
+enum class Codec { kNone, kGzip, kBzip2, kZstd };
 
 // Flume's hdfs.codeC names: "gzip", "GzipCodec", "org.apache.hadoop.io.compress.GzipCodec",
-// "zstd", "ZStandardCodec"... matched ignoring case and a "Codec" suffix. nullopt when unknown.
+// "bzip2", "BZip2Codec", "zstd", "ZStandardCodec"... matched ignoring case and a "Codec" suffix.
+// nullopt when unknown.
 std::optional<Codec> codec_from_name(std::string_view name);
-// ".gz", ".zst", "".
+// ".gz", ".bz2", ".zst", "".
 const char* codec_extension(Codec c);
 
 class Compressor {
@@ -36,7 +39,8 @@ class Compressor {
 // kNone gives a pass-through.
 [[nodiscard]] Result<std::unique_ptr<Compressor>> make_compressor(Codec codec, int level = -1);
 
-// One-shot decompression (tests, verification): gzip (possibly several members) or zstd.
+// One-shot decompression (tests, verification): gzip, bzip2 (possibly several members/streams)
+// or zstd.
 [[nodiscard]] Result<std::string> decompress(Codec codec, std::string_view in);
 
 }  // namespace ingestor

@@ -58,6 +58,21 @@ TEST(Compression, ZstdIsReadableByZstd) {
   EXPECT_EQ(run_tool("zstd -dc", zs), in);
 }
 
+TEST(Compression, Bzip2IsReadableByBzip2) {
+  std::string in = sample();
+  std::string bz = compress_all(Codec::kBzip2, in, 999);
+  EXPECT_LT(bz.size(), in.size() / 3);
+  EXPECT_EQ(*decompress(Codec::kBzip2, bz), in);
+  EXPECT_EQ(run_tool("bzip2 -dc", bz), in);
+}
+
+TEST(Compression, ConcatenatedBzip2StreamsDecompress) {
+  std::string a = compress_all(Codec::kBzip2, "first\n", 100);
+  std::string b = compress_all(Codec::kBzip2, "second\n", 100);
+  EXPECT_EQ(*decompress(Codec::kBzip2, a + b), "first\nsecond\n");
+  EXPECT_EQ(run_tool("bzip2 -dc", a + b), "first\nsecond\n");
+}
+
 TEST(Compression, ConcatenatedGzipMembersDecompress) {
   std::string a = compress_all(Codec::kGzip, "first\n", 100);
   std::string b = compress_all(Codec::kGzip, "second\n", 100);
@@ -66,7 +81,7 @@ TEST(Compression, ConcatenatedGzipMembersDecompress) {
 }
 
 TEST(Compression, ResetStartsAnIndependentMemberOrFrame) {
-  for (Codec c : {Codec::kGzip, Codec::kZstd}) {
+  for (Codec c : {Codec::kGzip, Codec::kBzip2, Codec::kZstd}) {
     auto comp = make_compressor(c);
     ASSERT_TRUE(comp);
     std::string a, b;
@@ -83,6 +98,8 @@ TEST(Compression, ResetStartsAnIndependentMemberOrFrame) {
 TEST(Compression, CorruptOrTruncatedInputIsAnError) {
   std::string gz = compress_all(Codec::kGzip, sample(), 4096);
   EXPECT_FALSE(decompress(Codec::kGzip, gz.substr(0, gz.size() / 2)));
+  std::string bz = compress_all(Codec::kBzip2, sample(), 4096);
+  EXPECT_FALSE(decompress(Codec::kBzip2, bz.substr(0, bz.size() / 2)));
   std::string zs = compress_all(Codec::kZstd, sample(), 4096);
   EXPECT_FALSE(decompress(Codec::kZstd, zs.substr(0, zs.size() / 2)));
   zs[zs.size() / 2] ^= 0x55;
@@ -95,6 +112,9 @@ TEST(Compression, CodecNamesAsFlume) {
   EXPECT_EQ(codec_from_name("org.apache.hadoop.io.compress.GzipCodec"), Codec::kGzip);
   EXPECT_EQ(codec_from_name("ZSTD"), Codec::kZstd);
   EXPECT_EQ(codec_from_name("ZStandardCodec"), Codec::kZstd);
+  EXPECT_EQ(codec_from_name("bzip2"), Codec::kBzip2);
+  EXPECT_EQ(codec_from_name("org.apache.hadoop.io.compress.BZip2Codec"), Codec::kBzip2);
+  EXPECT_STREQ(codec_extension(Codec::kBzip2), ".bz2");
   EXPECT_FALSE(codec_from_name("snappy"));
   EXPECT_STREQ(codec_extension(Codec::kGzip), ".gz");
 }

@@ -20,6 +20,7 @@ S3Sink::S3Sink(std::string name, std::string type, S3SinkOptions options, Bucket
                BucketPath prefix)
     : Sink(std::move(name), std::move(type)),
       opts_(std::move(options)),
+      dead_letters_file_(opts_.dead_letter_dir, this->name()),
       path_pattern_(std::move(path)),
       prefix_pattern_(std::move(prefix)) {}
 
@@ -235,10 +236,7 @@ Status S3Sink::close_writer(const std::string& bucket_path) {
 Status S3Sink::commit_staged() {
   if (auto s = finish_inflight(); !s) return s;
   // Dead letters are durable before the high water that covers them.
-  if (dead_letters_unsynced_) {
-    if (auto s = dead_letter_file_.fsync(); !s) return s;
-    dead_letters_unsynced_ = false;
-  }
+  if (auto s = dead_letters_file_.sync(); !s) return s;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (auto s = staging_->commit(serialized_high_); !s) return s;
@@ -271,21 +269,8 @@ Error S3Sink::discard_uncommitted(Error why) {
 }
 
 Status S3Sink::dead_letter(const Event& e, const std::string& reason) {
-  if (!dead_letter_file_.is_open()) {
-    if (auto s = make_dirs(opts_.dead_letter_dir); !s) return s;
-    auto f = File::open(
-        opts_.dead_letter_dir + "/" + name() + "-" + std::to_string(now_epoch_ms()) + ".log",
-        O_WRONLY | O_CREAT | O_APPEND);
-    if (!f) return f.error();
-    dead_letter_file_ = std::move(*f);
-  }
-  std::string line = "reason=" + reason + " headers=" + java_map_string(e.headers) + " body=";
-  line.append(e.body.data(), e.body.size());
-  line += '\n';
   dead_letters_.add();
-  log::warn("sink {}: event sent to the dead-letter file: {}", name(), reason);
-  dead_letters_unsynced_ = true;
-  return dead_letter_file_.write_all(line);
+  return dead_letters_file_.write(e, reason);
 }
 
 std::chrono::steady_clock::time_point S3Sink::next_timer() const {
@@ -396,10 +381,7 @@ Result<SinkStatus> S3Sink::process() {
 
 Status S3Sink::start_commit(std::unique_ptr<TakeGroup> group, int64_t taken, int64_t skipped) {
   // Dead letters are durable before the high water that covers them (rare: synchronously).
-  if (dead_letters_unsynced_) {
-    if (auto s = dead_letter_file_.fsync(); !s) return s;
-    dead_letters_unsynced_ = false;
-  }
+  if (auto s = dead_letters_file_.sync(); !s) return s;
   auto f = std::make_unique<InFlight>();
   f->group = std::move(group);
   f->taken = taken;

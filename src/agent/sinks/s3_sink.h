@@ -35,6 +35,7 @@
 #include <tuple>
 #include <vector>
 
+#include "agent/sinks/dead_letter.h"
 #include "agent/sinks/s3_sink_options.h"
 #include "agent/sinks/s3_staging.h"
 #include "core/sink.h"
@@ -141,6 +142,7 @@ class S3Sink final : public Sink {
          BucketPath prefix);
 
   S3SinkOptions opts_;
+  DeadLetterFile dead_letters_file_;
   BucketPath path_pattern_, prefix_pattern_;
   std::unique_ptr<s3::S3Client> client_;
   std::unique_ptr<S3Staging> staging_;  // guarded by mu_
@@ -177,8 +179,6 @@ class S3Sink final : public Sink {
   // commits: otherwise a crash right after such a roll would stage the rolled events again.
   uint64_t serialized_high_ = 0;
   size_t group_bytes_ = 0;  // serialized in the current group of takes
-  File dead_letter_file_;
-  bool dead_letters_unsynced_ = false;
 };
 
 }  // namespace ingestor

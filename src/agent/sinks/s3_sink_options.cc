@@ -2,8 +2,6 @@
 
 #include <deque>
 
-#include <pugixml.hpp>
-
 #include "base/file.h"
 
 namespace ingestor {
@@ -11,32 +9,39 @@ namespace ingestor {
 namespace {
 
 // Keys shared by both types; rolling keys take the "hdfs." prefix for type = hdfs.
-std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names) {
+std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names, bool hdfs) {
   auto k = [&](const char* key) -> std::string_view {
     names.push_back(std::string(p) + key);
     return names.back();
   };
   std::vector<KeySpec> keys{
       {k("path"), KeyType::kString, std::nullopt, true,
-       "s3a://bucket/prefix or s3://bucket/prefix; Flume's escapes allowed after the bucket"},
-      {k("filePrefix"), KeyType::kString, "FlumeData", false, "Object name prefix (escapes allowed)"},
+       hdfs ? "s3a://bucket/dir (S3), file:///dir or /dir (local files; a bare path follows "
+              "fs.defaultFS of core-site.xml); Flume's escapes allowed after the bucket"
+            : "s3a://bucket/prefix or s3://bucket/prefix; Flume's escapes allowed after the "
+              "bucket"},
+      {k("filePrefix"), KeyType::kString, "FlumeData", false,
+       "Object name prefix (escapes allowed)"},
       {k("fileSuffix"), KeyType::kString, "", false,
        "Object name suffix, with its dot (.log); empty with a codec: the codec's extension"},
       {k("inUsePrefix"), KeyType::kString, "", false,
-       "Accepted for Flume compatibility; nothing in-use is ever written to the bucket"},
+       hdfs ? "Local paths: name prefix of a file being written (S3: nothing in-use is uploaded)"
+            : "Accepted for Flume compatibility; nothing in-use is ever written to the bucket"},
       {k("inUseSuffix"), KeyType::kString, ".tmp", false,
-       "Accepted for Flume compatibility; nothing in-use is ever written to the bucket"},
-      {k("emptyInUseSuffix"), KeyType::kBool, "false", false, "Accepted; no effect"},
+       hdfs ? "Local paths: name suffix of a file being written; renamed away when it is closed"
+            : "Accepted for Flume compatibility; nothing in-use is ever written to the bucket"},
+      {k("emptyInUseSuffix"), KeyType::kBool, "false", false,
+       hdfs ? "Local paths: no in-use suffix" : "Accepted; no effect"},
       {k("rollInterval"), KeyType::kLong, "30", false, "Seconds before an object is closed; 0: off",
        0},
       {k("rollSize"), KeyType::kLong, "1024", false,
        "Encoded (compressed) bytes before an object is closed; 0: off", 0},
-      {k("rollCount"), KeyType::kLong, "10", false, "Events before an object is closed; 0: off",
-       0},
+      {k("rollCount"), KeyType::kLong, "10", false, "Events before an object is closed; 0: off", 0},
       {k("idleTimeout"), KeyType::kLong, "0", false,
        "Seconds without events before an object is closed; 0: off", 0},
       {k("batchSize"), KeyType::kInt, "100", false, "Events taken per transaction", 1},
-      {k("codeC"), KeyType::kString, "", false, "gzip or zstd (with fileType CompressedStream)"},
+      {k("codeC"), KeyType::kString, "", false,
+       "gzip, bzip2 or zstd (with fileType CompressedStream); snappy and lzo are refused"},
       {k("fileType"), KeyType::kString, "SequenceFile", false,
        "DataStream or CompressedStream (SequenceFile is not supported)"},
       {k("writeFormat"), KeyType::kString, "Writable", false,
@@ -83,6 +88,11 @@ std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names) {
        "Where events that cannot be placed go (missing timestamp...); default <stagingDir>/"
        "dead-letter"},
   };
+  if (hdfs) {
+    keys.push_back({"deadLetterDir", KeyType::kString, "", false,
+                    "Local paths: where events that cannot be placed go (missing timestamp...); "
+                    "default ingestor-data/dead-letter/<sink>"});
+  }
   return keys;
 }
 
@@ -98,7 +108,7 @@ const ComponentSpec& s3_sink_spec() {
   static const ComponentSpec spec{"sink", "s3", "",
                                   "Writes events into S3 objects, exactly once per object, "
                                   "staged on local disk first.",
-                                  sink_keys("", names)};
+                                  sink_keys("", names, false)};
   return spec;
 }
 
@@ -106,8 +116,9 @@ const ComponentSpec& hdfs_sink_spec() {
   static std::deque<std::string> names;
   static const ComponentSpec spec{
       "sink", "hdfs", "org.apache.flume.sink.hdfs.HDFSEventSink",
-      "Flume's hdfs sink for s3a:// and s3:// paths (written as the s3 sink: no .tmp objects).",
-      sink_keys("hdfs.", names)};
+      "Flume's hdfs sink: s3a:// paths are written as the s3 sink (no .tmp objects); "
+      "file:// and bare paths as local files with in-use names; hdfs:// is not supported.",
+      sink_keys("hdfs.", names, true)};
   return spec;
 }
 
@@ -131,95 +142,18 @@ Result<std::pair<std::string, std::string>> split_s3_url(const std::string& url)
   return std::make_pair(bucket, path);
 }
 
-Result<CoreSite> parse_core_site(const std::string& xml) {
-  pugi::xml_document doc;
-  auto r = doc.load_string(xml.c_str());
-  if (!r) return make_error(Errc::kConfig, std::string("core-site.xml: ") + r.description());
-  CoreSite cs;
-  for (auto prop : doc.child("configuration").children("property")) {
-    std::string n = prop.child_value("name");
-    std::string v = prop.child_value("value");
-    if (n == "fs.s3a.access.key") cs.access_key = v;
-    if (n == "fs.s3a.secret.key") cs.secret_key = v;
-    if (n == "fs.s3a.session.token") cs.session_token = v;
-    if (n == "fs.s3a.endpoint") cs.endpoint = v;
-    if (n == "fs.s3a.path.style.access") cs.path_style = lower(v) == "true";
-  }
-  return cs;
-}
-
 Result<S3SinkOptions> s3_sink_options(const std::string& type_alias, const std::string& name,
                                       const Settings& s, const std::string& conf_dir,
-                                      std::vector<std::string>* warnings) {
+                                      std::vector<std::string>* warnings,
+                                      const std::string& s3_path) {
   const std::string p = type_alias == "hdfs" ? "hdfs." : "";
   auto key = [&](const char* k) { return p + k; };
   S3SinkOptions o;
-  auto where = split_s3_url(s.str(key("path")));
+  auto where = split_s3_url(s3_path.empty() ? s.str(key("path")) : s3_path);
   if (!where) return make_error(Errc::kConfig, key("path") + ": " + where.error().message);
   o.bucket = where->first;
   o.key_path = where->second;
-  o.file_prefix = s.str(key("filePrefix"));
-  o.file_suffix = s.str(key("fileSuffix"));
-  o.roll_interval_s = s.i64(key("rollInterval"));
-  o.roll_size = s.i64(key("rollSize"));
-  o.roll_count = s.i64(key("rollCount"));
-  o.idle_timeout_s = s.i64(key("idleTimeout"));
-  o.batch_size = static_cast<size_t>(s.i64(key("batchSize")));
-  o.max_open_files = s.i64(key("maxOpenFiles"));
-  o.call_timeout = std::chrono::milliseconds(s.i64(key("callTimeout")));
-
-  std::string file_type = lower(s.str(key("fileType")));
-  std::string codec = s.str(key("codeC"));
-  if (file_type == "sequencefile") {
-    return make_error(Errc::kConfig,
-                      key("fileType") +
-                          ": SequenceFile (Flume's default) is not supported; set it to "
-                          "DataStream (plain text) or CompressedStream with " +
-                          key("codeC") + " = gzip or zstd");
-  }
-  if (file_type == "datastream") {
-    if (!codec.empty())
-      return make_error(Errc::kConfig, key("codeC") + " is set but " + key("fileType") +
-                                           " is DataStream; use CompressedStream");
-  } else if (file_type == "compressedstream") {
-    auto c = codec_from_name(codec);
-    if (codec.empty() || !c || *c == Codec::kNone)
-      return make_error(Errc::kConfig, key("codeC") + ": '" + codec +
-                                           "' is not supported with CompressedStream (use gzip "
-                                           "or zstd)");
-    o.codec = *c;
-  } else {
-    return make_error(Errc::kConfig, key("fileType") + ": expected DataStream or "
-                                                       "CompressedStream, got '" +
-                                         s.str(key("fileType")) + "'");
-  }
-
-  o.time.use_local_timestamp = s.boolean(key("useLocalTimeStamp"));
-  o.time.round = s.boolean(key("round"));
-  o.time.round_value = static_cast<int>(s.i64(key("roundValue")));
-  std::string unit = lower(s.str(key("roundUnit")));
-  if (unit == "second") {
-    o.time.round_unit = RoundUnit::kSecond;
-  } else if (unit == "minute") {
-    o.time.round_unit = RoundUnit::kMinute;
-  } else if (unit == "hour") {
-    o.time.round_unit = RoundUnit::kHour;
-    if (o.time.round_value > 24)
-      return make_error(Errc::kConfig, key("roundValue") + ": must be at most 24 for hours");
-  } else {
-    return make_error(Errc::kConfig,
-                      key("roundUnit") + ": expected second, minute or hour, got '" + unit + "'");
-  }
-  std::string tz = s.str(key("timeZone"));
-  if (!tz.empty()) {
-    auto z = TimeZone::load(tz);
-    if (!z) return make_error(Errc::kConfig, key("timeZone") + ": " + z.error().message);
-    o.time.time_zone = *z;
-  } else {
-    o.time.time_zone = TimeZone::local();
-  }
-  if (auto err = serializer_options(s.str("serializer"), s.sub("serializer."), o.serializer))
-    return make_error(Errc::kConfig, "serializer: " + *err);
+  if (auto st = read_flume_file_options(p, s, o); !st) return st.error();
 
   // S3 settings: sink keys, then core-site.xml, then the credentials chain (at start).
   o.endpoint = s.str("s3.endpoint");
@@ -239,9 +173,9 @@ Result<S3SinkOptions> s3_sink_options(const std::string& type_alias, const std::
   o.secret_key = s.str("s3.secretKey");
   if (!conf_dir.empty()) {
     std::string path = conf_dir + "/core-site.xml";
-    if (auto xml = read_file(path)) {
-      auto cs = parse_core_site(*xml);
-      if (!cs) return make_error(Errc::kConfig, path + ": " + cs.error().message);
+    auto cs = read_core_site(conf_dir);
+    if (!cs) return cs.error();
+    {
       if (o.endpoint.empty() && !cs->endpoint.empty()) {
         o.endpoint = cs->endpoint;
         if (o.endpoint.find("://") == std::string::npos) o.endpoint = "https://" + o.endpoint;
