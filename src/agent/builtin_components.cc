@@ -5,6 +5,7 @@
 
 #include "agent/channels/file_channel.h"
 #include "agent/channels/memory_channel.h"
+#include "agent/channels/spillable_channel.h"
 #include "agent/interceptors/host_interceptor.h"
 #include "agent/interceptors/remove_header_interceptor.h"
 #include "agent/interceptors/static_interceptor.h"
@@ -31,6 +32,16 @@ bool iequals(std::string_view a, std::string_view b) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+// Flume's jdbc channel: known, so that it is refused with a clear message, not as a typo.
+const ComponentSpec& jdbc_channel_spec() {
+  static const ComponentSpec spec{"channel",
+                                  "jdbc",
+                                  "org.apache.flume.channel.jdbc.JdbcChannel",
+                                  "Not supported (Apache Derby): use file or spillablememory.",
+                                  {{"*", KeyType::kPrefix, std::nullopt, false, "Any key"}}};
+  return spec;
 }
 
 template <class T>
@@ -114,6 +125,21 @@ const std::vector<ChannelType>& channel_types() {
          auto o = file_channel_options(s, *env.diags, name);
          if (!o) return o.error();
          return std::unique_ptr<Channel>(std::make_unique<FileChannel>(name, std::move(*o)));
+       }},
+      // Issue 18 (storage): spillablememory, and jdbc refused.
+      {spillable_channel_spec,
+       [](const std::string& name, const Settings& s,
+          BuildEnv& env) -> Result<std::unique_ptr<Channel>> {
+         auto o = spillable_channel_options(s, *env.diags, name);
+         if (!o) return o.error();
+         return std::unique_ptr<Channel>(std::make_unique<SpillableChannel>(name, std::move(*o)));
+       }},
+      {jdbc_channel_spec,
+       [](const std::string&, const Settings&, BuildEnv&) -> Result<std::unique_ptr<Channel>> {
+         return make_error(Errc::kConfig,
+                           "the jdbc channel (Flume's Apache Derby channel, removed after Flume "
+                           "1.11) is not supported: use type = file (durable) or "
+                           "spillablememory");
        }},
   };
   return types;

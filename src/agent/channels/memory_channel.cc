@@ -1,5 +1,6 @@
 #include "agent/channels/memory_channel.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "base/log.h"
@@ -118,7 +119,7 @@ class MemoryChannel::MemoryTransaction final : public Transaction {
     if (!puts_.empty()) {
       int64_t slots = 0;
       if (ch_.slot_limit_ > 0)
-        for (const auto& e : puts_) slots += slots_of(e);
+        for (const auto& e : puts_) slots += ch_.slots_of(e);
       bool wake = false;
       {
         std::lock_guard<std::mutex> lk(ch_.mu_);
@@ -131,7 +132,7 @@ class MemoryChannel::MemoryTransaction final : public Transaction {
           return make_error(
               Errc::kChannelFull,
               "Cannot commit transaction. Byte capacity allocated to store event body " +
-                  std::to_string(ch_.slot_limit_ * 100) +
+                  std::to_string(ch_.slot_limit_ * ch_.opts_.slot_bytes) +
                   "reached. Please increase heap space/byte capacity allocated to the channel as "
                   "the sinks may not be keeping up with the sources");
         }
@@ -146,7 +147,7 @@ class MemoryChannel::MemoryTransaction final : public Transaction {
     } else if (!takes_.empty()) {
       int64_t slots = 0;
       if (ch_.slot_limit_ > 0) {
-        for (const auto& e : takes_) slots += slots_of(e);
+        for (const auto& e : takes_) slots += ch_.slots_of(e);
         std::lock_guard<std::mutex> lk(ch_.mu_);
         ch_.slots_used_ -= slots;
       }
@@ -194,7 +195,7 @@ MemoryChannel::MemoryChannel(std::string name, MemoryChannelOptions options)
       opts_(options),
       slot_limit_(options.byte_capacity > 0
                       ? options.byte_capacity * (100 - options.byte_capacity_buffer_percentage) /
-                            100 / 100
+                            100 / std::max<int64_t>(options.slot_bytes, 1)
                       : 0) {}
 
 MemoryChannel::~MemoryChannel() = default;

@@ -3,7 +3,7 @@
 // survives a crash.
 //
 // Bounds (what bounds memory): at most `capacity` events, and at most `byteCapacity` body bytes,
-// counted as Flume does in 100-byte slots (an empty body takes one slot) with
+// counted as Flume does in 100-byte slots (`slot_bytes`) (an empty body takes one slot) with
 // `byteCapacityBufferPercentage` kept back for headers. Bodies are slices of shared read buffers,
 // so the memory held can exceed the body bytes by up to one read buffer per source connection.
 //
@@ -31,6 +31,8 @@ struct MemoryChannelOptions {
   std::chrono::milliseconds keep_alive{3000};
   int64_t byte_capacity = 128LL * 1024 * 1024;  // 0: no byte limit
   int64_t byte_capacity_buffer_percentage = 20;
+  // Bytes of body per slot (Flume: 100 for memory; avgEventSize for spillablememory).
+  int64_t slot_bytes = 100;
 };
 
 const ComponentSpec& memory_channel_spec();
@@ -62,8 +64,9 @@ class MemoryChannel final : public Channel {
  private:
   class MemoryTransaction;
   friend class MemoryTransaction;
-  static int64_t slots_of(const Event& e) {
-    return e.body.empty() ? 1 : static_cast<int64_t>((e.body.size() + 99) / 100);
+  int64_t slots_of(const Event& e) const {
+    const auto b = static_cast<int64_t>(e.body.size());
+    return b == 0 ? 1 : (b + opts_.slot_bytes - 1) / opts_.slot_bytes;
   }
 
   const MemoryChannelOptions opts_;
