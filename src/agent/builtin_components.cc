@@ -11,6 +11,7 @@
 #include "agent/interceptors/static_interceptor.h"
 #include "agent/interceptors/timestamp_interceptor.h"
 #include "agent/sinks/hdfs_local_sink.h"
+#include "agent/sinks/http_sink.h"
 #include "agent/sinks/logger_sink.h"
 #include "agent/sinks/null_sink.h"
 #include "agent/sinks/rolling_file_sink.h"
@@ -167,6 +168,16 @@ const std::vector<SinkType>& sink_types() {
       {hdfs_sink_spec,
        [](const std::string& name, const Settings& s,
           BuildEnv& env) -> Result<std::unique_ptr<Sink>> { return make_hdfs_sink(name, s, env); }},
+      // Issue 18 (storage): the http sink.
+      {http_sink_spec,
+       [](const std::string& name, const Settings& s,
+          BuildEnv& env) -> Result<std::unique_ptr<Sink>> {
+         std::vector<std::string> warnings;
+         auto o = http_sink_options(s, &warnings);
+         if (!o) return o.error();
+         for (auto& w : warnings) env.diags->warning("sink", name, "", w);
+         return std::unique_ptr<Sink>(std::make_unique<HttpSink>(name, std::move(*o)));
+       }},
   };
   return types;
 }
