@@ -101,6 +101,25 @@ class CliTest(AgentTestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(b"netcat", p.stderr)
 
+    def test_describe_lists_issue_18_storage_types(self):
+        for name, words in (
+                ("spillablememory", [b"memoryCapacity", b"overflowCapacity", b"overflowTimeout",
+                                     b"avgEventSize", b"byteCapacityBufferPercentage",
+                                     b"checkpointDir", b"dataDirs"]),
+                ("org.apache.flume.channel.SpillableMemoryChannel", [b"memoryCapacity"]),
+                ("jdbc", [b"Not supported"]),
+                ("http", [b"endpoint", b"connectTimeout", b"requestTimeout", b"contentTypeHeader",
+                          b"acceptHeader", b"defaultBackoff", b"defaultRollback",
+                          b"defaultIncrementMetrics", b"backoff.", b"rollback.",
+                          b"incrementMetrics."]),
+                ("org.apache.flume.sink.http.HttpSink", [b"endpoint"]),
+                ("hdfs", [b"file:///dir", b"inUsePrefix", b"inUseSuffix", b"bzip2",
+                          b"deadLetterDir"])):
+            p = subprocess.run([BIN, "agent", "--describe", name], capture_output=True, timeout=20)
+            self.assertEqual(p.returncode, 0, name)
+            for w in words:
+                self.assertIn(w, p.stdout, (name, w))
+
     def test_lenient_drops_bad_component_and_runs_the_rest(self):
         cfg = GOOD.replace("a1.sources = r1", "a1.sources = r1 r2") + \
             "a1.sources.r2.type = netcatt\na1.sources.r2.channels = c1\n"
