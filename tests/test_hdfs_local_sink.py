@@ -81,9 +81,11 @@ class HdfsLocalSinkTest(AgentTestCase):
             in_use = os.path.join(out, c, "web", f"_events.*.{ext}.tmp")
             wait_for(lambda: glob.glob(in_use), what=f"an in-use {c} file")
             f = glob.glob(in_use)[0]
-            text = wait_for(lambda: (lambda t: t if t.count(b"\n") == len(sent) else None)(
-                subprocess.run(tool, stdin=open(f, "rb"), capture_output=True).stdout),
-                what=f"every event in the in-use {c} file")
+            def decoded():
+                with open(f, "rb") as fh:
+                    t = subprocess.run(tool, stdin=fh, capture_output=True).stdout
+                return t if t.count(b"\n") == len(sent) else None
+            text = wait_for(decoded, what=f"every event in the in-use {c} file")
             self.assertEqual(text.decode().splitlines(), sent)
         # After the roll interval: final names only, readable by the command-line tools.
         for c, (ext, tool) in CODECS.items():

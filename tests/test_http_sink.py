@@ -88,7 +88,7 @@ class HttpSinkTest(AgentTestCase):
 
     def test_status_rules_decide_what_is_sent_again(self):
         self.server.fail_503["retry-1"] = 2
-        agent = self.start_agent(config(self.server.server_address[1]))
+        agent = self.start_agent(config(self.server.server_address[1]), args=["--metrics-port", "0"])
         self.send(agent, ["ok-1", "retry-1", "deny-1", "ok-2"])
         wait_for(lambda: self.bodies().count("ok-2") == 1, what="every event delivered")
         self.assertEqual(self.bodies(), ["ok-1", "retry-1", "retry-1", "retry-1", "deny-1", "ok-2"])
@@ -104,9 +104,10 @@ class HttpSinkTest(AgentTestCase):
         port = self.server.server_address[1]
         self.server.shutdown()
         self.server.server_close()
-        agent = self.start_agent(config(port, "a1.sinks.k1.connectTimeout = 500\n"))
+        agent = self.start_agent(config(port, "a1.sinks.k1.connectTimeout = 500\n"),
+                                 args=["--metrics-port", "0"])
         self.send(agent, ["ok-late"])
-        wait_for(lambda: int(metrics(agent)["SINK.k1"]["EventWriteFailCount"]) >= 1,
+        wait_for(lambda: int(metrics(agent)["SINK.k1"]["EventWriteFail"]) >= 1,
                  what="a failed attempt")
         self.server = Server.__new__(Server)
         http.server.ThreadingHTTPServer.__init__(self.server, ("127.0.0.1", port), Handler)

@@ -37,7 +37,8 @@ class SpillableChannelTest(AgentTestCase):
     def test_spills_and_keeps_order(self):
         out = os.path.join(self.tmp, "out")
         os.makedirs(out)
-        agent = self.start_agent(config(os.path.join(self.tmp, "chan"), out))
+        agent = self.start_agent(config(os.path.join(self.tmp, "chan"), out),
+                                 args=["--metrics-port", "0"])
         sent = [f"event-{i:05d}" for i in range(3000)]
         s = connect(agent.port("r1"))
         s.sendall("".join(l + "\n" for l in sent).encode())
