@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "base/log.h"
+#include "core/take_group.h"
 
 namespace ingestor {
 
@@ -122,30 +123,56 @@ Result<SinkStatus> RollingFileSink::process() {
       return s.error();
     }
   }
-  Tx tx = channel_->begin();
-  auto n = tx.take(opts_.batch_size);
-  if (!n) {
-    counters_.channel_read_fail.add();
-    return n.error();
+  // One batch per take, as Flume; while the channel holds full batches, more takes share one
+  // commit (up to kGroupBytes), and the buffer is written each time it reaches kWriteBytes.
+  TakeGroup group(*channel_);
+  int64_t taken = 0;
+  size_t group_bytes = 0;
+  buf_.clear();
+  auto write_buf = [&]() -> Status {
+    if (buf_.empty()) return {};
+    if (!file_.is_open())
+      if (auto s = open_next(); !s) return s;
+    if (auto s = file_.write_all(buf_); !s) {
+      counters_.event_write_fail.add();
+      (void)file_.close();  // the next batch starts a new file
+      return s;             // the takes roll back
+    }
+    buf_.clear();
+    return {};
+  };
+  for (;;) {
+    Tx& tx = group.begin();
+    auto n = tx.take(opts_.batch_size);
+    if (!n) {
+      counters_.channel_read_fail.add();
+      group.drop_last();
+      if (group.empty()) return n.error();
+      break;
+    }
+    if (*n == 0) {
+      group.drop_last();
+      break;
+    }
+    (*n < opts_.batch_size ? counters_.batch_underflow : counters_.batch_complete).add();
+    counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
+    taken += static_cast<int64_t>(*n);
+    for (const Event& e : tx.taken()) {
+      const size_t before = buf_.size();
+      serialize_event(opts_.serializer, e, buf_);
+      group_bytes += buf_.size() - before;
+      if (buf_.size() >= kWriteBytes)
+        if (auto s = write_buf(); !s) return s.error();
+    }
+    if (*n < opts_.batch_size || group_bytes >= kGroupBytes) break;
   }
-  if (*n == 0) {
+  if (group.empty()) {
     counters_.batch_empty.add();
     return SinkStatus::kBackoff;
   }
-  (*n < opts_.batch_size ? counters_.batch_underflow : counters_.batch_complete).add();
-  counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
-  buf_.clear();
-  for (const Event& e : tx.taken()) serialize_event(opts_.serializer, e, buf_);
-  if (!file_.is_open()) {
-    if (auto s = open_next(); !s) return s.error();
-  }
-  if (auto s = file_.write_all(buf_); !s) {
-    counters_.event_write_fail.add();
-    (void)file_.close();  // the next batch starts a new file
-    return s.error();     // the Tx rolls back
-  }
-  if (auto s = tx.commit(); !s) return s.error();
-  counters_.event_drain_success.add(static_cast<int64_t>(*n));
+  if (auto s = write_buf(); !s) return s.error();
+  if (auto s = group.commit(); !s) return s.error();
+  counters_.event_drain_success.add(taken);
   return SinkStatus::kReady;
 }
 
