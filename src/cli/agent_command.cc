@@ -1,11 +1,12 @@
 // `ingestor agent`: runs one Flume agent from Flume's own properties files and flags.
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
-#include <unistd.h>
+#include <vector>
 
 #include "agent/agent.h"
 #include "agent/builtin_components.h"
@@ -42,8 +43,9 @@ void add_agent_command(CLI::App& app, AgentArgs& a) {
       ->capture_default_str();
   sub->add_option("--status-file", a.status_file,
                   "Write a JSON file with the bound ports once the agent has started");
-  sub->add_option("--describe", a.describe,
-                  "Print the configuration keys of a component type (netcat, memory, ...) and exit");
+  sub->add_option(
+      "--describe", a.describe,
+      "Print the configuration keys of a component type (netcat, memory, ...) and exit");
   sub->add_option("--io-threads", a.io_threads, "Network threads (default, or 0: one per core)")
       ->transform(whole_number(0, kMaxThreads));
 }
@@ -63,8 +65,16 @@ std::string json_escape(const std::string& s) {
 
 int run_agent(const AgentArgs& a) {
   if (!a.describe.empty()) {
-    const ComponentSpec* spec = find_spec(a.describe);
-    if (!spec) {
+    // One alias may name a source and a sink (`http`): describe each kind it names.
+    std::vector<const ComponentSpec*> specs;
+    if (auto* t = find_source_type(a.describe)) specs.push_back(&t->spec());
+    if (auto* t = find_channel_type(a.describe)) specs.push_back(&t->spec());
+    if (auto* t = find_sink_type(a.describe)) specs.push_back(&t->spec());
+    if (auto* t = find_interceptor_type(a.describe)) specs.push_back(&t->spec());
+    if (const ComponentSpec* other = find_spec(a.describe);
+        other && std::find(specs.begin(), specs.end(), other) == specs.end())
+      specs.push_back(other);
+    if (specs.empty()) {
       std::fprintf(stderr,
                    "ingestor agent: unknown component type '%s'\n  sources: %s\n  channels: %s\n"
                    "  sinks: %s\n  interceptors: %s\n",
@@ -73,7 +83,10 @@ int run_agent(const AgentArgs& a) {
                    known_aliases("interceptor").c_str());
       return 2;
     }
-    std::fputs(describe(*spec).c_str(), stdout);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      if (i > 0) std::fputs("\n", stdout);
+      std::fputs(describe(*specs[i]).c_str(), stdout);
+    }
     return 0;
   }
   if (a.name.empty()) {
@@ -142,8 +155,9 @@ int run_agent(const AgentArgs& a) {
     }
   }
   if (!agent) {
-    std::fprintf(stderr, "ingestor agent: %s; not starting (use --lenient to drop the failing "
-                         "components and run the rest, as Flume does)\n",
+    std::fprintf(stderr,
+                 "ingestor agent: %s; not starting (use --lenient to drop the failing "
+                 "components and run the rest, as Flume does)\n",
                  agent.error().message.c_str());
     return 1;
   }
@@ -167,9 +181,10 @@ int run_agent(const AgentArgs& a) {
               monitoring->port());
   }
   if (!a.status_file.empty()) {
-    std::string js = "{\"agent\":\"" + json_escape(a.name) + "\",\"pid\":" +
-                     std::to_string(::getpid()) + ",\"metrics_port\":" +
-                     std::to_string(monitoring ? monitoring->port() : -1) + ",\"sources\":{";
+    std::string js = "{\"agent\":\"" + json_escape(a.name) +
+                     "\",\"pid\":" + std::to_string(::getpid()) +
+                     ",\"metrics_port\":" + std::to_string(monitoring ? monitoring->port() : -1) +
+                     ",\"sources\":{";
     bool first = true;
     for (const auto& s : (*agent)->sources()) {
       if (!first) js += ",";
