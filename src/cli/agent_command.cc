@@ -140,7 +140,10 @@ int run_agent(const AgentArgs& a) {
     return 2;
   }
   std::vector<std::string> unresolved;
-  substitute_values(*props, process_env, &unresolved);
+  if (auto s = substitute_values(*props, process_env, &unresolved); !s) {
+    std::fprintf(stderr, "ingestor agent: %s\n", s.error().message.c_str());
+    return 2;
+  }
   for (const auto& u : unresolved) log::warn("unresolved substitution left as it is: {}", u);
 
   Diagnostics diags;

@@ -370,6 +370,9 @@ constexpr size_t kMaxDepth = 32;
 // Bytes substitution may produce for one value: `k0=${k1}${k1}`, `k1=${k2}${k2}`, ... doubles at
 // every level, and 31 such lines would otherwise take 2^31 bytes and hang the start.
 constexpr size_t kMaxExpanded = 1 << 20;
+// Bytes substitution may produce over the whole configuration: a 1 MB file of lines that each
+// expand to 1 MiB would otherwise take a GiB.
+constexpr size_t kMaxTotalExpanded = size_t{64} << 20;
 
 class Substitutor {
  public:
@@ -409,7 +412,10 @@ class Substitutor {
         continue;
       }
       if (s.compare(pos, 2, "${") != 0) {
-        out += s[pos++];
+        // Literal text up to the next '$', in one append.
+        const size_t next = std::min(s.find('$', pos + 1), s.size());
+        out.append(s.substr(pos, next - pos));
+        pos = next;
         continue;
       }
       // Find the matching suffix, counting nested prefixes.
@@ -478,14 +484,24 @@ class Substitutor {
 
 }  // namespace
 
-void substitute_values(Properties& props, const EnvLookup& env,
-                       std::vector<std::string>* unresolved) {
+Status substitute_values(Properties& props, const EnvLookup& env,
+                         std::vector<std::string>* unresolved) {
   const Properties raw = props;  // lookups see the values as written
   Substitutor sub(raw, env);
+  size_t total = 0;  // bytes substituted in, over every value
   for (const auto& [key, value] : raw.entries()) {
     if (value.find('$') == std::string::npos) continue;
     sub.problems_.clear();
     std::string result = sub.run(value);
+    total += result.size();
+    if (total > kMaxTotalExpanded) {
+      // Each value is capped at about 1 MiB, so this stops before ~65 MiB are held.
+      return make_error(Errc::kConfig,
+                        key +
+                            ": ${...} substitution stopped: the values it produced over the "
+                            "whole configuration exceed " +
+                            std::to_string(kMaxTotalExpanded >> 20) + " MiB");
+    }
     if (unresolved) {
       for (const auto& p : sub.problems_) unresolved->push_back(key + ": " + p);
     }
@@ -493,6 +509,7 @@ void substitute_values(Properties& props, const EnvLookup& env,
     std::string trimmed(java_trim(result));
     if (trimmed != value) props.set(key, std::move(trimmed));
   }
+  return {};
 }
 
 }  // namespace ingestor

@@ -57,7 +57,12 @@ std::optional<std::string> process_env(const std::string& name);
 // Replaces, in every value, `${env:NAME}` by the environment variable and `${key}` by the value of
 // another key of `props` (resolved recursively, cycles are an error). `$${...}` escapes to a
 // literal `${...}`. An unresolvable reference is left as it is, as Commons-Text does; each one is
-// reported in `unresolved` as "key: ${env:NAME}" so the caller can warn or fail.
-void substitute_values(Properties& props, const EnvLookup& env, std::vector<std::string>* unresolved);
+// reported in `unresolved` as "key: ${env:NAME}" so the caller can warn or fail. One value may
+// grow to about 1 MiB (past that its references stay unresolved); the whole configuration to
+// 64 MiB: past that substitution stops with an error (Errc::kConfig) naming the key where the
+// total went over, "agent.sinks.k1.x: ${...} substitution stopped: ... exceed 64 MiB", and `props`
+// is left partly substituted (the caller stops).
+Status substitute_values(Properties& props, const EnvLookup& env,
+                         std::vector<std::string>* unresolved);
 
 }  // namespace ingestor

@@ -333,6 +333,31 @@ TEST(Substitution, ThatDoublesAtEveryLevelStopsAtABudget) {
   EXPECT_NE(unresolved.front().find("longer than 1 MiB"), std::string::npos) << unresolved.front();
 }
 
+// Each value stays under the 1 MiB cap, but 100 of them would hold 100 MiB: substitution stops
+// with an error naming the key where the whole configuration went over 64 MiB.
+TEST(Substitution, TotalExpansionIsCappedWithAnErrorNamingTheKey) {
+  std::string text = "b = " + std::string(1024, 'x') + "\nm = ";
+  for (int i = 0; i < 1000; ++i) text += "${b}";
+  text += "\n";
+  for (int i = 0; i < 100; ++i) text += "k" + std::to_string(i) + " = ${m}\n";
+  auto p = parse_properties(text, "wide.conf");
+  ASSERT_TRUE(p);
+  std::vector<std::string> unresolved;
+  Status s = substitute_values(*p, fake_env({}), &unresolved);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::kConfig);
+  // 64 MiB / 1,024,000 bytes: the 66th value (m, k0..k64) goes over.
+  EXPECT_EQ(s.error().message.rfind("k64: ${...} substitution stopped", 0), 0u)
+      << s.error().message;
+  EXPECT_NE(s.error().message.find("64 MiB"), std::string::npos) << s.error().message;
+  // Under the cap, the same shape is fine.
+  text.resize(text.find("k60 ="));
+  p = parse_properties(text, "wide.conf");
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(substitute_values(*p, fake_env({}), &unresolved));
+  EXPECT_EQ(p->get("k59")->size(), 1024000u);
+}
+
 TEST(Substitution, ProcessEnvironment) {
   ::setenv("INGESTOR_PROPS_TEST_VAR", "from-env", 1);
   EXPECT_EQ(process_env("INGESTOR_PROPS_TEST_VAR"), "from-env");
