@@ -1,9 +1,8 @@
 #include "agent/sources/netcat_source.h"
 
 #include <algorithm>
-#include <cstring>
-
 #include <boost/asio.hpp>
+#include <cstring>
 
 #include "base/log.h"
 
@@ -22,7 +21,8 @@ const ComponentSpec& netcat_source_spec() {
           {"bind", KeyType::kString, std::nullopt, true, "Host name or IP address to listen on"},
           {"port", KeyType::kInt, std::nullopt, true, "TCP port (0: any free port)", 0, 65535},
           {"max-line-length", KeyType::kInt, "512", false,
-           "Maximum line length in characters, including the newline", 1},
+           "Maximum line length in characters, including the newline (at most 1048576)", 1,
+           static_cast<int64_t>(kNetcatMaxLineLengthLimit)},
           {"ack-every-event", KeyType::kBool, "true", false,
            "Answer OK after each event is committed; off: push back on a full channel"},
           {"encoding", KeyType::kString, "utf-8", false,
@@ -38,7 +38,8 @@ Result<NetcatSourceOptions> netcat_source_options(const Settings& s) {
   o.max_line_length = static_cast<size_t>(s.i64("max-line-length"));
   o.ack_every_event = s.boolean("ack-every-event");
   auto cs = charset_from_name(s.str("encoding"));
-  if (!cs) return make_error(Errc::kConfig, "encoding: unsupported charset '" + s.str("encoding") + "'");
+  if (!cs)
+    return make_error(Errc::kConfig, "encoding: unsupported charset '" + s.str("encoding") + "'");
   o.encoding = *cs;
   return o;
 }
@@ -53,17 +54,28 @@ struct NetcatSource::Impl : std::enable_shared_from_this<NetcatSource::Impl> {
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::set<std::shared_ptr<Connection>> conns;
+  // Accept failures (EMFILE, ENFILE, ENOBUFS, ...): counted, logged once a second at most, and
+  // retried after a back-off that doubles from 10 ms to 1 s while they last.
+  Counter accept_fail;
+  log::Throttle accept_log;
+  asio::steady_timer accept_timer{acceptor.get_executor()};
+  std::chrono::milliseconds accept_backoff{0};
 
   void accept();
+  void on_accept_error(const boost::system::error_code& ec);
+  void serve(tcp::socket s);
 };
 
 struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Connection> {
   Connection(std::shared_ptr<Impl> i, tcp::socket s)
       : impl(std::move(i)), socket(std::move(s)), timer(socket.get_executor()) {
     const auto& o = impl->opts;
-    min_cap = buf_cap = std::max<size_t>(kMinChunk, 4 * o.max_line_length + 16);
+    // A line of max-line-length UTF-16 units takes at most 3 bytes a unit in UTF-8: the buffer
+    // grows to that when a line needs it (new_chunk), never up front.
+    max_line_bytes = 3 * o.max_line_length + 16;
     new_chunk(0);
-    ok_reply = encode_from_utf8("OK\n", o.encoding == Charset::kUtf16 ? Charset::kUtf16Be : o.encoding);
+    ok_reply =
+        encode_from_utf8("OK\n", o.encoding == Charset::kUtf16 ? Charset::kUtf16Be : o.encoding);
   }
 
   std::shared_ptr<Impl> impl;
@@ -76,26 +88,27 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
   // idle or slow connections stay small too.
   static constexpr size_t kMinChunk = 64 * 1024;
   static constexpr size_t kMaxChunk = 1024 * 1024;
-  size_t min_cap;
-  size_t buf_cap;  // capacity of the next chunk; the current one has chunk->capacity()
-  bool slow_commits = false;  // the last commit took longer than kSlowCommit
+  static constexpr size_t min_cap = kMinChunk;
+  size_t buf_cap = kMinChunk;  // capacity of the next chunk; the current one has chunk->capacity()
+  size_t max_line_bytes = 0;   // the most bytes an acceptable line can take
+  bool slow_commits = false;   // the last commit took longer than kSlowCommit
   static constexpr auto kSlowCommit = std::chrono::microseconds(500);
   ChunkRef chunk;
-  size_t start = 0;   // first byte of the unparsed line
-  size_t len = 0;     // bytes of data in the chunk
+  size_t start = 0;      // first byte of the unparsed line
+  size_t len = 0;        // bytes of data in the chunk
   std::string raw_tail;  // undecoded bytes (non-UTF-8 encodings)
   std::string decode_in;
   char read_buf[16 * 1024];
 
-  Batch pending;           // parsed events not yet committed
-  size_t next = 0;         // index of the first uncommitted event in `pending`
-  Batch batch;             // the slice being committed
+  Batch pending;    // parsed events not yet committed
+  size_t next = 0;  // index of the first uncommitted event in `pending`
+  Batch batch;      // the slice being committed
   PutProgress progress;
   std::chrono::steady_clock::time_point first_try;
   std::chrono::milliseconds retry_delay{1};
-  bool too_long = false;   // an over-long line was found: reply FAILED and close after `pending`
+  bool too_long = false;  // an over-long line was found: reply FAILED and close after `pending`
   bool eof = false;
-  std::string out;         // replies to write
+  std::string out;  // replies to write
   std::string ok_reply;
 
   Charset cs() const { return impl->opts.encoding; }
@@ -103,7 +116,12 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
   void new_chunk(size_t keep_from) {
     // Start a new read buffer holding the unparsed tail [keep_from, len).
     size_t tail = len - keep_from;
-    Chunk* c = Chunk::make(buf_cap);
+    // An unfinished long line: twice its bytes so far, so that reads stay large, up to what the
+    // longest acceptable line needs (parse() fails the line once it is longer).
+    size_t cap = buf_cap;
+    if (tail > cap / 2) cap = std::max(cap, std::min(2 * tail, max_line_bytes + kMinChunk));
+    cap = std::max(cap, tail + 4096);  // never less room than that: parse() fails sooner
+    Chunk* c = Chunk::make(cap);
     if (tail) std::memcpy(c->data(), chunk->data() + keep_from, tail);
     chunk = ChunkRef::adopt(c);
     start = 0;
@@ -142,10 +160,9 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
     } else {
       // Decoded text can be up to 3x the input bytes (Latin-1 -> UTF-8 is at most 2x, UTF-16 3x).
       size_t max_in = std::min(sizeof read_buf, (chunk->capacity() - len) / 3);
-      socket.async_read_some(asio::buffer(read_buf, std::max<size_t>(max_in, 4)),
-                             [self](boost::system::error_code ec, size_t n) {
-                               self->on_read(ec, n, true);
-                             });
+      socket.async_read_some(
+          asio::buffer(read_buf, std::max<size_t>(max_in, 4)),
+          [self](boost::system::error_code ec, size_t n) { self->on_read(ec, n, true); });
     }
   }
 
@@ -153,7 +170,7 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
   // small again.
   void adapt(size_t got, size_t wanted) {
     if (got == wanted && wanted >= buf_cap / 2 && slow_commits)
-      buf_cap = std::min(buf_cap * 2, std::max(kMaxChunk, min_cap));
+      buf_cap = std::min(buf_cap * 2, kMaxChunk);
     else if (got < buf_cap / 8)
       buf_cap = std::max(buf_cap / 2, min_cap);
   }
@@ -168,9 +185,10 @@ struct NetcatSource::Connection : std::enable_shared_from_this<NetcatSource::Con
       decode_in.assign(raw_tail);
       decode_in.append(read_buf, n);
       size_t usable = decode_in.size();
-      size_t unit = (cs() == Charset::kUtf16 || cs() == Charset::kUtf16Be || cs() == Charset::kUtf16Le) ? 2
-                    : (cs() == Charset::kUtf32 || cs() == Charset::kUtf32Be || cs() == Charset::kUtf32Le) ? 4
-                                                                                                      : 1;
+      size_t unit =
+          (cs() == Charset::kUtf16 || cs() == Charset::kUtf16Be || cs() == Charset::kUtf16Le)   ? 2
+          : (cs() == Charset::kUtf32 || cs() == Charset::kUtf32Be || cs() == Charset::kUtf32Le) ? 4
+                                                                                                : 1;
       usable -= usable % unit;
       std::string text = decode_to_utf8(std::string_view(decode_in).substr(0, usable), cs());
       raw_tail = decode_in.substr(usable);
@@ -328,21 +346,55 @@ void NetcatSource::Impl::accept() {
   auto self = shared_from_this();
   acceptor.async_accept(pool.next(), [self](boost::system::error_code ec, tcp::socket s) {
     if (self->stopping) return;
-    if (!ec) {
-      s.set_option(tcp::no_delay(true), ec);
-      auto conn = std::make_shared<Connection>(self, std::move(s));
-      {
-        std::lock_guard<std::mutex> lk(self->mu);
-        self->conns.insert(conn);
-      }
-      asio::dispatch(conn->socket.get_executor(), [conn] { conn->start_reading(); });
-    } else if (ec == asio::error::operation_aborted) {
+    if (ec == asio::error::operation_aborted && !self->acceptor.is_open()) {
+      // Closed by someone else than stop(): say so, the source takes no more connections.
+      log::error("netcat source {}: the listener was closed; no more connections are accepted",
+                 self->source.name());
       return;
-    } else {
-      log::warn("netcat source {}: accept failed: {}", self->source.name(), ec.message());
     }
+    if (ec) return self->on_accept_error(ec);
+    self->accept_backoff = std::chrono::milliseconds(0);
+    self->serve(std::move(s));
     self->accept();
   });
+}
+
+void NetcatSource::Impl::on_accept_error(const boost::system::error_code& ec) {
+  // Out of file descriptors, the connection stays in the backlog and accept() fails again at
+  // once: retrying without a pause would spin a core and flood the log.
+  accept_fail.add();
+  accept_backoff = std::clamp(accept_backoff * 2, std::chrono::milliseconds(10),
+                              std::chrono::milliseconds(1000));
+  if (accept_log.allow()) {
+    const uint64_t more = accept_log.take_suppressed();
+    log::warn("netcat source {}: accept failed: {}; retrying in {} ms{}", source.name(),
+              ec.message(), accept_backoff.count(),
+              more ? " (" + std::to_string(more) + " more failures not logged)" : std::string());
+  }
+  accept_timer.expires_after(accept_backoff);
+  accept_timer.async_wait([self = shared_from_this()](boost::system::error_code) {
+    if (self->stopping) return;
+    self->accept();
+  });
+}
+
+void NetcatSource::Impl::serve(tcp::socket s) {
+  boost::system::error_code ec;
+  s.set_option(tcp::no_delay(true), ec);
+  std::shared_ptr<Connection> conn;
+  try {
+    conn = std::make_shared<Connection>(shared_from_this(), std::move(s));
+  } catch (const std::exception& e) {  // std::bad_alloc: refuse this one, keep listening
+    accept_fail.add();
+    if (accept_log.allow())
+      log::error("netcat source {}: cannot serve a new connection: {}", source.name(), e.what());
+    return;  // the socket, moved into nothing, is closed by its destructor
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    conns.insert(conn);
+  }
+  asio::dispatch(conn->socket.get_executor(), [conn] { conn->start_reading(); });
 }
 
 NetcatSource::NetcatSource(std::string name, std::shared_ptr<ChannelProcessor> processor,
@@ -360,7 +412,8 @@ Status NetcatSource::start() {
   auto results = resolver.resolve(o.bind, std::to_string(o.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty())
-    return make_error(Errc::kConfig, "cannot resolve bind address '" + o.bind + "': " + ec.message());
+    return make_error(Errc::kConfig,
+                      "cannot resolve bind address '" + o.bind + "': " + ec.message());
   tcp::endpoint ep = results.begin()->endpoint();
   auto& acc = impl_->acceptor;
   acc.open(ep.protocol(), ec);
@@ -386,6 +439,7 @@ void NetcatSource::stop() {
   asio::post(impl->acceptor.get_executor(), [impl] {
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);
+    impl->accept_timer.cancel();
   });
   std::set<std::shared_ptr<Connection>> conns;
   {
@@ -394,6 +448,11 @@ void NetcatSource::stop() {
   }
   for (auto& c : conns) asio::post(c->socket.get_executor(), [c] { c->close(); });
   counters_.stopped();
+}
+
+void NetcatSource::collect_metrics(MetricList& out) const {
+  counters_.collect(out);
+  out.emplace_back("AcceptFailCount", std::to_string(impl_->accept_fail.get()));
 }
 
 }  // namespace ingestor

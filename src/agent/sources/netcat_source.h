@@ -14,8 +14,14 @@
 // transactionCapacity); with acks on, a full channel is retried for `keep-alive` before failing;
 // with acks off, a full channel makes the connection stop reading (TCP backpressure) until there
 // is room, so nothing is dropped.
-// Memory per connection: one read buffer of max(64 KiB, 4 x max-line-length) bytes, plus the
-// buffers still referenced by events in the channel.
+// Memory per connection: one read buffer of 64 KiB to 1 MiB (larger while reads fill it and commits
+// are slow), grown while an unfinished line needs more, up to 3 x max-line-length bytes (UTF-8 of
+// that many UTF-16 units), plus the buffers still referenced by events in the channel.
+// `max-line-length` is at most kNetcatMaxLineLengthLimit (a configuration error above).
+// Accept failures (out of file descriptors: EMFILE) are counted (AcceptFailCount, not in Flume),
+// logged at most once a second and retried after a back-off of 10 ms doubling to 1 s; a connection
+// that cannot be served (no memory) is closed and the listener goes on; the listener never stops
+// without an error line.
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +38,9 @@
 namespace ingestor {
 
 const ComponentSpec& netcat_source_spec();
+
+// The largest `max-line-length` (characters): 1 Mi.
+inline constexpr size_t kNetcatMaxLineLengthLimit = 1024 * 1024;
 
 struct NetcatSourceOptions {
   std::string bind;
@@ -53,6 +62,8 @@ class NetcatSource final : public Source {
   Status start() override;
   void stop() override;
   int bound_port() const override { return bound_port_; }
+  // Flume's source counters plus AcceptFailCount.
+  void collect_metrics(MetricList& out) const override;
 
   struct Connection;  // defined in the .cc
 
