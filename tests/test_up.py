@@ -13,11 +13,12 @@ from harness import BIN, HERE, http, wait_for
 REPO = os.path.dirname(HERE)
 
 
-def pipeline_for_test(tmp, extra=""):
-    """conf/pipeline.properties with every port on 0 and a 1-second roll, then the `extra` lines
-    (a key given again there overrides the file's: the last one wins)."""
+def pipeline_for_test(tmp, extra="", drop=()):
+    """conf/pipeline.properties with every port on 0 and a 1-second roll, without the keys in
+    `drop`, then the `extra` lines (a key given again there overrides the file's: the last one
+    wins)."""
     with open(os.path.join(REPO, "conf", "pipeline.properties")) as f:
-        text = f.read()
+        text = "".join(ln for ln in f if not ln.startswith(tuple(k + " " for k in drop)))
     text = re.sub(r"(\.listen = 127\.0\.0\.1:)\d+", r"\g<1>0", text)
     text = re.sub(r"(Src\.port = )\d+", r"\g<1>0", text)
     text = text.replace("bind = 0.0.0.0", "bind = 127.0.0.1")
@@ -40,20 +41,20 @@ class UpCase(unittest.TestCase):
         self.out = open(os.path.join(self.tmp, "up.log"), "ab")
         self.proc = None
 
-    def command(self, extra):
-        return [BIN, "up", "-f", pipeline_for_test(self.tmp, extra), "--data-dir", self.data,
-                "--status-file", self.status]
+    def command(self, extra, drop=()):
+        return [BIN, "up", "-f", pipeline_for_test(self.tmp, extra, drop), "--data-dir",
+                self.data, "--status-file", self.status]
 
     @staticmethod
     def env():
         return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
 
-    def start_up(self, extra=""):
+    def start_up(self, extra="", drop=(), command=None, cwd=None):
         """Starts `ingestor up` (again, after a stop: same data dir) and returns its status."""
         if os.path.exists(self.status):
             os.unlink(self.status)
-        self.proc = subprocess.Popen(self.command(extra), stdout=self.out,
-                                     stderr=subprocess.STDOUT, env=self.env())
+        self.proc = subprocess.Popen(command or self.command(extra, drop), stdout=self.out,
+                                     stderr=subprocess.STDOUT, env=self.env(), cwd=cwd)
 
         def ready():
             if self.proc.poll() is not None:
@@ -89,8 +90,25 @@ class UpCase(unittest.TestCase):
         import shutil
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def downloaded(self):
-        root = os.path.join(self.data, "downloads", "ingestor")
+    def s3(self, access_key=None, secret_key=None):
+        """boto3 on the embedded store, with the keys `up` generated; no retries."""
+        from store_harness import require_boto3
+        require_boto3()
+        import boto3
+        from botocore.config import Config
+        creds = self.credentials()
+        return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.st['store_port']}",
+                            region_name="us-east-1",
+                            aws_access_key_id=access_key or creds["store.accessKey"],
+                            aws_secret_access_key=secret_key or creds["store.secretKey"],
+                            config=Config(retries={"total_max_attempts": 1}))
+
+    def credentials(self, data=None):
+        with open(os.path.join(data or self.data, "credentials.json")) as f:
+            return json.load(f)
+
+    def downloaded(self, data=None):
+        root = os.path.join(data or self.data, "downloads", "ingestor")
         data = b""
         for dirpath, _, files in sorted(os.walk(root)):
             for f in sorted(files):
@@ -207,17 +225,6 @@ class UpConfigTest(UpCase):
         wait_for(lambda: self.downloaded() == b"typo-tolerated\n", 60,
                  what="the line under the download directory")
 
-    def s3(self):
-        """boto3 on the embedded store, with conf/pipeline.properties' keys; no retries."""
-        from store_harness import require_boto3
-        require_boto3()
-        import boto3
-        from botocore.config import Config
-        return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.st['store_port']}",
-                            region_name="us-east-1", aws_access_key_id="ingestor",
-                            aws_secret_access_key="ingestor-secret-key",
-                            config=Config(retries={"total_max_attempts": 1}))
-
     def sink_metrics(self):
         st, _, body = http(self.st["metrics_port"], "GET", "/metrics")
         self.assertEqual(st, 200)
@@ -259,6 +266,106 @@ class UpConfigTest(UpCase):
                          keys)
         self.assertEqual(self.downloaded(), b"before-the-floor\n")
 
+
+def listening_ips(port):
+    """The IPv4 addresses with a TCP socket listening on `port` (/proc/net/tcp)."""
+    ips = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            addr, p = fields[1].split(":")
+            if int(p, 16) == port and fields[3] == "0A":
+                ips.add(socket.inet_ntoa(bytes.fromhex(addr)[::-1]))
+    return ips
+
+
+DEFAULT_PORTS = (44444, 8080, 41414, 9000, 9100, 9200)
+
+
+class UpAnywhereTest(UpCase):
+    """`ingestor up` outside the repository: the built-in configuration, generated credentials,
+    sources on loopback."""
+
+    def test_print_config_is_conf_pipeline_properties_byte_for_byte(self):
+        p = subprocess.run([BIN, "up", "--print-config"], capture_output=True, timeout=20)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(REPO, "conf", "pipeline.properties"), "rb") as f:
+            self.assertEqual(p.stdout, f.read())
+
+    def test_the_shipped_configuration_has_no_credentials_and_binds_loopback(self):
+        with open(os.path.join(REPO, "conf", "pipeline.properties")) as f:
+            props = dict(ln.split("=", 1) for ln in f.read().splitlines()
+                         if "=" in ln and not ln.startswith("#"))
+        props = {k.strip(): v.strip() for k, v in props.items()}
+        for key in ("store.accessKey", "store.secretKey", "relay.secret"):
+            self.assertEqual(props[key], "", key)
+        binds = {k: v for k, v in props.items() if k.endswith(".bind")}
+        self.assertEqual(set(binds.values()), {"127.0.0.1"}, binds)
+
+    def test_credentials_are_generated_0600_reused_and_only_their_path_is_printed(self):
+        from botocore.exceptions import ClientError
+        self.start_up()
+        path = os.path.join(self.data, "credentials.json")
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        creds = self.credentials()
+        self.assertEqual(set(creds), {"store.accessKey", "store.secretKey", "relay.secret"})
+        self.assertGreaterEqual(len(creds["store.secretKey"]), 40)
+        self.assertGreaterEqual(len(creds["relay.secret"]), 64)
+        out = self.log()
+        self.assertIn("credentials: " + path, out)
+        for v in creds.values():
+            self.assertNotIn(v, out)
+        self.assertEqual(self.s3().list_objects_v2(Bucket="ingestor")["KeyCount"], 0)
+        with self.assertRaises(ClientError):  # the old demo keys open nothing
+            self.s3("ingestor", "ingestor-secret-key").list_objects_v2(Bucket="ingestor")
+        # The relay and the consumer share the generated secret: a line goes all the way.
+        self.send_lines(b"with-generated-secrets\n")
+        wait_for(lambda: self.downloaded() == b"with-generated-secrets\n", 60,
+                 what="the line under the download directory")
+        self.stop_up()
+        self.start_up()
+        self.assertEqual(self.credentials(), creds)
+        self.assertEqual(self.s3().list_objects_v2(Bucket="ingestor")["KeyCount"], 1)
+        # Keys set in the configuration win over the file.
+        self.stop_up()
+        self.start_up("store.accessKey = configured-key\nstore.secretKey = configured-secret\n")
+        self.assertEqual(self.s3("configured-key", "configured-secret")
+                         .list_objects_v2(Bucket="ingestor")["KeyCount"], 1)
+
+    def test_a_source_without_bind_listens_on_loopback_only(self):
+        st = self.start_up(drop=("agent.sources.httpSrc.bind", "agent.sources.netcatSrc.bind"))
+        self.assertEqual(listening_ips(st["http_port"]), {"127.0.0.1"})
+        self.assertEqual(listening_ips(st["netcat_port"]), {"127.0.0.1"})
+        self.send_lines(b"loopback\n")
+
+    def test_a_conf_pipeline_properties_in_the_working_directory_is_used(self):
+        work = os.path.join(self.tmp, "work")
+        os.makedirs(os.path.join(work, "conf"))
+        os.replace(pipeline_for_test(self.tmp), os.path.join(work, "conf", "pipeline.properties"))
+        st = self.start_up(command=[BIN, "up", "--status-file", self.status], cwd=work)
+        self.assertNotIn(st["netcat_port"], DEFAULT_PORTS)  # the file's port 0, not the default
+        self.assertIn("configuration: conf/pipeline.properties", self.log())
+        self.assertTrue(os.path.exists(os.path.join(work, "ingestor-data", "credentials.json")))
+
+    def test_up_in_an_empty_directory_runs_the_built_in_default(self):
+        busy = [p for p in DEFAULT_PORTS if listening_ips(p)]
+        if busy:
+            self.skipTest(f"the default ports {busy} are in use on this machine")
+        empty = os.path.join(self.tmp, "empty")
+        os.makedirs(empty)
+        st = self.start_up(command=[BIN, "up", "--status-file", self.status], cwd=empty)
+        self.assertIn("configuration: the built-in default", self.log())
+        self.assertEqual((st["netcat_port"], st["http_port"], st["store_port"]),
+                         (44444, 8080, 9000))
+        for port in (44444, 8080):
+            self.assertEqual(listening_ips(port), {"127.0.0.1"}, port)
+        data = os.path.join(empty, "ingestor-data")
+        self.assertEqual(os.stat(os.path.join(data, "credentials.json")).st_mode & 0o777, 0o600)
+        self.send_lines(b"from-anywhere\n")
+        wait_for(lambda: self.downloaded(data) == b"from-anywhere\n", 60,
+                 what="the line under ./ingestor-data/downloads")
+        self.stop_up()
 
 if __name__ == "__main__":
     unittest.main()

@@ -49,9 +49,10 @@ void add_agent_command(CLI::App& app, AgentArgs& args);
 int run_agent(const AgentArgs& args);
 
 struct UpArgs {
-  std::string conf_file;
+  std::string conf_file;  // empty: ./conf/pipeline.properties if it exists, else the built-in one
   std::string data_dir;
   std::string status_file;
+  bool print_config = false;  // print the built-in configuration and exit
 };
 void add_up_command(CLI::App& app, UpArgs& args);
 int run_up(const UpArgs& args);

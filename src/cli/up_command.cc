@@ -1,7 +1,9 @@
 // `ingestor up`: the whole pipeline in one process (store, consumer, relay, agent), configured by
 // one properties file (conf/pipeline.properties): the agent section of conf/agent.conf plus
-// `store.*`, `relay.*` and `consumer.*` keys (cli/up_config.h). Data lives under --data-dir
-// (./ingestor-data).
+// `store.*`, `relay.*` and `consumer.*` keys (cli/up_config.h). The file is `-f FILE`, else
+// ./conf/pipeline.properties when it exists (in the repository, in the image), else the built-in
+// copy of conf/pipeline.properties (cli/up_default.h), so `up` runs in any directory. Data lives
+// under --data-dir (./ingestor-data), with the generated credentials (cli/up_credentials.h).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,14 +14,18 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "agent/agent.h"
+#include "agent/builtin_components.h"
 #include "agent/monitoring.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/up_config.h"
+#include "cli/up_credentials.h"
+#include "cli/up_default.h"
 #include "consumer/consumer.h"
 #include "core/config/agent_config.h"
 #include "core/config/properties.h"
@@ -36,14 +42,19 @@ namespace ingestor::cli {
 void add_up_command(CLI::App& app, UpArgs& a) {
   CLI::App* sub = app.add_subcommand(
       "up", "Run the whole pipeline locally: store, consumer, relay and agent in one process");
-  sub->add_option("-f,--conf-file", a.conf_file, "Pipeline configuration")
-      ->default_str("conf/pipeline.properties");
+  sub->add_option("-f,--conf-file", a.conf_file,
+                  "Pipeline configuration (default: ./conf/pipeline.properties if it exists, "
+                  "else the built-in one)");
+  sub->add_flag("--print-config", a.print_config,
+                "Print the built-in configuration (conf/pipeline.properties) and exit");
   sub->add_option("--data-dir", a.data_dir, "Where objects, staging and downloads go")
       ->default_str("ingestor-data");
   sub->add_option("--status-file", a.status_file, "Write the bound ports as JSON once started");
 }
 
 namespace {
+
+constexpr const char* kRepoConfig = "conf/pipeline.properties";
 
 // The consumer needs the store's URL before the store can start (the store needs the relay's,
 // which needs the consumer's): with `store.listen` on port 0, pick a free port up front.
@@ -68,6 +79,41 @@ int64_t json_number(const std::string& js, const std::string& key) {
   return std::atoll(js.c_str() + pos + key.size() + 3);
 }
 
+// The configuration: -f FILE, else ./conf/pipeline.properties, else the built-in copy of it.
+// `conf_dir` is the directory relative paths of the agent's config are taken from.
+Result<Properties> load_up_config(const UpArgs& a, std::string& conf_dir) {
+  std::string conf = a.conf_file;
+  if (conf.empty() && std::filesystem::exists(kRepoConfig)) conf = kRepoConfig;
+  if (!conf.empty()) {
+    conf_dir = std::filesystem::path(conf).parent_path().string();
+    log::info("configuration: {}", conf);
+    return load_properties_files({conf});
+  }
+  conf_dir.clear();
+  log::info(
+      "configuration: the built-in default (no -f and no ./{}; `ingestor up "
+      "--print-config` shows it)",
+      kRepoConfig);
+  return parse_properties(up_default_config(), "built-in pipeline.properties");
+}
+
+// A demo opens no port to the network unless told to: each agent source with a `bind` key that
+// the configuration leaves unset listens on 127.0.0.1.
+void bind_sources_to_loopback(Properties& props) {
+  const std::string* names = props.get("agent.sources");
+  if (names == nullptr) return;
+  std::istringstream in(*names);
+  for (std::string name; in >> name;) {
+    const std::string prefix = "agent.sources." + name + ".";
+    const std::string* type = props.get(prefix + "type");
+    const SourceType* st = type ? find_source_type(*type) : nullptr;
+    if (st == nullptr || props.get(prefix + "bind") != nullptr) continue;
+    for (const auto& k : st->spec().keys) {
+      if (k.key == "bind") props.set(prefix + "bind", "127.0.0.1");
+    }
+  }
+}
+
 int64_t metric(const Component& c, const std::string& name) {
   MetricList m;
   c.collect_metrics(m);
@@ -79,23 +125,45 @@ int64_t metric(const Component& c, const std::string& name) {
 }  // namespace
 
 int run_up(const UpArgs& a) {
-  const std::string conf = a.conf_file.empty() ? "conf/pipeline.properties" : a.conf_file;
+  if (a.print_config) {
+    std::fwrite(up_default_config().data(), 1, up_default_config().size(), stdout);
+    return 0;
+  }
   const std::string data = a.data_dir.empty() ? "ingestor-data" : a.data_dir;
-  auto props = load_properties_files({conf});
+  std::string conf_dir;
+  auto props = load_up_config(a, conf_dir);
   if (!props) {
     std::fprintf(stderr, "ingestor up: %s\n", props.error().message.c_str());
     return 2;
   }
   props->set("pipeline.dataDir", data);
+  bind_sources_to_loopback(*props);
   // `${store.endpoint}` is only known once the store listens: substitute now for everything
   // else, and again before the agent is built.
-  substitute_values(*props, process_env, nullptr);
+  if (auto s = substitute_values(*props, process_env, nullptr); !s) {
+    std::fprintf(stderr, "ingestor up: %s\n", s.error().message.c_str());
+    return 2;
+  }
 
   UpConfigProblems problems;
-  const UpConfig cfg = parse_up_config(*props, problems);
+  UpConfig cfg = parse_up_config(*props, problems);
   for (const auto& w : problems.warnings) log::warn("{}", w);
   for (const auto& e : problems.errors) std::fprintf(stderr, "ingestor up: %s\n", e.c_str());
   if (!problems.errors.empty()) return 2;
+  if (auto s = make_dirs(data); !s) {
+    std::fprintf(stderr, "ingestor up: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  // Secrets the configuration leaves empty: generated on the first run, kept in the data dir.
+  const std::string creds_file = credentials_path(data);
+  auto creds = load_or_create_credentials(creds_file);
+  if (!creds) {
+    std::fprintf(stderr, "ingestor up: %s\n", creds.error().message.c_str());
+    return 1;
+  }
+  const bool generated_in_use = apply_credentials(*props, *creds) > 0;
+  UpConfigProblems again;  // the same keys, now with the credentials: nothing new to report
+  cfg = parse_up_config(*props, again);
   Listen store_ep = cfg.store_listen;
   const Listen& relay_ep = cfg.relay_listen;
   const Listen& consumer_ep = cfg.consumer_listen;
@@ -200,11 +268,16 @@ int run_up(const UpArgs& a) {
   // 4. Agent, with the store's real address.
   props->set("store.endpoint", "http://" + store_ep.host + ":" + std::to_string(server.port()));
   std::vector<std::string> unresolved;
-  substitute_values(*props, process_env, &unresolved);
+  if (auto s = substitute_values(*props, process_env, &unresolved); !s) {
+    std::fprintf(stderr, "ingestor up: %s\n", s.error().message.c_str());
+    server.stop();
+    notifier.stop();
+    return 2;
+  }
   for (const auto& u : unresolved) log::warn("unresolved substitution left as it is: {}", u);
   Diagnostics diags;
   AgentConfig config = parse_agent_config(*props, "agent", diags);
-  AgentOptions opts{false, std::filesystem::path(conf).parent_path().string(), 0};
+  AgentOptions opts{false, conf_dir, 0};
   auto agent = Agent::build(config, diags, opts);
   for (const auto& d : diags.all()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
   if (!agent) {
@@ -254,6 +327,11 @@ int run_up(const UpArgs& a) {
   std::printf("  objects:     s3://%s in the store at http://%s:%d (data in %s/store)\n",
               bucket.c_str(), store_ep.host.c_str(), server.port(), data.c_str());
   std::printf("  downloads:   %s/downloads/%s/\n", data.c_str(), bucket.c_str());
+  if (generated_in_use)
+    std::printf(
+        "  credentials: %s (generated on the first run, mode 0600: the store's S3 "
+        "keys, the relay's secret)\n",
+        creds_file.c_str());
   std::printf(
       "  metrics:     agent http://127.0.0.1:%d/metrics, consumer http://%s:%d/metrics, "
       "relay http://%s:%d/metrics\n",

@@ -16,9 +16,11 @@ constexpr UpKey kKeys[] = {
     {"store.region", Kind::kText, "us-east-1", 0, 0, "", "region of the store"},
     {"store.bucket", Kind::kText, "ingestor", 0, 0, "",
      "bucket the agent writes to, created at start"},
-    {"store.accessKey", Kind::kText, "ingestor", 0, 0, "",
-     "access key the agent and the consumer sign with"},
-    {"store.secretKey", Kind::kText, "ingestor-secret-key", 0, 0, "", "secret key for it"},
+    {"store.accessKey", Kind::kText, "", 0, 0, "",
+     "access key the agent and the consumer sign with (empty: generated on the first run, kept "
+     "in the data dir's credentials.json)"},
+    {"store.secretKey", Kind::kText, "", 0, 0, "",
+     "secret key for it (empty: generated, as the access key)"},
     {"store.minFreeSpace", Kind::kNumber, "", 0, kNoMax, "bytes",
      "refuse new data (507) when the disk would keep fewer free bytes; default the store's, "
      "64 MiB; 0: no floor"},
@@ -27,7 +29,7 @@ constexpr UpKey kKeys[] = {
     {"relay.listen", Kind::kListen, "127.0.0.1:9100", 0, 0, "",
      "HOST:PORT of the relay's webhook endpoint"},
     {"relay.secret", Kind::kText, "", 0, 0, "",
-     "secret the relay signs its POSTs to the consumer with (empty: none)"},
+     "secret the relay signs its POSTs to the consumer with (empty: generated, as the keys)"},
     {"relay.webhookToken", Kind::kText, "", 0, 0, "",
      "token the store's notifications carry to the relay (Authorization: Bearer); empty: a "
      "random one each run"},

@@ -38,8 +38,9 @@ TEST(UpConfigTest, DefaultsWhenNothingIsSet) {
   EXPECT_EQ(c.consumer_listen.port, 9200);
   EXPECT_EQ(c.store_bucket, "ingestor");
   EXPECT_EQ(c.store_region, "us-east-1");
-  EXPECT_EQ(c.store_access_key, "ingestor");
-  EXPECT_EQ(c.store_secret_key, "ingestor-secret-key");
+  // No fixed keys: `up` generates them (cli/up_credentials.h).
+  EXPECT_EQ(c.store_access_key, "");
+  EXPECT_EQ(c.store_secret_key, "");
   EXPECT_FALSE(c.store_min_free_space.has_value());  // the store's own default applies
   EXPECT_EQ(c.relay_secret, "");
   EXPECT_EQ(c.consumer_workers, 4u);
