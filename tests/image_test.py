@@ -135,6 +135,10 @@ class ImageTest(unittest.TestCase):
             "for t in g++ gcc cc c++ cmake make; do command -v $t; done; true",
             entrypoint="sh")
         self.assertEqual(found.strip(), "", found)
+        # No demo keys in the shipped configuration: `ingestor up` generates its own.
+        conf = self.run_in_image("-c", "cat /etc/ingestor/*", entrypoint="sh")
+        for demo in ("ingestor-secret-key", "change-me-shared-secret"):
+            self.assertNotIn(demo, conf)
         CHECKS.append("non-root (uid 10001), no credentials, no build tools in the image")
 
     def test_3_up_in_a_container(self):
@@ -147,6 +151,9 @@ class ImageTest(unittest.TestCase):
         wait_for(lambda: "the pipeline is running" in logs(), 60, interval=0.5,
                  what=f"`ingestor up` in the container:\n{logs()}")
         self.assertEqual(engine("exec", name, "id", "-u").stdout.strip(), "10001")
+        # Credentials generated on the first run, in the volume, readable by the user only.
+        self.assertEqual(engine("exec", name, "stat", "-c", "%a",
+                                "ingestor-data/credentials.json").stdout.strip(), "600")
         tag = secrets.token_hex(4).encode()
         self.assertEqual(netcat(44444, b"image-netcat-" + tag), b"OK\n")
         body = json.dumps([{"headers": {}, "body": "image-http-" + tag.decode()}]).encode()
