@@ -309,7 +309,7 @@ class UpAnywhereTest(UpCase):
         path = os.path.join(self.data, "credentials.json")
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
         creds = self.credentials()
-        self.assertEqual(set(creds), {"store.accessKey", "store.secretKey", "relay.secret"})
+        self.assertLessEqual({"store.accessKey", "store.secretKey", "relay.secret"}, set(creds))
         self.assertGreaterEqual(len(creds["store.secretKey"]), 40)
         self.assertGreaterEqual(len(creds["relay.secret"]), 64)
         out = self.log()
