@@ -53,6 +53,18 @@ class HttpSourceTest(AgentTestCase):
         self.assertEqual(m["AppendBatchAcceptedCount"], "1")
         self.assertEqual(m["EventAcceptedCount"], "2")
 
+    def test_numbers_keep_their_text_as_sent(self):
+        # Flume (Gson into String fields) keeps a number's text; 1.0 must not become 1E0, 0.10
+        # 1E-1, 1e400 Infinity, nor a 30-digit id lose digits.
+        a, port = self.start()
+        body = (b'[{"headers":{"id":123456789012345678901234567890,"v":1.0},"body":0.10},'
+                b'{"body":1e400},{"headers":{"n":-0},"body":18446744073709551616}]')
+        st, _, data = http(port, "POST", "/", body, {"Content-Type": "application/json"})
+        self.assertEqual((st, data), (200, b""))
+        wait_for(lambda: rolled(self.out) ==
+                 b"{id=123456789012345678901234567890, v=1.0} 0.10\n{} 1e400\n"
+                 b"{n=-0} 18446744073709551616\n", what="three events with numbers as sent")
+
     def test_get_is_handled_like_post(self):
         a, port = self.start()
         st, _, _ = http(port, "GET", "/", b'[{"body":"via get"}]')

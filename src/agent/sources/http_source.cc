@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "agent/sources/json_number_text.h"
 #include "base/charset.h"
 #include "base/log.h"
 #include "net/http_server.h"
@@ -100,7 +101,8 @@ std::optional<std::string_view> content_type_charset(std::string_view ct) {
   return std::nullopt;
 }
 
-// Gson's coercion of a JSON scalar to a Java String (numbers and booleans as written).
+// Gson's coercion of a JSON scalar to a Java String (numbers and booleans as written; numbers
+// arrive as strings holding their text, from parse_json_number_text).
 Result<std::string> as_string(const json::value& v, const char* what) {
   switch (v.kind()) {
     case json::kind::string:
@@ -159,12 +161,13 @@ Result<Batch> json_handler_events(std::string_view content_type, std::string_vie
   json::parse_options popts;
   popts.allow_comments = true;  // Gson reads leniently
   popts.allow_trailing_commas = true;
-  boost::system::error_code ec;
-  json::value doc = json::parse(text, ec, {}, popts);
-  if (ec) {
+  // Numbers keep their text as sent (Gson reads a number into a String as written).
+  Result<json::value> parsed = parse_json_number_text(text, popts);
+  if (!parsed) {
     return make_error(Errc::kInvalidArgument,
-                      "Request has invalid JSON Syntax. (" + ec.message() + ")");
+                      "Request has invalid JSON Syntax. (" + parsed.error().message + ")");
   }
+  const json::value& doc = *parsed;
   if (doc.is_null()) return make_error(Errc::kUnsupported, "empty request body");
   if (!doc.is_array()) {
     return make_error(

@@ -8,18 +8,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <thread>
 
 #include "agent/channels/memory_channel.h"
+#include "agent/sources/json_number_text.h"
 #include "base/charset.h"
 
 namespace ingestor {
 namespace {
 
 using namespace std::chrono_literals;
+namespace json = boost::json;
 
 std::string bytes(std::initializer_list<int> b) {
   std::string s;
@@ -40,6 +43,45 @@ TEST(JsonHandler, TwoEventsWithHeadersAndBodies) {
   EXPECT_EQ(*(*r)[0].headers.find("n"), "1");       // Gson coerces scalars to strings
   EXPECT_EQ((*r)[1].body.str(), "<b>\"two\"</b>");  // escapes survive, HTML is not escaped
   EXPECT_TRUE((*r)[1].headers.empty());
+}
+
+TEST(JsonHandler, NumbersKeepTheirTextAsSent) {
+  // Gson reads a number into a String as written; a double or an int64 would print it back as
+  // 1E0, 1E-1, Infinity, or lose the digits of a long id.
+  auto r = json_handler_events(
+      "application/json",
+      R"([{"headers":{"a":1.0,"b":0.10,"c":1e400,"d":123456789012345678901234567890,)"
+      R"("e":-0,"f":1E+2,"g":18446744073709551616,"h":-9223372036854775809,"i":7},)"
+      R"("body":0.10}, {"body":1e400}, {"body":   -12.50e-3 }])");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 3u);
+  const Headers& h = (*r)[0].headers;
+  EXPECT_EQ(*h.find("a"), "1.0");
+  EXPECT_EQ(*h.find("b"), "0.10");
+  EXPECT_EQ(*h.find("c"), "1e400");
+  EXPECT_EQ(*h.find("d"), "123456789012345678901234567890");
+  EXPECT_EQ(*h.find("e"), "-0");
+  EXPECT_EQ(*h.find("f"), "1E+2");
+  EXPECT_EQ(*h.find("g"), "18446744073709551616");
+  EXPECT_EQ(*h.find("h"), "-9223372036854775809");
+  EXPECT_EQ(*h.find("i"), "7");
+  EXPECT_EQ((*r)[0].body.str(), "0.10");
+  EXPECT_EQ((*r)[1].body.str(), "1e400");
+  EXPECT_EQ((*r)[2].body.str(), "-12.50e-3");
+}
+
+TEST(JsonHandler, NumberTextParserIsStrictJsonOtherwise) {
+  json::parse_options o;
+  auto v = parse_json_number_text(R"( {"k":[1.50,true,null,"s"],"k":{"x":2}} )", o);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(json::serialize(*v), R"({"k":{"x":"2"}})");  // the last duplicate wins
+  EXPECT_FALSE(parse_json_number_text("[1] [2]", o));    // extra data
+  EXPECT_FALSE(parse_json_number_text("[01]", o));
+  EXPECT_FALSE(parse_json_number_text("[1.]", o));
+  EXPECT_FALSE(parse_json_number_text("[", o));
+  auto arr = parse_json_number_text("[1.0, [2e5]]", o);
+  ASSERT_TRUE(arr);
+  EXPECT_EQ(json::serialize(*arr), R"(["1.0",["2e5"]])");
 }
 
 TEST(JsonHandler, MissingBodyAndHeadersAreEmpty) {
