@@ -230,7 +230,9 @@ struct VerifyOptions {
 // AuthorizationHeaderMalformed / AuthorizationQueryParametersError (unparseable auth),
 // InvalidArgument (two auth mechanisms, unsupported type, bad x-amz-content-sha256),
 // InvalidAccessKeyId, InvalidToken, RequestTimeTooSkewed (header auth beyond max_skew),
-// AccessDenied (expired or not yet valid presigned URL, missing date), SignatureDoesNotMatch
+// AccessDenied (expired or not yet valid presigned URL, missing date; an x-amz-* header that
+// SigV4's SignedHeaders leave out, with HeadersNotSigned: only x-amz-content-sha256, and
+// x-amz-date in header auth, are covered without being listed), SignatureDoesNotMatch
 // (with StringToSign and CanonicalRequest details), NotImplemented (SigV4a).
 // The body is not checked here: for kSha256 the caller hashes it and answers
 // XAmzContentSHA256Mismatch; streaming modes go through AwsChunkedDecoder.

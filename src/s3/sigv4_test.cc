@@ -280,6 +280,74 @@ TEST(SigV4Test, BotocorePresignV4) {
   EXPECT_EQ(late.error().code, S3Errc::kAccessDenied);
 }
 
+// Issue 16: an x-amz-* header the signature does not cover is refused, in query and header auth,
+// so that a presigned PUT cannot become a CopyObject or carry metadata its signer never saw.
+TEST(SigV4Test, UnsignedAmzHeadersAreRefused) {
+  SigningRequest p;
+  p.method = "PUT";
+  p.path = "/b/k";
+  p.headers = {{"Host", kHost}};
+  auto url = presign_url(p, kAws, kT0, seconds(600), SignOptions{});
+  ASSERT_TRUE(url);
+  p.query = parse_query(url->substr(url->find('?') + 1));
+  ASSERT_TRUE(verify_request(p, lookup_of({kAws}), kT0, us_east_1()));
+  // Headers outside x-amz-*, x-amzn-trace-id and x-amz-content-sha256 (the canonical request's
+  // payload line) may be unsigned.
+  SigningRequest ok = p;
+  ok.headers.push_back({"Content-Type", "text/plain"});
+  ok.headers.push_back({"X-Amzn-Trace-Id", "Root=1"});
+  ok.headers.push_back({"x-amz-content-sha256", "UNSIGNED-PAYLOAD"});
+  EXPECT_TRUE(verify_request(ok, lookup_of({kAws}), kT0, us_east_1()));
+  SigningRequest bad = p;
+  bad.headers.push_back({"X-Amz-Copy-Source", "/other/secret"});
+  bad.headers.push_back({"x-amz-meta-a", "1"});
+  bad.headers.push_back({"x-amz-meta-a", "2"});
+  auto v = verify_request(bad, lookup_of({kAws}), kT0, us_east_1());
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code, S3Errc::kAccessDenied);
+  EXPECT_EQ(v.error().message, "There were headers present in the request which were not signed");
+  ASSERT_EQ(v.error().details.size(), 1u);
+  EXPECT_EQ(v.error().details[0].first, "HeadersNotSigned");
+  EXPECT_EQ(v.error().details[0].second, "x-amz-copy-source, x-amz-meta-a");
+  // A presigned URL's date is its X-Amz-Date parameter: an x-amz-date header is not covered.
+  SigningRequest dated = p;
+  dated.headers.push_back({"X-Amz-Date", "20130524T000000Z"});
+  EXPECT_EQ(verify_request(dated, lookup_of({kAws}), kT0, us_east_1()).error().code,
+            S3Errc::kAccessDenied);
+
+  // Header auth: a header added after signing.
+  SigningRequest h;
+  h.method = "PUT";
+  h.path = "/b/k";
+  h.headers = {{"Host", kHost}};
+  h.payload_hash = "UNSIGNED-PAYLOAD";
+  ASSERT_TRUE(sign_request(h, kAws, kT0, SignOptions{}));
+  ASSERT_TRUE(verify_request(h, lookup_of({kAws}), kT0, us_east_1()));
+  h.headers.push_back({"x-amz-acl", "public-read-write"});
+  auto hv = verify_request(h, lookup_of({kAws}), kT0, us_east_1());
+  ASSERT_FALSE(hv);
+  EXPECT_EQ(hv.error().code, S3Errc::kAccessDenied);
+  EXPECT_EQ(hv.error().details.at(0).second, "x-amz-acl");
+}
+
+// SigV2 has no list of signed headers: every x-amz-* header is in its string to sign, so one
+// added to a signed request breaks the signature.
+TEST(SigV4Test, V2SignsEveryAmzHeader) {
+  SigningRequest r;
+  r.method = "PUT";
+  r.path = "/b/k";
+  r.headers = {{"Host", "127.0.0.1:9000"}};
+  auto url = presign_url_v2(r, kBoto, 1700000600);
+  ASSERT_TRUE(url);
+  r.query = parse_query(url->substr(url->find('?') + 1));
+  const TimePoint now{seconds(1700000000)};
+  ASSERT_TRUE(verify_request(r, lookup_of({kBoto}), now, {}));
+  r.headers.push_back({"x-amz-copy-source", "/other/secret"});
+  auto v = verify_request(r, lookup_of({kBoto}), now, {});
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code, S3Errc::kSignatureDoesNotMatch);
+}
+
 SigningRequest botocore_v2() {
   SigningRequest r;
   r.path = percent_decode("/b/a%20b/c~d%2Be%3Df.txt", false).value();

@@ -142,6 +142,30 @@ S3Result<std::vector<std::string>> parse_signed_headers(std::string_view v, bool
   return out;
 }
 
+// Every x-amz-* header must be covered by the signature (S3: 403 AccessDenied "There were headers
+// present in the request which were not signed", HeadersNotSigned listing them), so that whoever
+// holds a presigned URL cannot add x-amz-copy-source, x-amz-acl or x-amz-meta-* to it (issue 16).
+// Exempt: x-amz-content-sha256, whose value is the canonical request's payload line in both
+// modes, and in header auth x-amz-date, the string to sign's date; both are covered anyway.
+S3Status check_unsigned_headers(const SigningRequest& req, const std::vector<std::string>& names,
+                                bool presigned) {
+  std::vector<std::string> missing;
+  for (const auto& h : req.headers) {
+    std::string n = to_lower(h.name);
+    if (!n.starts_with("x-amz-") || n == "x-amz-content-sha256") continue;
+    if (!presigned && n == "x-amz-date") continue;
+    if (std::binary_search(names.begin(), names.end(), n)) continue;
+    if (std::find(missing.begin(), missing.end(), n) == missing.end()) missing.push_back(n);
+  }
+  if (missing.empty()) return {};
+  std::string list;
+  for (const auto& n : missing) list += (list.empty() ? "" : ", ") + n;
+  S3Error e(S3Errc::kAccessDenied,
+            "There were headers present in the request which were not signed");
+  e.details.emplace_back("HeadersNotSigned", std::move(list));
+  return e;
+}
+
 SigningKey signing_key(const VerifyOptions& opts, std::string_view secret, const Credential& c) {
   if (opts.cache != nullptr) return opts.cache->get(secret, c.date, c.region, c.service);
   return derive_signing_key(secret, c.date, c.region, c.service);
@@ -217,6 +241,7 @@ S3Result<AuthResult> verify_header_v4(const SigningRequest& req, std::string_vie
   const SigningKey key = signing_key(opts, creds->secret_access_key, *cred);
   const std::string expected = sign_string(key, sts);
   if (!constant_time_equal(expected, *signature)) return mismatch(sts, creq);
+  if (auto st = check_unsigned_headers(req, *names, false); !st) return st.error();
 
   AuthResult r;
   r.kind = AuthKind::kHeaderV4;
@@ -294,6 +319,7 @@ S3Result<AuthResult> verify_query_v4(const SigningRequest& req, const SecretLook
   const SigningKey key = signing_key(opts, creds->secret_access_key, *cred);
   const std::string expected = sign_string(key, sts);
   if (!constant_time_equal(expected, signature->value)) return mismatch(sts, creq);
+  if (auto st = check_unsigned_headers(req, *names, true); !st) return st.error();
 
   AuthResult r;
   r.kind = AuthKind::kQueryV4;
