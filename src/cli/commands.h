@@ -74,7 +74,9 @@ struct StoreArgs {
   int64_t notify_retry_max_ms = 30000;
   uint64_t min_free_space = 64ull << 20;  // bytes; StoreOptions::min_free_space
   size_t io_threads = 0;
-  int64_t idle_timeout_s = 120;  // store::ServerOptions::idle_timeout
+  int64_t idle_timeout_s = 120;   // store::ServerOptions::idle_timeout
+  int64_t header_timeout_s = 30;  // store::ServerOptions::header_timeout
+  size_t max_connections = 4096;  // store::ServerOptions::max_connections
   std::string status_file;
 };
 void add_store_command(CLI::App& app, StoreArgs& args);

@@ -117,6 +117,16 @@ void add_store_command(CLI::App& app, StoreArgs& a) {
                   "client that stops sending or reading a body) before the store closes it")
       ->capture_default_str()
       ->transform(whole_number(1, kMaxDelayMs / 1000, "seconds"));
+  sub->add_option("--header-timeout", a.header_timeout_s,
+                  "Seconds a client has to send a whole request header, from its first byte (from "
+                  "the connection's start for the first request); a slower one is dropped")
+      ->capture_default_str()
+      ->transform(whole_number(1, kMaxDelayMs / 1000, "seconds"));
+  sub->add_option("--max-connections", a.max_connections,
+                  "Most connections served at once; more are closed at once (and counted in "
+                  "/_ingestor/metrics)")
+      ->capture_default_str()
+      ->transform(whole_number(1, 1000000));
   sub->add_option("--status-file", a.status_file,
                   "Write a JSON file with the bound port once listening");
 }
@@ -132,6 +142,14 @@ int run_store(const StoreArgs& a) {
   so.tls_key = a.tls_key;
   so.io_threads = a.io_threads;
   so.idle_timeout = std::chrono::seconds(a.idle_timeout_s);
+  so.header_timeout = std::chrono::seconds(a.header_timeout_s);
+  so.max_connections = a.max_connections;
+  // An empty secret would let anybody sign as the main account (issue 16).
+  if (a.access_key.empty() || a.secret_key.empty()) {
+    std::fprintf(stderr, "ingestor store: %s is empty: give the main account a key and a secret\n",
+                 a.access_key.empty() ? "--access-key" : "--secret-key");
+    return 2;
+  }
 
   store::StoreOptions opts;
   opts.data_dir = a.data_dir;
@@ -215,6 +233,7 @@ int run_store(const StoreArgs& a) {
   store::StoreMetrics metrics(**st, &notifier, api);
   api.set_metrics(&metrics);
   store::StoreServer server(api, so);
+  metrics.set_connections(&server.connection_counters());
 
   block_stop_signals();
   notifier.start();

@@ -126,7 +126,7 @@ std::optional<int64_t> Notifier::pass() {
     std::uniform_int_distribution<int64_t> jitter(-base / 5, base / 5);
     int64_t next_ms = now_ms() + base + jitter(rng);
     if (row.attempts == 0 || row.attempts % 10 == 0)
-      log::warn("store notifier: delivery to {} failed ({}), retrying", row.url, why);
+      log::warn("store notifier: delivery to {} failed ({}), retrying", row.url, log::escape(why));
     failures_++;
     down[row.url] = {next_ms, why};
     retry.push_back({row.id, row.attempts + 1, next_ms, why});

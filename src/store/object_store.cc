@@ -138,7 +138,7 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::open(StoreOptions options) {
     auto rules = parse_notification_config(xml, store->options_.targets);
     if (!rules) {
       log::warn("bucket {}: notification configuration no longer valid ({}); ignored",
-                (*st)->col_text(0), rules.error().message);
+                log::escape((*st)->col_text(0)), log::escape(rules.error().message));
       continue;
     }
     store->rules_[(*st)->col_text(0)] = std::move(*rules);

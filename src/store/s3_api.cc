@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/log.h"
+#include "net/header_value.h"
 #include "store/keys.h"
 #include "store/s3_api_ctx.h"
 #include "store/store_metrics.h"
@@ -37,6 +38,40 @@ bool is_unsupported_subresource(const S3Api::Ctx& c) {
   for (const char* s : kUnsupported)
     if (c.has(s)) return true;
   return false;
+}
+
+// Issue 16: a value that may come back as a response header (stored Content-* and x-amz-meta-*
+// headers, response-* overrides, Origin in CORS answers) must not split the response. Every
+// request header is checked (a control character is invalid in any of them, RFC 9110 5.5), and
+// every response-* query parameter: 400 InvalidArgument. StoreServer checks what it writes too.
+ApiStatus check_header_inputs(const RawRequest& req, const std::vector<s3::QueryParam>& query) {
+  auto bad = [](const std::string& name, const std::string& value) {
+    return err::invalid_argument("A header value may not contain control characters (CR, LF, ...)",
+                                 name, log::escape(value, 256));
+  };
+  for (const auto& h : req.headers)
+    if (!net::is_safe_header_value(h.value)) return bad(h.name, h.value);
+  for (const auto& q : query)
+    if (q.name.starts_with("response-") && !net::is_safe_header_value(q.value))
+      return bad(q.name, q.value);
+  return {};
+}
+
+// Issue 16: the store does not encrypt at rest, so a request asking for server-side encryption
+// (SSE-C customer keys, SSE-KMS, DSSE-KMS, and SSE-S3 AES256 too: it would be a promise the data
+// on disk does not keep) is refused rather than stored in the clear: 501 NotImplemented.
+ApiStatus check_no_sse(const RawRequest& req) {
+  for (const auto& h : req.headers) {
+    std::string n = h.name;
+    for (auto& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (n.starts_with("x-amz-server-side-encryption") ||
+        n.starts_with("x-amz-copy-source-server-side-encryption"))
+      return err::not_implemented(
+          "Server-side encryption is not implemented by ingestor store: objects are stored "
+          "unencrypted, so requests with " +
+          n + " are refused.");
+  }
+  return {};
 }
 
 // A request that brings new data (PutObject, UploadPart, CopyObject: every PUT on a key but
@@ -127,6 +162,7 @@ Prepared S3Api::prepare(const RawRequest& req) {
   }
   c->addr = std::move(*addr);
   c->query = s3::parse_query(c->addr.raw_query);
+  if (auto in = check_header_inputs(req, c->query); !in) return c->now_fail(in.error());
   // A CORS preflight carries no credentials (a browser sends it before the request it asks about).
   if (req.method == "OPTIONS") return preflight(c);
 
@@ -173,6 +209,7 @@ Prepared S3Api::route(std::shared_ptr<Ctx> c) {
         err::not_implemented("This subresource is not implemented by ingestor store."));
   if (c->addr.key.empty()) return bucket_op(c);
   if (auto v = validate_key(c->addr.key); !v) return c->now_fail(v.error());
+  if (auto sse = check_no_sse(c->req); !sse) return c->now_fail(sse.error());
   if (m == "PUT" && !c->has("acl")) {
     if (auto room = check_free_space(store_, c->req); !room) return c->now_fail(room.error());
   }

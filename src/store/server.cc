@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "net/header_value.h"
 #include "net/io_pool.h"
 #include "store/object_store.h"
 #include "store/store_xml.h"
@@ -35,6 +36,10 @@ namespace {
 constexpr size_t kHeaderLimit = 64 * 1024;
 constexpr size_t kChunk = 256 * 1024;
 constexpr size_t kSocketRead = 64 * 1024;  // Beast's largest single read
+// What is read of the next request on a keep-alive connection before its header timeout starts.
+constexpr size_t kFirstRead = 1024;
+// The accept loop's pause after accept(2) failed for want of descriptors or memory.
+constexpr std::chrono::milliseconds kAcceptBackoffMin{100}, kAcceptBackoffMax{1000};
 // A request rejected before its body is drained up to this many bytes, so the client reads the
 // error rather than a connection reset; beyond it the connection is closed after the response.
 constexpr uint64_t kDrainLimit = 8 << 20;
@@ -53,7 +58,7 @@ awaitable<Response> on_pool(asio::thread_pool& pool, F f) {
           try {
             r = f();
           } catch (const std::exception& e) {
-            log::error("store: operation failed with an exception: {}", e.what());
+            log::error("store: operation failed with an exception: {}", log::escape(e.what()));
             r = Response{};
             r.status = 500;
             r.headers.emplace_back("Content-Type", "application/xml");
@@ -72,6 +77,30 @@ auto& lowest(Stream& s) {
   return beast::get_lowest_layer(s);
 }
 
+// accept(2) failed because the process or system ran out of something that comes back (file
+// descriptors, memory): retrying at once would spin.
+bool out_of_resources(const beast::error_code& ec) {
+  if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+      ec == asio::error::no_memory)
+    return true;
+  return ec.category() == boost::system::system_category() && ec.value() == ENFILE;
+}
+
+// " (N more since the last one)" for a throttled log line.
+std::string more(log::Throttle& t) {
+  uint64_t n = t.take_suppressed();
+  return n ? " (" + std::to_string(n) + " more since the last one)" : "";
+}
+
+// Decrements the open-connection count when a connection's coroutine ends (or is destroyed).
+struct OpenConnection {
+  explicit OpenConnection(std::atomic<uint64_t>& n) : n(n) {}
+  ~OpenConnection() { n.fetch_sub(1); }
+  OpenConnection(const OpenConnection&) = delete;
+  OpenConnection& operator=(const OpenConnection&) = delete;
+  std::atomic<uint64_t>& n;
+};
+
 }  // namespace
 
 struct StoreServer::Impl {
@@ -80,6 +109,8 @@ struct StoreServer::Impl {
 
   S3Api& api;
   ServerOptions opts;
+  ConnectionCounters counters;  // before `pool`: outlives the connections' coroutines
+  log::Throttle accept_log, refuse_log, header_log;
   net::IoPool pool;
   asio::thread_pool blocking;
   std::optional<ssl::context> tls;
@@ -101,6 +132,8 @@ struct StoreServer::Impl {
 };
 
 awaitable<void> StoreServer::Impl::accept_loop() {
+  auto backoff = kAcceptBackoffMin;
+  asio::steady_timer pause(acceptor->get_executor());
   for (;;) {
     beast::error_code ec;
     auto& ctx = pool.next();
@@ -108,9 +141,29 @@ awaitable<void> StoreServer::Impl::accept_loop() {
         co_await acceptor->async_accept(ctx, asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
-      log::warn("store: accept failed: {}", ec.message());
+      counters.accept_failures.fetch_add(1);
+      const bool wait = out_of_resources(ec);
+      if (accept_log.allow())
+        log::warn("store: accept failed: {}{}{}", ec.message(),
+                  wait ? ", pausing " + std::to_string(backoff.count()) + " ms" : "",
+                  more(accept_log));
+      if (wait) {
+        pause.expires_after(backoff);
+        co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+        backoff = std::min(backoff * 2, kAcceptBackoffMax);
+      }
       continue;
     }
+    backoff = kAcceptBackoffMin;
+    if (counters.open.load() >= opts.max_connections) {
+      counters.refused.fetch_add(1);
+      sock.close(ec);
+      if (refuse_log.allow())
+        log::warn("store: {} connections open (--max-connections): a new one was closed{}",
+                  opts.max_connections, more(refuse_log));
+      continue;
+    }
+    counters.open.fetch_add(1);
     sock.set_option(tcp::no_delay(true), ec);
     if (tls) {
       asio::co_spawn(ctx, serve_tls(std::move(sock)), asio::detached);
@@ -121,6 +174,7 @@ awaitable<void> StoreServer::Impl::accept_loop() {
 }
 
 awaitable<void> StoreServer::Impl::serve_plain(tcp::socket sock) {
+  OpenConnection counted(counters.open);
   beast::error_code ec;
   std::string remote = sock.remote_endpoint(ec).address().to_string();
   beast::tcp_stream stream(std::move(sock));
@@ -130,6 +184,7 @@ awaitable<void> StoreServer::Impl::serve_plain(tcp::socket sock) {
 }
 
 awaitable<void> StoreServer::Impl::serve_tls(tcp::socket sock) {
+  OpenConnection counted(counters.open);
   beast::error_code ec;
   std::string remote = sock.remote_endpoint(ec).address().to_string();
   beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), *tls);
@@ -146,6 +201,26 @@ awaitable<void> StoreServer::Impl::serve_tls(tcp::socket sock) {
 template <class Stream>
 awaitable<bool> StoreServer::Impl::write_response(Stream& stream, Response& r, unsigned version,
                                                   bool keep_alive) {
+  // Last line against response splitting: no header with a control character leaves the store
+  // (S3Api refuses such request values with 400; this catches any other way in, e.g. metadata
+  // stored by an older version).
+  for (const auto& [k, v] : r.headers) {
+    if (net::is_header_name(k) && net::is_safe_header_value(v)) continue;
+    counters.unsafe_headers.fetch_add(1);
+    if (header_log.allow())
+      log::error(
+          "store: a response header held a control character, answering 500 instead: {}: {}{}",
+          log::escape(k, 128), log::escape(v, 256), more(header_log));
+    const bool head = r.head;
+    r = Response{};
+    r.status = 500;
+    r.head = head;
+    r.headers.emplace_back("Content-Type", "application/xml");
+    r.body =
+        error_xml(err::internal("We encountered an internal error. Please try again."), "", "");
+    keep_alive = false;
+    break;
+  }
   http::response<http::empty_body> h;
   h.version(version);
   h.result(static_cast<unsigned>(r.status));
@@ -251,24 +326,39 @@ awaitable<StoreServer::Impl::Sent> StoreServer::Impl::send_file_body(tcp::socket
 
 template <class Stream>
 awaitable<void> StoreServer::Impl::session(Stream& stream, std::string remote) {
+  // Buffers are allocated when a request needs them and released after it (issue 16: 1,000 idle
+  // connections used to hold 280 MB).
   beast::flat_buffer buffer;
-  // Beast reads a socket into `buffer` at most its free capacity at a time (64 KiB at most): with
-  // the few KiB left after a header, an 8 MiB body took thousands of small recvmsg calls, each
-  // re-arming the timer and waking the coroutine.
-  buffer.reserve(kSocketRead);
-  std::vector<char> chunk(kChunk);
-  for (;;) {
+  for (bool first = true;; first = false) {
     http::request_parser<http::buffer_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(boost::none);
     beast::error_code ec;
-    lowest(stream).expires_after(opts.idle_timeout);
+    if (!first && buffer.size() == 0) {
+      // Between requests: an idle connection holds no buffer, and may idle for idle_timeout.
+      buffer.clear();
+      buffer.shrink_to_fit();
+      lowest(stream).expires_after(opts.idle_timeout);
+      size_t n = co_await stream.async_read_some(buffer.prepare(kFirstRead),
+                                                 asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;  // closed, reset or idle too long
+      buffer.commit(n);
+    }
+    // The rest of the header (the whole of the first request's) within header_timeout.
+    lowest(stream).expires_after(opts.header_timeout);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(use_awaitable, ec));
     if (ec) {
+      if (ec == beast::error::timeout) {
+        counters.header_timeouts.fetch_add(1);
+        if (header_log.allow())
+          log::info("store: {} sent no whole request header in {} s, connection closed{}",
+                    log::escape(remote), opts.header_timeout.count(), more(header_log));
+        co_return;
+      }
       if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-          ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-          ec == asio::error::connection_reset || ec == ssl::error::stream_truncated)
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+          ec == ssl::error::stream_truncated)
         co_return;
       Response bad;
       bad.status = 400;
@@ -309,6 +399,15 @@ awaitable<void> StoreServer::Impl::session(Stream& stream, std::string remote) {
     }
     uint64_t discarded = 0;
     bool body_read = false;
+    // The body buffer: as large as the body, up to kChunk; allocated only for a body read here.
+    std::vector<char> chunk;
+    auto need_chunk = [&] {
+      if (!chunk.empty()) return;
+      uint64_t want = kChunk;
+      if (auto cl = parser.content_length(); cl && !raw.chunked)
+        want = std::min<uint64_t>(*cl, kChunk);
+      chunk.resize(static_cast<size_t>(std::max<uint64_t>(want, 1)));
+    };
     // A body of known length that the pipeline takes in place goes from the socket straight into
     // its buffers, not through the parser's buffer and `chunk` (two copies fewer per byte).
     if (!have_response && !close_after && p.op.body && p.op.body->takes_in_place() &&
@@ -326,6 +425,7 @@ awaitable<void> StoreServer::Impl::session(Stream& stream, std::string remote) {
         left -= early;
       }
       while (left > 0) {
+        if (have_response) need_chunk();
         std::span<char> into = have_response ? std::span<char>(chunk) : p.op.body->in_place();
         const size_t want = static_cast<size_t>(std::min<uint64_t>(left, into.size()));
         lowest(stream).expires_after(opts.idle_timeout);
@@ -347,6 +447,13 @@ awaitable<void> StoreServer::Impl::session(Stream& stream, std::string remote) {
       body_read = true;  // the parser never saw the body; the next request gets a new parser
     }
     // Read the body: into the pipeline, or discarded (rejected requests, bodies nobody wants).
+    // Beast reads a socket into `buffer` at most its free capacity at a time (64 KiB at most):
+    // with the few KiB left after a header, an 8 MiB body took thousands of small recvmsg calls,
+    // each re-arming the timer and waking the coroutine.
+    if (!body_read && !close_after && !parser.is_done()) {
+      need_chunk();
+      buffer.reserve(kSocketRead);
+    }
     while (!body_read && !close_after && !parser.is_done()) {
       h.body().data = chunk.data();
       h.body().size = chunk.size();
@@ -430,5 +537,7 @@ void StoreServer::stop() {
 }
 
 uint16_t StoreServer::port() const { return impl_->port; }
+
+const ConnectionCounters& StoreServer::connection_counters() const { return impl_->counters; }
 
 }  // namespace ingestor::store

@@ -10,9 +10,18 @@
 // and group-commit waits never stall an io thread.
 // GetObject bodies from files go to a plain HTTP socket by sendfile(2), with no copy in this
 // process; over HTTPS they are read and written in 256 KiB pieces.
-// Memory per connection: a 64 KiB socket read buffer (which also holds the header, <= 64 KiB), the
-// 256 KiB body buffer, and a 256 KiB read buffer for GET responses streamed over HTTPS (and for
-// inline objects).
+// Memory per connection (issue 16): nothing but the socket, the coroutine and the parser while it
+// waits for a request; the header is read into a buffer that grows as it arrives (<= 64 KiB); a
+// request with a body read through the parser gets a 64 KiB socket read buffer and a body buffer of
+// up to 256 KiB, a GET response streamed over HTTPS a 256 KiB read buffer, each released when its
+// request is done (an idle keep-alive connection holds none of them).
+// Limits: at most `max_connections` open connections (more are closed at once and counted); a
+// request header must arrive whole within `header_timeout` of its first byte (of the connection's
+// start for the first request); between requests a connection may idle for `idle_timeout`. When
+// accept(2) fails for want of file descriptors (EMFILE, ENFILE) or memory, the accept loop waits
+// 100 ms, doubling up to 1 s, instead of spinning; failures are counted and logged at most once a
+// second. A response header with a control character is never written: the response becomes a
+// 500 (last line of defence against response splitting; S3Api refuses such inputs with 400).
 
 #include <chrono>
 #include <cstdint>
@@ -21,6 +30,7 @@
 
 #include "base/result.h"
 #include "store/s3_api.h"
+#include "store/store_metrics.h"
 
 namespace ingestor::store {
 
@@ -31,6 +41,8 @@ struct ServerOptions {
   size_t io_threads = 0;          // 0: one per core
   size_t blocking_threads = 32;   // concurrent disk/SQLite operations
   std::chrono::seconds idle_timeout{120};
+  std::chrono::seconds header_timeout{30};
+  size_t max_connections = 4096;
 };
 
 class StoreServer {
@@ -45,6 +57,8 @@ class StoreServer {
   // Stops accepting, abandons open connections, waits for running operations. Idempotent.
   void stop();
   uint16_t port() const;
+  // Live counters, for StoreMetrics::set_connections.
+  const ConnectionCounters& connection_counters() const;
 
  private:
   struct Impl;

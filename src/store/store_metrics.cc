@@ -14,6 +14,13 @@ namespace ingestor::store {
 StoreFigures StoreMetrics::figures() const {
   StoreFigures f;
   f.requests = api_.requests();
+  if (connections_) {
+    f.connections_open = connections_->open.load();
+    f.connections_refused = connections_->refused.load();
+    f.header_timeouts = connections_->header_timeouts.load();
+    f.accept_failures = connections_->accept_failures.load();
+    f.unsafe_response_headers = connections_->unsafe_headers.load();
+  }
   if (notifier_) {
     f.notifications_delivered = notifier_->delivered();
     f.notification_failures = notifier_->failures();
@@ -36,6 +43,11 @@ StoreFigures StoreMetrics::figures() const {
 std::string StoreMetrics::json() const {
   const StoreFigures f = figures();
   boost::json::object s{{"requests", f.requests},
+                        {"connectionsOpen", f.connections_open},
+                        {"connectionsRefused", f.connections_refused},
+                        {"headerTimeouts", f.header_timeouts},
+                        {"acceptFailures", f.accept_failures},
+                        {"unsafeResponseHeaders", f.unsafe_response_headers},
                         {"outboxRows", f.outbox_rows},
                         {"outboxOldestAgeSeconds", f.outbox_oldest_age_s},
                         {"notificationsDelivered", f.notifications_delivered},
@@ -55,6 +67,15 @@ std::string StoreMetrics::prometheus() const {
         name, type, v, help);
   };
   metric("requests_total", "counter", f.requests, "S3 API requests received");
+  metric("connections_open", "gauge", f.connections_open, "Connections being served");
+  metric("connections_refused_total", "counter", f.connections_refused,
+         "Connections closed at once because --max-connections were open");
+  metric("header_timeouts_total", "counter", f.header_timeouts,
+         "Connections dropped for not sending a request header within --header-timeout");
+  metric("accept_failures_total", "counter", f.accept_failures,
+         "accept(2) failures (EMFILE, ENFILE: the accept loop backs off)");
+  metric("unsafe_response_headers_total", "counter", f.unsafe_response_headers,
+         "Responses replaced by 500 because a header held a control character");
   metric("outbox_rows", "gauge", f.outbox_rows, "Notifications waiting in the outbox");
   metric("outbox_oldest_age_seconds", "gauge", f.outbox_oldest_age_s,
          "Age of the oldest notification waiting (0: none)");
