@@ -41,7 +41,7 @@ struct Tagger : Interceptor {
 
 TEST(ChannelProcessor, ReplicatesToEveryRequiredChannel) {
   auto c1 = mem("c1", 10), c2 = mem("c2", 10);
-  ChannelProcessor p({}, ChannelSelector{{c1.get(), c2.get()}, {}});
+  ChannelProcessor p({}, ChannelSelector{{c1.get(), c2.get()}, {}, nullptr});
   Batch b = batch({"a", "b"});
   PutProgress pr;
   ASSERT_TRUE(p.process(b, pr));
@@ -55,7 +55,7 @@ TEST(ChannelProcessor, InterceptorsRunOnceAndMayDrop) {
   Tagger* t = tagger.get();
   std::vector<std::unique_ptr<Interceptor>> chain;
   chain.push_back(std::move(tagger));
-  ChannelProcessor p(std::move(chain), ChannelSelector{{c1.get()}, {}});
+  ChannelProcessor p(std::move(chain), ChannelSelector{{c1.get()}, {}, nullptr});
   Batch b = batch({"a", "drop", "c"});
   PutProgress pr;
   ASSERT_TRUE(p.process(b, pr));
@@ -68,7 +68,7 @@ TEST(ChannelProcessor, InterceptorsRunOnceAndMayDrop) {
 
 TEST(ChannelProcessor, OptionalChannelFailureIsIgnored) {
   auto c1 = mem("c1", 10), opt = mem("opt", 1);
-  ChannelProcessor p({}, ChannelSelector{{c1.get()}, {opt.get()}});
+  ChannelProcessor p({}, ChannelSelector{{c1.get()}, {opt.get()}, nullptr});
   Batch b = batch({"a", "b"});  // too many for the optional channel
   PutProgress pr;
   ASSERT_TRUE(p.process(b, pr));
@@ -78,7 +78,7 @@ TEST(ChannelProcessor, OptionalChannelFailureIsIgnored) {
 
 TEST(ChannelProcessor, RetryAfterFullChannelDoesNotDuplicate) {
   auto c1 = mem("c1", 10), c2 = mem("c2", 2);
-  ChannelProcessor p({}, ChannelSelector{{c1.get(), c2.get()}, {}});
+  ChannelProcessor p({}, ChannelSelector{{c1.get(), c2.get()}, {}, nullptr});
   Batch pre = batch({"x", "y"});
   PutProgress pre_pr;
   ASSERT_TRUE(p.process(pre, pre_pr));  // c2 is now full
@@ -99,7 +99,7 @@ TEST(ChannelProcessor, RetryAfterFullChannelDoesNotDuplicate) {
 
 TEST(ChannelProcessor, MaxBatchIsSmallestTransactionCapacity) {
   auto c1 = mem("c1", 100, 50), c2 = mem("c2", 100, 20);
-  ChannelProcessor p({}, ChannelSelector{{c1.get(), c2.get()}, {}});
+  ChannelProcessor p({}, ChannelSelector{{c1.get(), c2.get()}, {}, nullptr});
   EXPECT_EQ(p.max_batch(), 20u);
 }
 

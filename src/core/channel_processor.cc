@@ -13,24 +13,150 @@ ChannelProcessor::ChannelProcessor(std::vector<std::unique_ptr<Interceptor>> int
                                    ChannelSelector selector)
     : interceptors_(std::move(interceptors)), selector_(std::move(selector)) {
   max_batch_ = std::numeric_limits<size_t>::max();
-  for (Channel* c : selector_.required) max_batch_ = std::min(max_batch_, c->transaction_capacity());
+  for (Channel* c : selector_.required)
+    max_batch_ = std::min(max_batch_, c->transaction_capacity());
   if (selector_.required.empty()) {
     for (Channel* c : selector_.optional)
       max_batch_ = std::min(max_batch_, c->transaction_capacity());
   }
 }
 
-void ChannelProcessor::put_optional(const Batch& events) {
-  for (Channel* c : selector_.optional) {
-    Batch copy(events);
-    Tx tx = c->begin();
-    Status s = tx.put(copy);
-    if (s) s = tx.commit();
-    if (!s) {
-      log::warn("Unable to put batch on optional channel {}: {}", c->name(), s.error().message);
-      tx.rollback();
-    }
+namespace {
+
+bool blank(std::string_view v) {
+  return v.find_first_not_of(" \t\n\r\f\v") == std::string_view::npos;
+}
+
+bool has(const std::vector<Channel*>& v, const Channel* c) {
+  return std::find(v.begin(), v.end(), c) != v.end();
+}
+
+log::Throttle no_channel_throttle;
+
+void put_copies(Channel* c, Batch batch) {
+  Tx tx = c->begin();
+  Status s = tx.put(batch);
+  if (s) s = tx.commit();
+  if (!s) {
+    log::warn("Unable to put batch on optional channel {}: {}", c->name(), s.error().message);
+    tx.rollback();
   }
+}
+
+}  // namespace
+
+const std::vector<Channel*>& MultiplexingRules::required_for(const Event& e) const {
+  const std::string* v = e.headers.find(header);
+  if (v == nullptr || blank(*v)) return defaults;
+  auto it = mapping.find(*v);
+  return it == mapping.end() ? defaults : it->second;
+}
+
+void MultiplexingRules::optional_for(const Event& e, const std::vector<Channel*>& required,
+                                     std::vector<Channel*>& out) const {
+  const std::string* v = e.headers.find(header);
+  if (v == nullptr) return;
+  auto it = optional.find(*v);
+  if (it == optional.end()) return;
+  for (Channel* c : it->second)
+    if (!has(required, c)) out.push_back(c);
+}
+
+void ChannelProcessor::route(const Batch& events, PutProgress& progress) {
+  const MultiplexingRules& rules = *selector_.multiplexing;
+  progress.routes.assign(selector_.required.size(), Batch{});
+  progress.optional_routes.assign(selector_.optional.size(), Batch{});
+  std::vector<Batch>& optional = progress.optional_routes;
+  std::vector<Channel*> opt;
+  size_t unrouted = 0;
+  for (const Event& e : events) {
+    const std::vector<Channel*>& req = rules.required_for(e);
+    for (Channel* c : req) {
+      auto i = std::find(selector_.required.begin(), selector_.required.end(), c);
+      progress.routes[i - selector_.required.begin()].push_back(e);
+    }
+    opt.clear();
+    rules.optional_for(e, req, opt);
+    for (Channel* c : opt) {
+      auto i = std::find(selector_.optional.begin(), selector_.optional.end(), c);
+      optional[i - selector_.optional.begin()].push_back(e);
+    }
+    if (req.empty() && opt.empty()) ++unrouted;
+  }
+  if (unrouted > 0 && no_channel_throttle.allow()) {
+    log::warn(
+        "{} event(s) matched no channel of the multiplexing selector on header '{}' (no "
+        "mapping and no selector.default) and were dropped{}",
+        unrouted, log::escape(rules.header), [&] {
+          uint64_t n = no_channel_throttle.take_suppressed();
+          return n ? fmt::format(" ({} more such batches)", n) : std::string();
+        }());
+  }
+  progress.routed = true;
+}
+
+void ChannelProcessor::commit_routes(Batch& events, PutProgress& progress,
+                                     std::function<void(Status)> done) {
+  if (!progress.routed) route(events, progress);
+  const size_t n = selector_.required.size();
+  size_t last = n;  // the last channel with events: committed asynchronously
+  for (size_t i = n; i-- > 0;)
+    if (!progress.routes[i].empty()) {
+      last = i;
+      break;
+    }
+  while (progress.required_done < n && progress.required_done != last) {
+    Batch& b = progress.routes[progress.required_done];
+    if (!b.empty()) {
+      Channel* c = selector_.required[progress.required_done];
+      Tx tx = c->begin();
+      Status s = tx.put(b);
+      if (s) s = tx.commit();
+      if (!s) {
+        tx.rollback(&b);
+        done(std::move(s));
+        return;
+      }
+      b.clear();
+    }
+    ++progress.required_done;
+  }
+  // Optional channels once, after the required ones but the last (as the replicating path):
+  // their failures are ignored and never retried.
+  if (!progress.optional_done) {
+    for (size_t i = 0; i < progress.optional_routes.size(); ++i)
+      if (!progress.optional_routes[i].empty())
+        put_copies(selector_.optional[i], std::move(progress.optional_routes[i]));
+    progress.optional_done = true;
+  }
+  if (progress.required_done >= n) {
+    events.clear();
+    done({});
+    return;
+  }
+  Batch& b = progress.routes[last];
+  progress.tx = selector_.required[last]->begin();
+  Status s = progress.tx.put(b);
+  if (!s) {
+    progress.tx.rollback();
+    done(std::move(s));
+    return;
+  }
+  progress.tx.commit_async([&events, &progress, &b, n, done = std::move(done)](Status st) {
+    if (!st) {
+      progress.tx.rollback(&b);
+      done(std::move(st));
+      return;
+    }
+    b.clear();
+    progress.required_done = n;
+    events.clear();
+    done({});
+  });
+}
+
+void ChannelProcessor::put_optional(const Batch& events) {
+  for (Channel* c : selector_.optional) put_copies(c, events);
 }
 
 void ChannelProcessor::process_async(Batch& events, PutProgress& progress,
@@ -41,6 +167,10 @@ void ChannelProcessor::process_async(Batch& events, PutProgress& progress,
   }
   if (events.empty()) {
     done({});
+    return;
+  }
+  if (selector_.multiplexing) {
+    commit_routes(events, progress, std::move(done));
     return;
   }
   commit_next(events, progress, std::move(done));

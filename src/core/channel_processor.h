@@ -6,6 +6,7 @@
 // does not duplicate it into the channels that already committed: PutProgress remembers them.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,11 +18,31 @@
 
 namespace ingestor {
 
-// Replicating selector (Flume's default): every channel is required except those listed in
-// `selector.optional`.
+// Multiplexing selector rules (Flume's MultiplexingChannelSelector): the value of `header`
+// picks the event's channels. Required: mapping[value]; the default channels when the header is
+// missing, blank (after trimming) or unmapped. With no default either, the event reaches no
+// required channel (dropped, as Flume, with a warning a second at most). Optional: optional[value]
+// (the raw value) minus the event's required channels; none when the header is missing.
+struct MultiplexingRules {
+  std::string header = "flume.selector.header";
+  std::map<std::string, std::vector<Channel*>, std::less<>> mapping, optional;
+  std::vector<Channel*> defaults;
+
+  const std::vector<Channel*>& required_for(const Event& e) const;
+  // Appends the optional channels of `e` (those not in `required`) to `out`.
+  void optional_for(const Event& e, const std::vector<Channel*>& required,
+                    std::vector<Channel*>& out) const;
+};
+
+// The channels a source puts to. Replicating (Flume's default, `multiplexing` empty): every
+// channel in `required` gets every event; those listed in `selector.optional` are in `optional`.
+// Multiplexing: `required` lists every channel some event may require, `optional` every channel
+// some event may have as optional (both in the source's channel order), and the rules decide per
+// event; each required channel gets its events in one transaction, in that order.
 struct ChannelSelector {
   std::vector<Channel*> required;
   std::vector<Channel*> optional;
+  std::shared_ptr<const MultiplexingRules> multiplexing;
 };
 
 // Per-batch state kept by a caller that retries a batch after a retryable failure.
@@ -31,11 +52,15 @@ struct PutProgress {
   bool optional_done = false;
   size_t required_done = 0;  // required channels (in order) that already committed this batch
   Tx tx;                     // the transaction in flight
+  // Multiplexing: the events of each channel of selector().required (same index), cut once.
+  std::vector<Batch> routes, optional_routes;
+  bool routed = false;
 };
 
 class ChannelProcessor {
  public:
-  ChannelProcessor(std::vector<std::unique_ptr<Interceptor>> interceptors, ChannelSelector selector);
+  ChannelProcessor(std::vector<std::unique_ptr<Interceptor>> interceptors,
+                   ChannelSelector selector);
 
   // Synchronous form: intercepts (once), puts and commits. On success `events` is left empty (the
   // events moved into the last channel). On an error `events` holds the batch again and
@@ -54,6 +79,8 @@ class ChannelProcessor {
 
  private:
   void put_optional(const Batch& events);
+  void route(const Batch& events, PutProgress& progress);
+  void commit_routes(Batch& events, PutProgress& progress, std::function<void(Status)> done);
   void commit_next(Batch& events, PutProgress& progress, std::function<void(Status)> done);
   std::vector<std::unique_ptr<Interceptor>> interceptors_;
   ChannelSelector selector_;
