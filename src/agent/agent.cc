@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "agent/channel_selectors.h"
+#include "agent/sink_processors.h"
 #include "base/log.h"
 
 namespace ingestor {
@@ -90,6 +92,31 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     agent->sinks_.push_back(std::move(*sink));
   }
 
+  // Sink groups: one runner each; their sinks are driven by the group only. A group that cannot
+  // run takes its sinks with it (Flume runs them not at all).
+  {
+    std::map<std::string, Sink*> built;
+    for (auto& k : agent->sinks_) built[k->name()] = k.get();
+    for (const auto& g : config.sinkgroups) {
+      const std::string pfx = prefix_of(a, "sinkgroups", g.name);
+      std::unique_ptr<SinkGroup> group;
+      if (!diags.has_errors_for("sinkgroup", g.name))
+        group = build_sink_group(g, built, pfx, diags, options.lenient);
+      if (group) {
+        for (Sink* m : group->members()) agent->grouped_.insert(m->name());
+        agent->groups_.push_back(std::move(group));
+      } else if (diags.has_errors_for("sinkgroup", g.name)) {
+        for (const auto& m : g.sinks) {
+          if (!built.count(m)) continue;
+          agent->grouped_.insert(m);
+          if (options.lenient)
+            diags.warning("sink", m, "",
+                          "not run: its sink group " + g.name + " was removed (as Flume)");
+        }
+      }
+    }
+  }
+
   // Sources.
   for (const auto& sc : config.sources) {
     if (diags.has_errors_for("source", sc.name)) continue;
@@ -103,37 +130,10 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     }
     Settings s =
         Settings::validate(t->spec(), sc.context, "source", sc.name, pfx, diags, options.lenient);
-    // Selector: replicating only (the default); `selector.optional` lists optional channels.
     ChannelSelector selector;
-    std::set<std::string> optional;
-    for (const auto& [k, v] : sc.selector) {
-      if (k == "type") {
-        std::string lv = v;
-        for (auto& c : lv) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lv != "replicating" && v != "org.apache.flume.channel.ReplicatingChannelSelector")
-          diags.error("source", sc.name, pfx + "selector.type",
-                      "selector type '" + v + "' is not supported (supported: replicating)");
-      } else if (k == "optional") {
-        std::istringstream in(v);
-        for (std::string w; in >> w;) optional.insert(w);
-      } else {
-        diags.error("source", sc.name, pfx + "selector." + k,
-                    "unknown selector key '" + k + "' (known: type, optional)");
-      }
-    }
-    for (const auto& cname : sc.channels) {
-      auto it = channels.find(cname);
-      if (it == channels.end()) {
-        if (!diags.has_errors_for("channel", cname))
-          diags.error("source", sc.name, pfx + "channels",
-                      "channel '" + cname + "' is not an active channel");
-        continue;
-      }
-      auto& list = optional.count(cname) ? selector.optional : selector.required;
-      if (std::find(list.begin(), list.end(), it->second) == list.end()) list.push_back(it->second);
-      used_channels.insert(cname);
-    }
-    if (selector.required.empty() && selector.optional.empty()) {
+    const bool selector_ok =
+        build_channel_selector(sc, channels, pfx, diags, selector, used_channels);
+    if (selector_ok && selector.required.empty() && selector.optional.empty()) {
       diags.error("source", sc.name, pfx + "channels", "No Channels configured for " + sc.name);
       continue;
     }
@@ -142,6 +142,10 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     for (const auto& ic : sc.interceptors) {
       const std::string ipfx = pfx + "interceptors." + ic.name + ".";
       const InterceptorType* it = find_interceptor_type(ic.type);
+      if (auto why = refused_type("interceptor", ic.type); !it && why) {
+        diags.error("source", sc.name, ipfx + "type", *why);
+        continue;
+      }
       if (!it) {
         diags.error("source", sc.name, ipfx + "type",
                     "unknown interceptor type '" + ic.type +
@@ -233,7 +237,12 @@ Status Agent::start() {
       stop();
       return make_error(s.error().code, "sink " + k->name() + ": " + s.error().message);
     }
+    if (grouped_.count(k->name())) continue;  // driven by its group
     runners_.push_back(std::make_unique<SinkRunner>(*k));
+    runners_.back()->start();
+  }
+  for (auto& g : groups_) {
+    runners_.push_back(std::make_unique<SinkRunner>(*g));
     runners_.back()->start();
   }
   started_ = true;

@@ -1,6 +1,7 @@
 #pragma once
-// Agent: one Flume agent built from an AgentConfig: channels, sinks (each with a SinkRunner),
-// sources (each with its ChannelProcessor: interceptors + replicating selector).
+// Agent: one Flume agent built from an AgentConfig: channels, sinks (each with a SinkRunner, or
+// driven by the runner of its sink group), sources (each with its ChannelProcessor: interceptors +
+// replicating or multiplexing selector).
 //
 // Two phases, as CONVENTIONS.md asks: build() validates everything and creates the components
 // without touching the outside world (no socket, no file); start() then starts channels, sinks and
@@ -9,10 +10,12 @@
 // errors are dropped with a warning, as Flume does, and the rest runs.
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "agent/builtin_components.h"
+#include "agent/sink_processors.h"
 #include "agent/sink_runner.h"
 #include "agent/topology.h"
 #include "core/config/agent_config.h"
@@ -52,6 +55,8 @@ class Agent {
   std::unique_ptr<net::IoPool> pool_;
   std::vector<std::unique_ptr<Channel>> channels_;
   std::vector<std::unique_ptr<Sink>> sinks_;
+  std::vector<std::unique_ptr<SinkGroup>> groups_;
+  std::set<std::string> grouped_;  // sinks driven by a group (or by none: their group failed)
   std::vector<std::unique_ptr<SinkRunner>> runners_;
   std::vector<std::unique_ptr<Source>> sources_;
   AgentTopology topology_;

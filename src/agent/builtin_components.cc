@@ -2,14 +2,21 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
+#include "agent/channel_selectors.h"
 #include "agent/channels/file_channel.h"
 #include "agent/channels/memory_channel.h"
 #include "agent/channels/spillable_channel.h"
 #include "agent/interceptors/host_interceptor.h"
+#include "agent/interceptors/regex_extractor_interceptor.h"
+#include "agent/interceptors/regex_filter_interceptor.h"
 #include "agent/interceptors/remove_header_interceptor.h"
+#include "agent/interceptors/search_replace_interceptor.h"
 #include "agent/interceptors/static_interceptor.h"
 #include "agent/interceptors/timestamp_interceptor.h"
+#include "agent/interceptors/uuid_interceptor.h"
+#include "agent/sink_processors.h"
 #include "agent/sinks/hdfs_local_sink.h"
 #include "agent/sinks/http_sink.h"
 #include "agent/sinks/logger_sink.h"
@@ -200,6 +207,22 @@ const std::vector<InterceptorType>& interceptor_types() {
        [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
          return upcast<Interceptor>(RemoveHeaderInterceptor::create(s));
        }},
+      {uuid_interceptor_spec,
+       [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
+         return std::unique_ptr<Interceptor>(std::make_unique<UuidInterceptor>(s));
+       }},
+      {search_replace_interceptor_spec,
+       [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
+         return upcast<Interceptor>(SearchReplaceInterceptor::create(s));
+       }},
+      {regex_filter_interceptor_spec,
+       [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
+         return upcast<Interceptor>(RegexFilterInterceptor::create(s));
+       }},
+      {regex_extractor_interceptor_spec,
+       [](const Settings& s) -> Result<std::unique_ptr<Interceptor>> {
+         return upcast<Interceptor>(RegexExtractorInterceptor::create(s));
+       }},
   };
   return types;
 }
@@ -216,7 +239,24 @@ const ComponentSpec* find_spec(std::string_view type) {
   if (auto* t = find_channel_type(type)) return &t->spec();
   if (auto* t = find_sink_type(type)) return &t->spec();
   if (auto* t = find_interceptor_type(type)) return &t->spec();
+  // Selectors and sink processors, by alias or class name.
+  for (auto* spec :
+       {&replicating_selector_spec, &multiplexing_selector_spec, &default_sink_processor_spec,
+        &failover_sink_processor_spec, &load_balance_sink_processor_spec}) {
+    const ComponentSpec& s = (*spec)();
+    if (iequals(s.alias, type) || s.class_name == type) return &s;
+  }
   return nullptr;
+}
+
+std::optional<std::string> refused_type(std::string_view kind, std::string_view type) {
+  std::string t(type);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (kind == "interceptor" && t.find("morphline") != std::string::npos)
+    return "morphline interceptors are not supported (they need Kite Morphlines, a Java library); "
+           "use regex_extractor, search_replace, regex_filter or remove_header for the same "
+           "header and body edits";
+  return std::nullopt;
 }
 
 std::string known_aliases(std::string_view kind) {

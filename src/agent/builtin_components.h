@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +63,11 @@ const ChannelType* find_channel_type(std::string_view type);
 const SinkType* find_sink_type(std::string_view type);
 const InterceptorType* find_interceptor_type(std::string_view type);
 
-// Any kind, for `--describe TYPE`.
+// A Flume type that is known and deliberately not supported, with the message saying why and what
+// to use instead (`morphline` interceptors); nullopt otherwise.
+std::optional<std::string> refused_type(std::string_view kind, std::string_view type);
+
+// Any kind, for `--describe TYPE` (selectors and sink processors included).
 const ComponentSpec* find_spec(std::string_view type);
 // "netcat, http, ..." for messages.
 std::string known_aliases(std::string_view kind);
