@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "cli/commands.h"
 #include "core/config/agent_config.h"
+#include "core/config/config_quirks.h"
 #include "core/config/properties.h"
 #include "core/config/spec.h"
 
@@ -77,7 +78,8 @@ int run_agent(const AgentArgs& a) {
     if (specs.empty()) {
       std::fprintf(stderr,
                    "ingestor agent: unknown component type '%s'\n  sources: %s\n  channels: %s\n"
-                   "  sinks: %s\n  interceptors: %s\n",
+                   "  sinks: %s\n  interceptors: %s\n  selectors: replicating, multiplexing\n"
+                   "  sink processors: default, failover, load_balance\n",
                    a.describe.c_str(), known_aliases("source").c_str(),
                    known_aliases("channel").c_str(), known_aliases("sink").c_str(),
                    known_aliases("interceptor").c_str());
@@ -134,20 +136,23 @@ int run_agent(const AgentArgs& a) {
     if (metrics_port < 0) metrics_port = 41414;  // Flume's default port
   }
 
-  auto props = load_properties_files(a.conf_files);
-  if (!props) {
-    std::fprintf(stderr, "ingestor agent: %s\n", props.error().message.c_str());
+  std::vector<PropertyLine> lines;
+  auto loaded = load_properties_files(a.conf_files, &lines);
+  if (!loaded) {
+    std::fprintf(stderr, "ingestor agent: %s\n", loaded.error().message.c_str());
     return 2;
   }
+  // Files as they are really written (duplicates, NBSP, pasted commands...): config_quirks.h.
+  Diagnostics diags;
+  Properties props = apply_config_quirks(lines, a.lenient, diags);
   std::vector<std::string> unresolved;
-  if (auto s = substitute_values(*props, process_env, &unresolved); !s) {
+  if (auto s = substitute_values(props, process_env, &unresolved); !s) {
     std::fprintf(stderr, "ingestor agent: %s\n", s.error().message.c_str());
     return 2;
   }
   for (const auto& u : unresolved) log::warn("unresolved substitution left as it is: {}", u);
 
-  Diagnostics diags;
-  AgentConfig config = parse_agent_config(*props, a.name, diags);
+  AgentConfig config = parse_agent_config(props, a.name, diags);
   AgentOptions options{a.lenient, a.conf_dir, a.io_threads};
   auto agent = Agent::build(config, diags, options);
   for (const auto& d : diags.all()) {

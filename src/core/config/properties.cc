@@ -247,7 +247,8 @@ bool convert(const LogicalLine& line, size_t begin, size_t end, std::string& out
 
 }  // namespace
 
-Result<Properties> parse_properties(std::string_view text, std::string_view origin) {
+Result<Properties> parse_properties(std::string_view text, std::string_view origin,
+                                    std::vector<PropertyLine>* lines_out) {
   Properties props;
   const std::vector<NaturalLine> lines = split_lines(text);
   size_t i = 0;
@@ -319,12 +320,16 @@ Result<Properties> parse_properties(std::string_view text, std::string_view orig
                                            std::to_string(line.line_at(bad)) +
                                            ": malformed \\uXXXX escape");
     }
+    if (lines_out)
+      lines_out->push_back({std::string(origin), line.starts.front().second,
+                            std::string(java_trim(key)), std::string(java_trim(value))});
     props.set(std::string(java_trim(key)), std::string(java_trim(value)));
   }
   return props;
 }
 
-Result<Properties> load_properties_files(const std::vector<std::string>& paths) {
+Result<Properties> load_properties_files(const std::vector<std::string>& paths,
+                                         std::vector<PropertyLine>* lines) {
   Properties merged;
   for (const std::string& path : paths) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -343,7 +348,7 @@ Result<Properties> load_properties_files(const std::vector<std::string>& paths) 
       text.append(buf, static_cast<size_t>(n));
     }
     ::close(fd);
-    auto parsed = parse_properties(text, path);
+    auto parsed = parse_properties(text, path, lines);
     if (!parsed) return parsed.error();
     merged.merge(*parsed);
   }

@@ -42,13 +42,24 @@ class Properties {
   void reindex();
 };
 
+// One key/value line as parsed, in file order (duplicates included), for the checks of
+// config_quirks.h.
+struct PropertyLine {
+  std::string origin;  // the file
+  size_t line = 0;     // 1-based, where the logical line starts
+  std::string key, value;
+};
+
 // Parses one file's text. `origin` names it in messages ("agent.conf"). The only syntax error Java
-// knows is a malformed \u escape: "agent.conf:12: malformed \uXXXX escape".
-[[nodiscard]] Result<Properties> parse_properties(std::string_view text, std::string_view origin);
+// knows is a malformed \u escape: "agent.conf:12: malformed \uXXXX escape". When `lines` is
+// given, every key/value line is appended to it.
+[[nodiscard]] Result<Properties> parse_properties(std::string_view text, std::string_view origin,
+                                                  std::vector<PropertyLine>* lines = nullptr);
 
 // Reads and parses the files in order; later files override earlier keys.
 // Errors name the file: "cannot read /x/agent.conf: No such file or directory".
-[[nodiscard]] Result<Properties> load_properties_files(const std::vector<std::string>& paths);
+[[nodiscard]] Result<Properties> load_properties_files(const std::vector<std::string>& paths,
+                                                       std::vector<PropertyLine>* lines = nullptr);
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // The process environment.
