@@ -77,6 +77,28 @@ a1.sources.r1.channels = c1
 {sinks}{extra}"""
 
 
+# Issue 18: the four regex/uuid interceptors and a multiplexing selector on every event (the
+# loadgen's lines are all 'x': search_replace rewrites their start, regex_extractor copies it into
+# the header the selector routes on).
+ROUTING_EXTRA = """a1.sources.r1.interceptors = u s f x
+a1.sources.r1.interceptors.u.type = uuid
+a1.sources.r1.interceptors.s.type = search_replace
+a1.sources.r1.interceptors.s.searchPattern = ^x{4}
+a1.sources.r1.interceptors.s.replaceString = yyyy
+a1.sources.r1.interceptors.f.type = regex_filter
+a1.sources.r1.interceptors.f.regex = DEBUG
+a1.sources.r1.interceptors.f.excludeEvents = true
+a1.sources.r1.interceptors.x.type = regex_extractor
+a1.sources.r1.interceptors.x.regex = ^(\\\\w{2})
+a1.sources.r1.interceptors.x.serializers = s1
+a1.sources.r1.interceptors.x.serializers.s1.name = route
+a1.sources.r1.selector.type = multiplexing
+a1.sources.r1.selector.header = route
+a1.sources.r1.selector.mapping.yy = c1
+a1.sources.r1.selector.default = c1
+"""
+
+
 def run_agent_scenario(build, sink, lines, size, conns, capacity, channel="memory", acks=False,
                        extra="", env=None):
     tmp = tempfile.mkdtemp(prefix="ingestor-bench-")
@@ -478,8 +500,8 @@ def main():
     ap.add_argument("--lines", type=int, default=5_000_000)
     ap.add_argument("--part-size", type=int, default=S3_PART_SIZE,
                     help="s3.partSize of the S3 sink scenarios (bytes)")
-    ap.add_argument("--only", default="agent,file,s3,recovery,store",
-                    help="comma list of: agent, file, s3, recovery, store")
+    ap.add_argument("--only", default="agent,routing,file,s3,recovery,store",
+                    help="comma list of: agent, routing, file, s3, recovery, store")
     args = ap.parse_args()
     S3_PART_SIZE = args.part_size
     build = os.path.abspath(args.build)
@@ -504,6 +526,24 @@ def main():
                               "limit": "loopback", "limit_mib_per_s": lo["mib_per_s"],
                               "ratio": r["mib_per_s"] / lo["mib_per_s"]})
                     emit(r)
+    if "routing" in only:
+        # Same run, same load: plain netcat -> memory -> null beside the same with the four
+        # interceptors and a multiplexing selector (target: at least half the events/s).
+        for size in (100, 1000):
+            n = args.lines if size == 100 else args.lines // 5
+            plain = median_of(lambda: run_agent_scenario(build, "null", n, size, 1, 100_000),
+                              args.repeat)
+            routed = median_of(lambda: run_agent_scenario(build, "null", n, size, 1, 100_000,
+                                                          extra=ROUTING_EXTRA), args.repeat)
+            plain.update({"scenario": "netcat -> memory -> null", "size": size, "connections": 1,
+                          "lines": n, "limit": "same, no routing",
+                          "limit_mib_per_s": plain["mib_per_s"], "ratio": 1.0})
+            routed.update({"scenario": "netcat -> 4 interceptors + multiplexing -> memory -> null",
+                           "size": size, "connections": 1, "lines": n, "limit": "same, no routing",
+                           "limit_mib_per_s": plain["mib_per_s"],
+                           "ratio": routed["events_per_s"] / plain["events_per_s"]})
+            emit(plain)
+            emit(routed)
     if "file" in only:
         disk = statistics.median(disk_bandwidth(tmp) for _ in range(args.repeat))
         rate = fsync_rate(tmp)
