@@ -104,7 +104,14 @@ a1.sinkgroups.g2.processor.type = load_balance
         a = self.start_agent(conf, args=["--metrics-port", "0"])
         sent = [f"CZ:{i}" for i in range(20)] + [f"US:{i}" for i in range(20)] + \
                [f"DE:{i}" for i in range(20)] + [f"FR:{i}" for i in range(20)] + ["none"]
-        self.send(a.port("r1"), sent)
+        # In rounds, each delivered before the next: a file_roll sink drains every full batch
+        # in the channel in one call, so one burst could land on one sink of the round robin.
+        for r in range(4):
+            part = [l for i, l in enumerate(sent) if i % 4 == r]
+            self.send(a.port("r1"), part)
+            done = [l for i, l in enumerate(sent) if i % 4 <= r]
+            wait_for(lambda: len(lines_in(d["k3"]) + lines_in(d["k4"])) ==
+                     sum(1 for l in done if l[:3] in ("US:", "DE:")), what=f"round {r} on g2")
         c1 = sorted(l for l in sent if l[:3] in ("CZ:", "US:"))
         c2 = sorted(l for l in sent if l[:3] in ("US:", "DE:"))  # DE: optional
         c3 = sorted(l for l in sent if l[:3] not in ("CZ:", "US:"))  # DE has no mapping
@@ -171,13 +178,17 @@ a1.sinkgroups.g1.processor.selector.maxTimeOut = 1000
         kill_dir(d["k2"])  # k2 cannot open its first file (it opens one on its first event)
         port = a.port("r1")
         sent = []
-        for n in range(20):  # several batches, so that k2's turn comes round
+        for n in range(20):  # several rounds, so that k2's turn comes round
             batch = [f"e{n}-{i}" for i in range(5)]
             self.send(port, batch)
             sent += batch
+            # Each round delivered before the next: a file_roll sink drains every full batch in
+            # the channel in one call, so a burst could land on one sink.
+            wait_for(lambda: len(lines_in(d["k1"]) + lines_in(d["k3"])) == len(sent),
+                     what=f"round {n} delivered")
         wait_for(lambda: sorted(lines_in(d["k1"]) + lines_in(d["k3"])) == sorted(sent),
                  what="every event on k1 and k3")
-        # One event per call (batchSize 1): the healthy two take turns.
+        # The healthy two take turns.
         self.assertTrue(lines_in(d["k1"]) and lines_in(d["k3"]))
         self.assertIn("Sink k2 failed to consume event. Attempting next sink if available.",
                       a.output())

@@ -223,9 +223,16 @@ Result<SinkStatus> LoadBalancingSinkProcessor::process() {
   if (auto r = service_timers()) {
     if (*r) return *r;
   }
+  const size_t head = next_head_;
+  bool first = true;
   for (size_t i : order()) {
     auto r = call(*members_[i]);
+    // Round robin: a sink that found the channel empty keeps its turn. Otherwise, at a low
+    // rate, the empty call that follows each delivery always lands on the other sink, and every
+    // event goes to the same one (Flume's iterator has the same pattern, hidden by its timing).
+    if (r && *r == SinkStatus::kBackoff && first && !random_) next_head_ = head;
     if (r) return r;
+    first = false;
     log::warn("sink group {}: Sink {} failed to consume event. Attempting next sink if available.",
               name(), members_[i]->name());
     inform_failure(i);

@@ -191,6 +191,24 @@ TEST(LoadBalancingSinkProcessor, RoundRobinByDefault) {
   EXPECT_EQ(r[2].delivered, 100);
 }
 
+TEST(LoadBalancingSinkProcessor, AnEmptyCallDoesNotUseUpASinksTurn) {
+  // A low rate: one event, then calls until the channel is empty, again and again. Each delivery
+  // is followed by an empty call; the sinks must still take turns.
+  Rig r({{"s1", 1000}, {"s2", 1000}});
+  Diagnostics d;
+  auto g = r.group({{"processor.type", "load_balance"}}, d);
+  ASSERT_TRUE(g);
+  for (int i = 0; i < 10; ++i) {
+    r.put(1);
+    ASSERT_TRUE(g->process());  // delivers
+    auto empty = g->process();
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(*empty, SinkStatus::kBackoff);
+  }
+  EXPECT_EQ(r[0].delivered, 5);
+  EXPECT_EQ(r[1].delivered, 5);
+}
+
 TEST(LoadBalancingSinkProcessor, BackoffBlacklistsAndRecovers) {
   Rig r({{"s1", 1000}, {"s2", 0}, {"s3", 1000}});
   Diagnostics d;
