@@ -19,12 +19,15 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "core/component.h"
 #include "core/event.h"
 #include "core/metrics.h"
+#include "core/source_position.h"
 
 namespace ingestor {
 
@@ -46,6 +49,13 @@ class Transaction {
   // Undoes the transaction: taken events return to the head of the queue in order; put events are
   // discarded, or appended to `puts_out` when it is given.
   virtual void rollback(Batch* puts_out) = 0;
+  // A put transaction may carry a source's position update (core/source_position.h); a channel
+  // that stores positions writes it with the events when the transaction commits, others ignore
+  // it. Called before commit, at most once per transaction (a later call replaces the update).
+  virtual void set_position(std::string_view source, PositionUpdate update) {
+    (void)source;
+    (void)update;
+  }
 };
 
 class Tx {
@@ -69,6 +79,9 @@ class Tx {
   }
   [[nodiscard]] Result<size_t> take(size_t max) { return t_->take(max); }
   const Batch& taken() const { return t_->taken(); }
+  void set_position(std::string_view source, PositionUpdate update) {
+    t_->set_position(source, std::move(update));
+  }
   // On success the transaction is finished; on error it stays open (see the contract above).
   [[nodiscard]] Status commit() {
     Status s = t_->commit();
@@ -109,6 +122,15 @@ class Channel : public Component {
   // How long a source keeps retrying a put into this channel while it is full (Flume's
   // keep-alive) before it reports the failure upstream.
   virtual std::chrono::milliseconds keep_alive() const { return std::chrono::seconds(3); }
+  // True when put transactions commit a source's position update with the events, durably (the
+  // file channel). committed_positions() is then the map of everything committed for `source`,
+  // nullopt when no update for it was ever committed (a channel older than positions, or a new
+  // source). Others store nothing.
+  virtual bool stores_positions() const { return false; }
+  virtual std::optional<PositionMap> committed_positions(std::string_view source) const {
+    (void)source;
+    return std::nullopt;
+  }
   ChannelCounters& counters() { return counters_; }
   const char* metrics_group() const override { return "CHANNEL"; }
   void collect_metrics(MetricList& out) const override;

@@ -43,6 +43,27 @@ void put_copies(Channel* c, Batch batch) {
   }
 }
 
+// Gives the batch's position update, when there is one, to a required channel's transaction.
+void attach_position(Tx& tx, const PutProgress& progress) {
+  if (progress.position) tx.set_position(progress.position->first, progress.position->second);
+}
+
+// Interceptors dropped the whole batch: the position still moves past it in every required
+// channel that stores positions (an update alone, no event).
+Status commit_position_only(const std::vector<Channel*>& channels, const PutProgress& progress) {
+  if (!progress.position) return {};
+  for (Channel* c : channels) {
+    if (!c->stores_positions()) continue;
+    Tx tx = c->begin();
+    attach_position(tx, progress);
+    if (Status s = tx.commit(); !s) {
+      tx.rollback();
+      return s;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 const std::vector<Channel*>& MultiplexingRules::required_for(const Event& e) const {
@@ -111,6 +132,7 @@ void ChannelProcessor::commit_routes(Batch& events, PutProgress& progress,
       Channel* c = selector_.required[progress.required_done];
       Tx tx = c->begin();
       Status s = tx.put(b);
+      attach_position(tx, progress);
       if (s) s = tx.commit();
       if (!s) {
         tx.rollback(&b);
@@ -137,6 +159,7 @@ void ChannelProcessor::commit_routes(Batch& events, PutProgress& progress,
   Batch& b = progress.routes[last];
   progress.tx = selector_.required[last]->begin();
   Status s = progress.tx.put(b);
+  attach_position(progress.tx, progress);
   if (!s) {
     progress.tx.rollback();
     done(std::move(s));
@@ -166,7 +189,7 @@ void ChannelProcessor::process_async(Batch& events, PutProgress& progress,
     progress.intercepted = true;
   }
   if (events.empty()) {
-    done({});
+    done(commit_position_only(selector_.required, progress));
     return;
   }
   if (selector_.multiplexing) {
@@ -185,6 +208,7 @@ void ChannelProcessor::commit_next(Batch& events, PutProgress& progress,
     Batch copy(events);
     Tx tx = c->begin();
     Status s = tx.put(copy);
+    attach_position(tx, progress);
     if (s) s = tx.commit();
     if (!s) {
       tx.rollback();
@@ -206,6 +230,7 @@ void ChannelProcessor::commit_next(Batch& events, PutProgress& progress,
   Channel* last = selector_.required[progress.required_done];
   progress.tx = last->begin();
   Status s = progress.tx.put(events);  // moves on success, untouched on failure
+  attach_position(progress.tx, progress);
   if (!s) {
     progress.tx.rollback();
     done(std::move(s));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct PutProgress {
   // Multiplexing: the events of each channel of selector().required (same index), cut once.
   std::vector<Batch> routes, optional_routes;
   bool routed = false;
+  // A position update to commit with this batch (core/source_position.h: SourcePositions::attach).
+  // Given to every required channel's put transaction; when interceptors drop the whole batch, a
+  // channel that stores positions still commits the update alone.
+  std::optional<std::pair<std::string, PositionUpdate>> position;
 };
 
 class ChannelProcessor {
