@@ -41,6 +41,11 @@ class FileChannel::FileTransaction final : public Transaction {
 
   const Batch& taken() const override { return takes_; }
 
+  // Kept for the put record written at commit (a take transaction ignores it).
+  void set_position(std::string_view source, PositionUpdate update) override {
+    position_.emplace(std::string(source), std::move(update));
+  }
+
   Result<size_t> take(size_t max) override {
     if (!puts_.empty())
       return make_error(Errc::kInvalidArgument, "a transaction may hold puts or takes, not both");
@@ -128,7 +133,9 @@ class FileChannel::FileTransaction final : public Transaction {
       done({});
       return;
     }
-    if (!puts_.empty()) return commit_puts(std::move(done));
+    // A position update alone (the interceptors dropped the whole batch) commits as a put record
+    // with no event.
+    if (!puts_.empty() || (position_ && taken_ranges_.empty())) return commit_puts(std::move(done));
     if (!taken_ranges_.empty()) return commit_takes(std::move(done));
     finished_ = true;
     done({});
@@ -137,6 +144,7 @@ class FileChannel::FileTransaction final : public Transaction {
   void rollback(Batch* puts_out) override {
     if (finished_) return;
     finished_ = true;
+    position_.reset();  // a rolled-back transaction moves no position
     if (!puts_.empty()) {
       if (puts_out)
         for (auto& e : puts_) puts_out->push_back(std::move(e));
@@ -169,7 +177,11 @@ class FileChannel::FileTransaction final : public Transaction {
     if (ch_.stopped_.load())
       return done(
           make_error(Errc::kChannelClosed, "the file channel " + ch_.name() + " is stopped"));
-    if (!fc::encode_put(puts_, record_))
+    if (position_ &&
+        fc::encoded_position_size(position_->first, position_->second) > fc::kMaxPositionBlock)
+      return fail(make_error(Errc::kTooLarge, "the position update of source " + position_->first +
+                                                  " is over 16 MiB and cannot be written"));
+    if (!fc::encode_put(puts_, record_, position_ ? &*position_ : nullptr))
       return fail(make_error(Errc::kTooLarge, "a put transaction over 1 GiB cannot be written"));
     if (auto s = ch_.check_space(record_.size()); !s) return fail(s.error());
     std::lock_guard<std::mutex> lk(ch_.mu_);
@@ -198,6 +210,8 @@ class FileChannel::FileTransaction final : public Transaction {
         if (s) {
           fc::append_range(ch_.queue_, fc::Range{seg, 0, off, first, first, n});
           ch_.queued_ += n;
+          // In log order with the events, under the same lock: a checkpoint sees both or neither.
+          if (position_) apply_position_update(ch_.positions_[position_->first], position_->second);
         }
       }
       if (!s) {
@@ -207,8 +221,9 @@ class FileChannel::FileTransaction final : public Transaction {
       }
       ch_.counters_.event_put_success.add(static_cast<int64_t>(n));
       puts_.clear();
+      position_.reset();
       finished_ = true;
-      ch_.notify_takers();
+      if (n > 0) ch_.notify_takers();
       done({});
     });
   }
@@ -243,6 +258,7 @@ class FileChannel::FileTransaction final : public Transaction {
   std::vector<fc::SeqRange> seqs_;       // for the take record
   size_t consumed_ = 0;                  // events removed from the queue (incl. corrupt ones)
   uint64_t tx_id_ = 0;
+  std::optional<fc::PositionRecord> position_;  // set_position(): written with the puts
   std::string record_;
   bool finished_ = false;
 };
@@ -313,6 +329,7 @@ Status FileChannel::start() {
     queue_ = std::move(r->queue);
     queued_ = r->events;
     next_seq_ = r->next_seq;
+    positions_ = std::move(r->positions);
   }
   oldest_segment_ = r->first_segment;
   fc::WalOptions wo{opts_.data_dirs, static_cast<uint64_t>(opts_.max_file_size),
@@ -395,8 +412,7 @@ void FileChannel::note_space_locked() {
         "bytes; puts are refused until space returns (takes go on: draining frees space)",
         name(), space_dir_, space_free_, min);
   } else if (!low && space_low_) {
-    log::info("file channel {}: usable space is back ({} bytes); puts resume", name(),
-              space_free_);
+    log::info("file channel {}: usable space is back ({} bytes); puts resume", name(), space_free_);
   }
   space_low_ = low;
 }
@@ -475,6 +491,7 @@ Status FileChannel::do_checkpoint() {
     c.log_seg = wal_->current_segment();
     c.log_off = wal_->current_end();
     c.next_seq = next_seq_;
+    c.positions = positions_;
     for (const auto& [id, ranges] : inflight_)
       for (const auto& r : *ranges) c.queue.push_back(r);
     c.queue.insert(c.queue.end(), queue_.begin(), queue_.end());
@@ -533,9 +550,10 @@ void FileChannel::roll_if_low_on_space() {
     log::warn("file channel {}: cannot start a new segment to free space: {}", name(),
               s.error().message);
   else
-    log::info("file channel {}: space is low and segment {} holds no queued event: rolled to a "
-              "new segment so that it can be deleted",
-              name(), cur);
+    log::info(
+        "file channel {}: space is low and segment {} holds no queued event: rolled to a "
+        "new segment so that it can be deleted",
+        name(), cur);
 }
 
 Status FileChannel::checkpoint_for_test() {
@@ -544,6 +562,13 @@ Status FileChannel::checkpoint_for_test() {
   if (wal_) wal_->poke();
   ckpt_cv_.wait(lk, [&] { return ckpt_done_ >= target; });
   return ckpt_status_;
+}
+
+std::optional<PositionMap> FileChannel::committed_positions(std::string_view source) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = positions_.find(source);
+  if (it == positions_.end()) return std::nullopt;
+  return it->second;
 }
 
 size_t FileChannel::queue_ranges_for_test() const {

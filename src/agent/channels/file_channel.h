@@ -11,11 +11,24 @@
 // once its own record is durable (commit_async never blocks the caller; commit() waits for it; do
 // not call commit() from a commit_async callback).
 //
+// Positions (core/source_position.h, DESIGN.md guarantee 8): a put transaction given a source's
+// position update (set_position) writes it in its own put record, before the events, so the
+// update and the events commit together or not at all; an update with no event is a put record
+// with no event. committed_positions(source) is the source's map after every committed update, in
+// log order: rebuilt at start() from the checkpoint and the records after it (before any source
+// starts: the agent starts channels first), kept in every checkpoint (so deleting segments loses
+// none), nullopt for a source that never committed an update. A rolled-back, failed or torn
+// transaction moves no position, exactly as it adds no event.
+//
 // What bounds memory: the queue is kept as ranges of (segment, offset, sequence numbers), merged
 // while consecutive, so it is O(segments + rollback holes), not O(events); event bodies are read
 // back from the segments when taken (one cached 1 MiB read chunk). Put transactions hold at most
 // transactionCapacity events (slices of the source's buffers) plus their encoded record until the
-// commit is durable; take transactions hold the events they took.
+// commit is durable; take transactions hold the events they took. The position maps: one per
+// source that ever committed an update, each as large as its source keeps it (a source's map must
+// stay small: taildir bounds it by the files it tails, spooldir by one file, Kafka by its
+// partitions); one update is at most 16 MiB encoded (kMaxPositionBlock), else its commit fails
+// with kTooLarge.
 //
 // Degraded modes (each with a warning log line and a counter): a corrupt record or event is
 // skipped (CorruptRecordCount, Unhealthy = 1); a failed log write or fsync fails the commits of
@@ -69,6 +82,9 @@ class FileChannel final : public Channel {
     return static_cast<size_t>(opts_.transaction_capacity);
   }
   std::chrono::milliseconds keep_alive() const override { return opts_.keep_alive; }
+  bool stores_positions() const override { return true; }
+  // A copy of the source's committed map; nullopt before start() or when none was committed.
+  std::optional<PositionMap> committed_positions(std::string_view source) const override;
   void collect_metrics(MetricList& out) const override;
 
   // ---- for tests ----
@@ -112,6 +128,7 @@ class FileChannel final : public Channel {
   uint64_t next_seq_ = 1;
   uint64_t next_tx_id_ = 1;
   std::map<uint64_t, const std::vector<fc::Range>*> inflight_;  // open takes, by take order
+  fc::SourcePositionMaps positions_;  // committed positions, by source (log order)
   int waiters_ = 0;
   uint64_t wake_gen_ = 0;
   bool open_ = false;

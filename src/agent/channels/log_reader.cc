@@ -59,16 +59,17 @@ Result<LogReader::Outcome> LogReader::read(Range& r, size_t max, Batch& out) {
         give_up("unreadable record header at offset " + std::to_string(w.off));
         break;
       }
-      if (h.type == RecordType::kTake) {
+      // Take records and position-only put records hold no event: read through them.
+      if (h.type == RecordType::kTake || h.count == 0) {
         w.off += kRecordHeaderSize + h.payload_len;
         continue;
       }
-      if (h.first_seq != w.seq_at_off || h.count == 0) {
+      if (h.first_seq != w.seq_at_off) {
         give_up("unexpected put record at offset " + std::to_string(w.off));
         break;
       }
       w.left_in_rec = h.count;
-      w.off += kRecordHeaderSize;
+      w.off += kRecordHeaderSize + h.position_len;  // the events follow the position block
       continue;
     }
     auto p = get(w.seg, w.off, kEventPrefixSize);

@@ -72,6 +72,7 @@ Result<ReplayResult> replay(Fs& fs, const std::vector<std::string>& dirs,
     for (const auto& r : ckpt->queue) queue.push_back(r);
     res.next_seq = std::max<uint64_t>(ckpt->next_seq, 1);
     res.last_segment = ckpt->log_seg;
+    res.positions = ckpt->positions;
   }
   SeqSet taken;
   if (!segs->empty()) {
@@ -137,6 +138,12 @@ Result<ReplayResult> replay(Fs& fs, const std::vector<std::string>& dirs,
       ++res.records;
       res.bytes += kRecordHeaderSize + h.payload_len;
       if (h.type == RecordType::kPut) {
+        // Committed with the events, applied in log order: only a record whose checksum holds
+        // (a committed transaction) moves a position.
+        if (h.position_len > 0) {
+          const PositionRecord& p = s.position();
+          apply_position_update(res.positions[p.first], p.second);
+        }
         append_range(queue, Range{sf.id, 0, s.offset(), h.first_seq, h.first_seq, h.count});
         max_seq = std::max(max_seq, h.first_seq + h.count);
       } else {

@@ -5,7 +5,8 @@
 // Work is bounded by the records after the checkpoint (all segments when there is none). Memory is
 // O(segments + ranges + fragments of the taken-sequence set), not O(queued events): put records
 // of one segment with consecutive sequence numbers merge into one range, and the sequence numbers
-// taken after the checkpoint are kept as merged intervals.
+// taken after the checkpoint are kept as merged intervals. Positions: one map per source, bounded
+// by what each source keeps in it (core/source_position.h).
 
 #include <cstdint>
 #include <deque>
@@ -46,6 +47,9 @@ struct ReplayResult {
   uint64_t records = 0;        // records read
   uint64_t bytes = 0;          // log bytes read
   int64_t corrupt = 0;         // records or regions skipped as corrupt
+  // The checkpoint's positions with the updates of the put records after it applied in log
+  // order. A source present here committed at least one update (its map may be empty).
+  SourcePositionMaps positions;
   std::vector<std::string> problems;
 };
 

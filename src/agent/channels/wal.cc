@@ -481,11 +481,14 @@ Result<SegmentScanner::Outcome> SegmentScanner::next() {
   uint64_t left = h_.payload_len;
   uint32_t crc = 0;
   const size_t step = kScanBuffer - kScanBuffer % 12;
+  pos_block_.clear();
   while (left > 0) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(left, step));
     const char* q = get(pos, n);
     if (!q) return make_error(Errc::kIo, "read " + f_->path() + " failed during replay");
     crc = crc32c(std::string_view(q, n), crc);
+    if (pos_block_.size() < h_.position_len)  // the position block opens the payload
+      pos_block_.append(q, std::min<size_t>(n, h_.position_len - pos_block_.size()));
     if (h_.type == RecordType::kTake) {
       for (size_t k = 0; k + 12 <= n; k += 12)
         takes_.push_back({get_u64(q + k), get_u32(q + k + 8)});
@@ -494,6 +497,10 @@ Result<SegmentScanner::Outcome> SegmentScanner::next() {
     left -= n;
   }
   if (record_crc(crc, hdr) != h_.crc) return Outcome::kCorrupt;
+  if (h_.position_len > 0 &&
+      read_position_block(pos_block_.data(), pos_block_.size(), &position_.first,
+                          &position_.second) != h_.position_len)
+    return Outcome::kCorrupt;  // checksummed, yet not a position block
   next_ = off_ + kRecordHeaderSize + h_.payload_len;
   return Outcome::kRecord;
 }

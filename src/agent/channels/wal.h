@@ -177,7 +177,8 @@ class Wal {
 class SegmentScanner {
  public:
   enum class Outcome {
-    kRecord,   // a valid record: header(), offset(), and for take records take_ranges()
+    kRecord,   // a valid record: header(), offset(), for take records take_ranges(), for put
+               // records with header().position_len > 0 position()
     kEnd,      // clean end of the segment
     kCorrupt,  // bytes at offset() are not a valid record (torn tail or corruption)
   };
@@ -194,6 +195,8 @@ class SegmentScanner {
   uint64_t offset() const { return off_; }
   uint64_t file_size() const { return size_; }
   const std::vector<SeqRange>& take_ranges() const { return takes_; }
+  // The position update of the put record just read (when header().position_len > 0).
+  const PositionRecord& position() const { return position_; }
 
  private:
   SegmentScanner(std::unique_ptr<FsFile> f, uint64_t size) : f_(std::move(f)), size_(size) {}
@@ -206,6 +209,8 @@ class SegmentScanner {
   bool header_sane_ = false;
   RecordHeader h_;
   std::vector<SeqRange> takes_;
+  std::string pos_block_;  // the position block's bytes, gathered while checksumming
+  PositionRecord position_;
   std::vector<char> buf_;
   uint64_t buf_off_ = 0;
   size_t buf_len_ = 0;

@@ -6,10 +6,10 @@
 
 namespace ingestor::fc {
 
-std::string encode_segment_header(uint32_t segment_id) {
+std::string encode_segment_header(uint32_t segment_id, uint32_t version) {
   std::string h(kSegmentHeaderSize, '\0');
   std::memcpy(h.data(), kSegmentMagic, 8);
-  put_u32(h.data() + 8, kFormatVersion);
+  put_u32(h.data() + 8, version);
   put_u32(h.data() + 12, segment_id);
   // bytes 16..28 reserved (zero)
   put_u32(h.data() + 28, crc32c(std::string_view(h.data(), 28)));
@@ -17,17 +17,78 @@ std::string encode_segment_header(uint32_t segment_id) {
 }
 
 bool check_segment_header(const char* p, uint32_t segment_id) {
-  return std::memcmp(p, kSegmentMagic, 8) == 0 && get_u32(p + 8) == kFormatVersion &&
-         get_u32(p + 12) == segment_id && get_u32(p + 28) == crc32c(std::string_view(p, 28));
+  const uint32_t version = get_u32(p + 8);
+  return std::memcmp(p, kSegmentMagic, 8) == 0 && version >= kOldestFormatVersion &&
+         version <= kFormatVersion && get_u32(p + 12) == segment_id &&
+         get_u32(p + 28) == crc32c(std::string_view(p, 28));
 }
 
-bool encode_put(const Batch& events, std::string& out) {
-  size_t payload = 0;
+size_t encoded_position_size(std::string_view source, const PositionUpdate& update) {
+  size_t n = 8 + source.size();
+  for (const auto& [k, v] : update) n += 8 + k.size() + v.size();
+  return n;
+}
+
+void write_position_block(char* p, std::string_view source, const PositionUpdate& update) {
+  put_u32(p, static_cast<uint32_t>(source.size()));
+  if (!source.empty()) std::memcpy(p + 4, source.data(), source.size());
+  p += 4 + source.size();
+  put_u32(p, static_cast<uint32_t>(update.size()));
+  p += 4;
+  for (const auto& [k, v] : update) {
+    put_u32(p, static_cast<uint32_t>(k.size()));
+    if (!k.empty()) std::memcpy(p + 4, k.data(), k.size());
+    p += 4 + k.size();
+    put_u32(p, static_cast<uint32_t>(v.size()));
+    if (!v.empty()) std::memcpy(p + 4, v.data(), v.size());
+    p += 4 + v.size();
+  }
+}
+
+namespace {
+// Reads a u32-prefixed string from [*p, end); false when it does not fit.
+bool read_lp(const char*& p, const char* end, std::string* out) {
+  if (end - p < 4) return false;
+  const size_t n = get_u32(p);
+  if (static_cast<size_t>(end - p - 4) < n) return false;
+  out->assign(p + 4, n);
+  p += 4 + n;
+  return true;
+}
+}  // namespace
+
+size_t read_position_block(const char* p, size_t avail, std::string* source,
+                           PositionUpdate* update) {
+  const char* const start = p;
+  const char* const end = p + avail;
+  update->clear();
+  if (!read_lp(p, end, source) || end - p < 4) return 0;
+  uint32_t n = get_u32(p);
+  p += 4;
+  // Each entry takes at least 8 bytes: a count that cannot fit is refused before any allocation.
+  if (uint64_t{n} * 8 > static_cast<uint64_t>(end - p)) return 0;
+  update->reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string k, v;
+    if (!read_lp(p, end, &k) || !read_lp(p, end, &v)) return 0;
+    update->emplace_back(std::move(k), std::move(v));
+  }
+  return static_cast<size_t>(p - start);
+}
+
+bool encode_put(const Batch& events, std::string& out, const PositionRecord* pos) {
+  const size_t pos_len = pos ? encoded_position_size(pos->first, pos->second) : 0;
+  if (pos_len > kMaxPositionBlock) return false;
+  size_t payload = pos_len;
   for (const auto& e : events) payload += encoded_event_size(e);
   if (payload > kMaxRecordPayload) return false;
   out.resize(kRecordHeaderSize + payload);
   char* h = out.data();
   char* p = h + kRecordHeaderSize;
+  if (pos) {
+    write_position_block(p, pos->first, pos->second);
+    p += pos_len;
+  }
   for (const auto& e : events) {
     char* start = p;
     size_t hdr_len = 0;
@@ -49,7 +110,9 @@ bool encode_put(const Batch& events, std::string& out) {
   }
   put_u32(h + 4, static_cast<uint32_t>(payload));
   h[8] = static_cast<char>(RecordType::kPut);
-  h[9] = h[10] = h[11] = 0;
+  h[9] = static_cast<char>(pos_len);  // 24-bit position block length (0: none, as in format 1)
+  h[10] = static_cast<char>(pos_len >> 8);
+  h[11] = static_cast<char>(pos_len >> 16);
   put_u32(h + 12, static_cast<uint32_t>(events.size()));
   put_u64(h + 16, 0);
   // Until sealed, the crc field holds the payload's CRC.
@@ -87,16 +150,18 @@ bool parse_record_header(const char* p, RecordHeader* h) {
   uint8_t t = static_cast<uint8_t>(p[8]);
   if (t != static_cast<uint8_t>(RecordType::kPut) && t != static_cast<uint8_t>(RecordType::kTake))
     return false;
-  if (p[9] != 0 || p[10] != 0 || p[11] != 0) return false;
   if (h->payload_len > kMaxRecordPayload) return false;
   h->type = static_cast<RecordType>(t);
+  h->position_len = static_cast<unsigned char>(p[9]) |
+                    (uint32_t{static_cast<unsigned char>(p[10])} << 8) |
+                    (uint32_t{static_cast<unsigned char>(p[11])} << 16);
   h->count = get_u32(p + 12);
   h->first_seq = get_u64(p + 16);
-  if (h->type == RecordType::kTake && uint64_t{h->count} * 12 != h->payload_len) return false;
-  if (h->type == RecordType::kPut &&
-      uint64_t{h->count} * kEventPrefixSize > uint64_t{h->payload_len})
-    return false;
-  return true;
+  if (h->type == RecordType::kTake)
+    return h->position_len == 0 && uint64_t{h->count} * 12 == h->payload_len;
+  // A put holds events, a position update, or both; never neither.
+  if (h->count == 0 && h->position_len == 0) return false;
+  return uint64_t{h->count} * kEventPrefixSize + h->position_len <= uint64_t{h->payload_len};
 }
 
 uint32_t record_crc(uint32_t payload_crc, const char* header) {
