@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "agent/channels/channel_test_util.h"
 #include "agent/channels/wal.h"
 #include "base/fault_fs.h"
 
@@ -17,31 +18,13 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-std::string temp_dir() {
-  auto d = stdfs::temp_directory_path() /
-           ("ingestor-fc-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  stdfs::remove_all(d);
-  stdfs::create_directories(d);
-  return d.string();
-}
-
 class FileChannelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = temp_dir();
+    dir_ = test::per_test_dir("fc");
     fs_.set_free_space(uint64_t{10} << 30);
   }
-  FileChannelOptions opts() {
-    FileChannelOptions o;
-    o.checkpoint_dir = dir_ + "/checkpoint";
-    o.data_dirs = {dir_ + "/data"};
-    o.capacity = 1000;
-    o.transaction_capacity = 100;
-    o.minimum_required_space = 1 << 20;
-    o.space_check_interval = std::chrono::milliseconds(0);
-    return o;
-  }
+  FileChannelOptions opts() { return test::file_channel_options(dir_); }
   std::unique_ptr<FileChannel> open(FileChannelOptions o) {
     auto ch = std::make_unique<FileChannel>("c1", std::move(o), fs_);
     auto s = ch->start();
@@ -51,24 +34,10 @@ class FileChannelTest : public ::testing::Test {
   std::unique_ptr<FileChannel> open() { return open(opts()); }
 
   static Status put(Channel& ch, std::vector<std::string> bodies) {
-    Tx tx = ch.begin();
-    Batch b;
-    for (auto& s : bodies) b.push_back(Event::of(s));
-    if (auto s = tx.put(b); !s) return s;
-    return tx.commit();
+    return test::put_bodies(ch, std::move(bodies));
   }
   static std::vector<std::string> take(Channel& ch, size_t max, bool commit = true) {
-    Tx tx = ch.begin();
-    auto n = tx.take(max);
-    EXPECT_TRUE(n);
-    std::vector<std::string> out;
-    for (const auto& e : tx.taken()) out.push_back(e.body.str());
-    if (commit) {
-      EXPECT_TRUE(tx.commit());
-    } else {
-      tx.rollback();
-    }
-    return out;
+    return test::take_bodies(ch, max, commit);
   }
   std::vector<std::string> segments() {
     std::vector<std::string> out;
