@@ -1,10 +1,13 @@
 // Fuzz target `wal` (fuzz/README.md): the file channel's log as recovery reads it back after a
 // crash or from a damaged disk (docs/formats/file_channel.md): segment files scanned by replay()
-// (with its torn-tail truncation), the queued events read by LogReader, and checkpoints.
+// (with its torn-tail truncation), the position blocks of put records (format 2) and the
+// positions replay rebuilds from them, the queued events read by LogReader, and checkpoints
+// (with their positions).
 //
 // Input: byte 0 = flags, byte 1 = a position, the rest = the bytes of the log.
 //   flags & 1: recompute every record's checksum before writing the segment (so the fuzzer gets
-//              past the CRC into the record structure); flags & 2: also every event's checksum;
+//              past the CRC into the record structure, position blocks included); flags & 2:
+//              also every event's checksum (the events after a put's position block);
 //   flags & 4: two segments, log-1 and log-2, split at the position;
 //   flags & 8: the segment header comes from the input (otherwise a valid one is written);
 //   flags & 16: the bytes are a checkpoint file instead (its CRC recomputed if flags & 1);
@@ -13,9 +16,12 @@
 //
 // Invariants:
 //  - replay() succeeds (damage is skipped or truncated, never an error without an I/O error);
-//    its event count is the sum of its ranges;
-//  - recovering a second time from what the first recovery left gives the same queue (the
-//    truncation is idempotent);
+//    its event count is the sum of its ranges; its positions hold no empty value (an empty value
+//    in an update erases the key);
+//  - recovering a second time from what the first recovery left gives the same queue and the
+//    same positions (the truncation is idempotent);
+//  - recovering from a checkpoint of that state, with the segments, gives the same positions
+//    (records before the checkpoint are not applied twice, its maps are kept);
 //  - reading every range with LogReader consumes exactly its events, at most a batch at a time
 //    (or all the rest when it gives up on a damaged range), each event once, in order of
 //    sequence number, with bodies within the segment's size;
@@ -130,7 +136,10 @@ void fix_checksums(std::string& seg, size_t from, bool events) {
     if (off + kRecordHeaderSize + len > seg.size()) break;
     char* payload = h + kRecordHeaderSize;
     if (events && h[8] == static_cast<char>(RecordType::kPut)) {
-      size_t at = 0;
+      // The events follow the position block (its 24-bit length in header bytes 9..11).
+      size_t at = static_cast<unsigned char>(h[9]) |
+                  (size_t{static_cast<unsigned char>(h[10])} << 8) |
+                  (size_t{static_cast<unsigned char>(h[11])} << 16);
       while (at < len) {
         const size_t n = event_size_at(payload + at, len - at);
         if (n == 0) break;
@@ -226,19 +235,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   INGESTOR_FUZZ_CHECK(res.has_value(), res.error().message);
   INGESTOR_FUZZ_CHECK(res->events == queued(res->queue));
   INGESTOR_FUZZ_CHECK(res->next_seq >= 1);
+  for (const auto& [source, map] : res->positions)
+    for (const auto& [k, v] : map) INGESTOR_FUZZ_CHECK(!v.empty(), source + ": " + k);
 
   auto again = replay(fs, {kDir}, std::nullopt);
   INGESTOR_FUZZ_CHECK(again.has_value(), again.error().message);
   INGESTOR_FUZZ_CHECK(again->queue == res->queue);
   INGESTOR_FUZZ_CHECK(again->next_seq == res->next_seq);
+  INGESTOR_FUZZ_CHECK(again->positions == res->positions);
 
   read_all(fs, res->queue, 1 + (flags >> 5));
 
-  // The checkpoint of this state.
+  // The checkpoint of this state, at the end of the log: it round-trips, and a recovery from it
+  // keeps its positions (no record after it).
   Checkpoint c;
   c.log_seg = res->last_segment;
+  auto last = fs.files.find(std::string(kDir) + "/" + segment_name(res->last_segment));
+  c.log_off = last == fs.files.end() ? 0 : last->second->size();
   c.next_seq = res->next_seq;
   c.queue.assign(res->queue.begin(), res->queue.end());
+  c.positions = res->positions;
   check_checkpoint(encode_checkpoint(c), false);
+  auto from_ckpt = replay(fs, {kDir}, c);
+  INGESTOR_FUZZ_CHECK(from_ckpt.has_value(), from_ckpt.error().message);
+  INGESTOR_FUZZ_CHECK(from_ckpt->positions == res->positions);
+  INGESTOR_FUZZ_CHECK(from_ckpt->queue == res->queue);
   return 0;
 }
