@@ -15,6 +15,10 @@
 //  - Only the overflow survives a restart; its events are drained first.
 //  - memoryCapacity 0: every put goes to the overflow; overflowCapacity 0: no overflow, a full
 //    memory fails puts with Flume's message.
+//  - It does not store positions (stores_positions() stays false, set_position is ignored, its
+//    overflow's records carry none): a batch committed to memory is lost by a crash, so a
+//    position committed with it would skip those events at restart. A resumable source on this
+//    channel keeps its own position file (core/source_position.h): at-least-once.
 // ChannelSize counts both stores, ChannelCapacity is memoryCapacity + overflowCapacity.
 // Thread-safety: as any Channel. One lock (order_mu_) orders put commits and takes against the
 // drain order; an overflow put commit holds it through the file channel's fsync.
