@@ -1,10 +1,12 @@
 // Model-based test of FileChannel: random put / take / commit / rollback / checkpoint / crash /
 // power cut / reopen sequences, compared after every step with an in-memory model of what the
-// channel promises (committed puts in order; an uncommitted take returns to the head).
+// channel promises (committed puts in order; an uncommitted take returns to the head; the
+// position updates of committed puts, of two sources, some without events, applied in order).
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "agent/channels/file_channel.h"
@@ -17,8 +19,9 @@ namespace stdfs = std::filesystem;
 
 class Model {
  public:
-  std::deque<std::string> queue;    // committed, not taken (head first)
-  std::vector<std::string> taking;  // held by the open take transaction
+  std::deque<std::string> queue;                 // committed, not taken (head first)
+  std::vector<std::string> taking;               // held by the open take transaction
+  std::map<std::string, PositionMap> positions;  // committed, by source
   // Events of the open take go back to the head (rollback, or a crash before the commit).
   void give_back() {
     queue.insert(queue.begin(), taking.begin(), taking.end());
@@ -95,16 +98,27 @@ TEST_P(FileChannelModel, RandomOperationsMatchTheModel) {
 
   for (int step = 0; step < prm.steps; ++step) {
     int op = rnd(100);
-    if (op < 35) {  // put and commit (or roll back)
+    if (op < 35) {  // put and commit (or roll back), half of them with a position update
       Tx tx = ch->begin();
       Batch b;
       std::vector<std::string> bodies;
-      int n = 1 + rnd(10);
+      const bool with_pos = rnd(2) == 0;
+      const std::string source = rnd(2) == 0 ? "s1" : "s2";
+      PositionUpdate update;
+      if (with_pos) {
+        for (int i = 0, k = 1 + rnd(3); i < k; ++i)  // set or erase (empty value) a few keys
+          update.emplace_back("k" + std::to_string(rnd(5)),
+                              rnd(4) == 0 ? "" : std::to_string(next_id));
+      }
+      const int n = with_pos && rnd(5) == 0 ? 0 : 1 + rnd(10);  // 0: the update alone
       for (int i = 0; i < n; ++i) {
         bodies.push_back(body_of(next_id++));
         b.push_back(Event::of(bodies.back()));
       }
-      ASSERT_TRUE(tx.put(b));
+      if (n > 0) {
+        ASSERT_TRUE(tx.put(b));
+      }
+      if (with_pos) tx.set_position(source, update);
       if (rnd(8) == 0) {
         tx.rollback();
         continue;
@@ -118,6 +132,7 @@ TEST_P(FileChannelModel, RandomOperationsMatchTheModel) {
       }
       ASSERT_TRUE(s) << s.error().message << " at step " << step;
       for (auto& x : bodies) m.queue.push_back(x);
+      if (with_pos) apply_position_update(m.positions[source], update);
     } else if (op < 60) {  // take into the open take transaction
       if (!take_tx.open()) take_tx = ch->begin();
       size_t before = take_tx.taken().size();
@@ -166,6 +181,12 @@ TEST_P(FileChannelModel, RandomOperationsMatchTheModel) {
       check_all("check", step);
     }
     ASSERT_EQ(ch->size(), m.queue.size()) << "step " << step;
+    for (const char* source : {"s1", "s2"}) {
+      auto it = m.positions.find(source);
+      ASSERT_EQ(ch->committed_positions(source),
+                it == m.positions.end() ? std::nullopt : std::optional<PositionMap>(it->second))
+          << source << " at step " << step;
+    }
     if (HasFatalFailure()) return;
   }
   if (take_tx.open()) {
