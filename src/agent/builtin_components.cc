@@ -23,8 +23,10 @@
 #include "agent/sinks/null_sink.h"
 #include "agent/sinks/rolling_file_sink.h"
 #include "agent/sinks/s3_sink.h"
+#include "agent/sources/exec_source.h"
 #include "agent/sources/http_source.h"
 #include "agent/sources/netcat_source.h"
+#include "agent/sources/seq_source.h"
 
 namespace ingestor {
 
@@ -113,6 +115,24 @@ const std::vector<SourceType>& source_types() {
          o->keep_alive = keep_alive_of(*p);
          return std::unique_ptr<Source>(
              std::make_unique<HttpSource>(name, std::move(p), *env.pool, std::move(*o)));
+       }},
+      // Issue 19: exec (org.apache.flume.source.ExecSource) and seq
+      // (org.apache.flume.source.SequenceGeneratorSource).
+      {exec_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv&) -> Result<std::unique_ptr<Source>> {
+         auto o = exec_source_options(s);
+         if (!o) return o.error();
+         return std::unique_ptr<Source>(
+             std::make_unique<ExecSource>(name, std::move(p), std::move(*o)));
+       }},
+      {seq_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv&) -> Result<std::unique_ptr<Source>> {
+         auto o = seq_source_options(s);
+         if (!o) return o.error();
+         return std::unique_ptr<Source>(
+             std::make_unique<SequenceGeneratorSource>(name, std::move(p), *o));
        }},
   };
   return types;
