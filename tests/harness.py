@@ -206,3 +206,13 @@ class AgentTestCase(unittest.TestCase):
                 print(f"--- agent log ({a.tmp}) ---\n{a.output()[-4000:]}")
         import shutil
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def rolled(outdir):
+    """The bytes of every file in `outdir` (a file_roll sink's directory), in name order."""
+    import glob
+    data = b""
+    for f in sorted(glob.glob(os.path.join(outdir, "*"))):
+        with open(f, "rb") as fh:
+            data += fh.read()
+    return data

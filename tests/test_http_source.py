@@ -1,11 +1,10 @@
 """HTTP source (JSONHandler) against the real agent: Flume's status codes and bodies."""
-import glob
 import json
 import os
 import socket
 import unittest
 
-from harness import AgentTestCase, http, metrics, wait_for
+from harness import AgentTestCase, http, metrics, rolled, wait_for
 
 
 def config(outdir, capacity=1000, tx=100, extra=""):
@@ -27,14 +26,6 @@ a1.sinks.k1.sink.rollInterval = 0
 a1.sinks.k1.sink.serializer = header_and_text
 a1.sinks.k1.sink.batchSize = {tx}
 """
-
-
-def rolled(outdir):
-    data = b""
-    for f in sorted(glob.glob(os.path.join(outdir, "*"))):
-        with open(f, "rb") as fh:
-            data += fh.read()
-    return data
 
 
 class HttpSourceTest(AgentTestCase):

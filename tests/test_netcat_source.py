@@ -6,7 +6,7 @@ import threading
 import time
 import unittest
 
-from harness import AgentTestCase, connect, metrics, recv_lines, wait_for
+from harness import AgentTestCase, connect, metrics, recv_lines, rolled, wait_for
 
 
 def config(outdir, extra="", channel="capacity = 10000\na1.channels.c1.transactionCapacity = 1000",
@@ -29,14 +29,6 @@ a1.channels.c1.type = memory
 a1.channels.c1.{channel}
 {sink}
 """
-
-
-def rolled(outdir):
-    data = b""
-    for f in sorted(glob.glob(os.path.join(outdir, "*"))):
-        with open(f, "rb") as fh:
-            data += fh.read()
-    return data
 
 
 class NetcatSourceTest(AgentTestCase):
