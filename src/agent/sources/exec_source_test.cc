@@ -299,6 +299,7 @@ TEST_F(ExecSourceTest, CatOfAFileComesBackByteForByte) {
   std::filesystem::remove(path);
   ASSERT_TRUE(eventually([&] { return metric("CommandExitCount") == "1"; }));
   EXPECT_EQ(metric("CommandLastExitCode"), "0");
+  EXPECT_STREQ(source_->metrics_group(), "SOURCE");
   EXPECT_EQ(metric("EventReceivedCount"), "10");
   EXPECT_EQ(metric("EventAcceptedCount"), "10");
 }
