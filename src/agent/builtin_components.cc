@@ -27,6 +27,7 @@
 #include "agent/sources/http_source.h"
 #include "agent/sources/netcat_source.h"
 #include "agent/sources/seq_source.h"
+#include "agent/sources/taildir_source.h"
 
 namespace ingestor {
 
@@ -133,6 +134,17 @@ const std::vector<SourceType>& source_types() {
          if (!o) return o.error();
          return std::unique_ptr<Source>(
              std::make_unique<SequenceGeneratorSource>(name, std::move(p), *o));
+       }},
+      // Issue 19: taildir (TAILDIR, org.apache.flume.source.taildir.TaildirSource).
+      {taildir_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv& env) -> Result<std::unique_ptr<Source>> {
+         std::vector<std::string> warnings;
+         auto o = taildir_source_options(s, &warnings);
+         if (!o) return o.error();
+         for (auto& w : warnings) env.diags->warning("source", name, "", w);
+         return std::unique_ptr<Source>(
+             std::make_unique<TaildirSource>(name, std::move(p), std::move(*o)));
        }},
   };
   return types;
