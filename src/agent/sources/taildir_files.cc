@@ -334,8 +334,12 @@ std::vector<TailFile*> TaildirFiles::scan(PositionUpdate& update) {
     }
     if (f.deleted || f.size != f.read_pos) out.push_back(&f);
   }
+  // Oldest first within a group (Flume), files renamed away (rotated) before the live ones: their
+  // lines were written first.
   std::stable_sort(out.begin(), out.end(), [](const TailFile* a, const TailFile* b) {
-    return a->group != b->group ? a->group < b->group : a->mtime_ns < b->mtime_ns;
+    if (a->group != b->group) return a->group < b->group;
+    if (a->matched != b->matched) return !a->matched;
+    return a->mtime_ns < b->mtime_ns;
   });
   return out;
 }
@@ -436,10 +440,11 @@ void TaildirFiles::committed(TailFile& f) {
   f.last_active = std::chrono::steady_clock::now();
 }
 
-std::vector<TailFile*> TaildirFiles::idle_files(std::chrono::steady_clock::time_point now) {
+std::vector<TailFile*> TaildirFiles::idle_files(std::chrono::steady_clock::time_point now,
+                                                bool deleted_only) {
   std::vector<TailFile*> out;
   for (auto& [ino, f] : files_)
-    if (f->deleted || (f->fd >= 0 && now - f->last_active >= opts_.idle_timeout))
+    if (f->deleted || (!deleted_only && f->fd >= 0 && now - f->last_active >= opts_.idle_timeout))
       out.push_back(f.get());
   return out;
 }

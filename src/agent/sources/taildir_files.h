@@ -120,8 +120,10 @@ class TaildirFiles {
   void committed(TailFile& f);
   void rewind(TailFile& f) { f.read_pos = f.pos; }
 
-  // Open files with no commit for idleTimeout (Flume's idle checker), and deleted ones.
-  std::vector<TailFile*> idle_files(std::chrono::steady_clock::time_point now);
+  // Open files with no commit for idleTimeout (Flume's idle checker), and deleted ones; only the
+  // deleted ones with `deleted_only`.
+  std::vector<TailFile*> idle_files(std::chrono::steady_clock::time_point now,
+                                    bool deleted_only = false);
   // Closes `f` after its idle read; a file that no longer matches (renamed away, deleted) is
   // dropped and its position erased in `update`. `f` is invalid afterwards when dropped.
   void close(TailFile& f, PositionUpdate& update);

@@ -299,19 +299,24 @@ PollStatus TaildirSource::process() {
     if (stopping_) return PollStatus::kBackoff;
     read_to_end(*f, f->deleted, ready);
   }
+  // Idle files (Flume's checker, every min(idleTimeout, 5 s)) and deleted ones (at once): read
+  // to the end, the unterminated last line included, then closed (dropped when no longer
+  // matched).
   const auto now = std::chrono::steady_clock::now();
-  if (now >= next_idle_check_ && !stopping_) {
+  const bool idle_pass = now >= next_idle_check_;
+  if (idle_pass)
     next_idle_check_ =
         now + std::min<std::chrono::milliseconds>(opts_.idle_timeout, std::chrono::seconds(5));
-    for (TailFile* f : files_->idle_files(now)) {
-      bool more = false;
-      for (uint64_t before = ~uint64_t{0}; before != f->read_pos && !stopping_;) {
-        before = f->read_pos;
-        read_to_end(*f, true, more);  // to the end, the unterminated last line included
-      }
-      if (stopping_) return PollStatus::kBackoff;
-      files_->close(*f, pending_);
+  const auto as_of = idle_all_ ? now + opts_.idle_timeout : now;
+  idle_all_ = false;
+  for (TailFile* f : files_->idle_files(as_of, !idle_pass)) {
+    bool more = false;
+    for (uint64_t before = ~uint64_t{0}; before != f->read_pos && !stopping_;) {
+      before = f->read_pos;
+      read_to_end(*f, true, more);
     }
+    if (stopping_) return PollStatus::kBackoff;
+    files_->close(*f, pending_);
   }
   if (!pending_.empty() && !stopping_) {
     Batch none;

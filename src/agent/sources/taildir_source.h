@@ -61,8 +61,12 @@ class TaildirSource final : public Source {
   // One Flume process() call: every file with news, batch by batch; idle files read to the end
   // and closed when their time has come. kReady when a file stopped at maxBatchCount.
   PollStatus process();
-  // Runs the idle checker at the next process() call, whatever the time.
-  void check_idle_now() { next_idle_check_ = {}; }
+  // Tests: the next process() runs the idle checker as if every open file had gone without a
+  // commit for idleTimeout.
+  void check_idle_now() {
+    next_idle_check_ = {};
+    idle_all_ = true;
+  }
 
   const TaildirFiles& files() const { return *files_; }
   const SourcePositions& positions() const { return *positions_; }
@@ -83,6 +87,7 @@ class TaildirSource final : public Source {
   std::atomic<bool> stopping_{false};
   int wake_fd_ = -1;  // eventfd: stop() wakes the thread
   std::chrono::steady_clock::time_point next_idle_check_{};
+  bool idle_all_ = false;
   log::Throttle full_log_, fail_log_;
 };
 
