@@ -17,7 +17,7 @@ DEB_BUILD_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libssl-dev libpcre2-dev libpugixml-dev libsqlite3-dev zlib1g-dev libbz2-dev libzstd-dev \
   libspdlog-dev libfmt-dev libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
-DEB_TEST_PACKAGES := curl socat netcat-openbsd zstd gzip procps python3 \
+DEB_TEST_PACKAGES := curl socat netcat-openbsd zstd gzip procps python3 logrotate \
   s3cmd rclone prometheus chromium chromium-driver
 DEB_PACKAGES := $(DEB_BUILD_PACKAGES) $(DEB_TEST_PACKAGES)
 # `make image` / `make image-test` without a Docker engine (docs/deploy.md, "Image").

@@ -92,7 +92,7 @@ bool TaildirFiles::drain_events() {
       const auto* ev = reinterpret_cast<const struct inotify_event*>(buf + off);
       if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
         for (auto& l : listings_)
-          if (l.watch == ev->wd) l.watch = -1, l.dir_mtime_s = -1;  // re-watched when relisted
+          if (l.watch == ev->wd) l.watch = -1, l.dir_mtime_ns = -1;  // re-watched when relisted
       }
       off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
     }
@@ -119,12 +119,17 @@ void TaildirFiles::list_group(size_t g) {
     log::info("taildir: directory {} appeared", log::escape(grp.dir));
   l.exists = true;
   add_watch(g);
-  const int64_t now_s = static_cast<int64_t>(std::time(nullptr));
-  const int64_t dir_mtime_s = static_cast<int64_t>(st.st_mtim.tv_sec);
-  // Flume's TaildirMatcher cache: list again when the directory changed since the last listing,
-  // or when its mtime is not yet older than the last check (a change within the same second).
-  if (opts_.cache_pattern_matching && l.dir_mtime_s >= 0 && dir_mtime_s <= l.dir_mtime_s &&
-      dir_mtime_s < l.checked_s)
+  // Flume's TaildirMatcher cache lists again when the directory's mtime grew, or is not yet
+  // older than the last check, in whole seconds. File times come from the kernel's coarse clock,
+  // which lags time() by up to a tick, so that rule can miss a rename made just after a check
+  // (a stale listing, and a rotated file not found). Here: list again when the mtime changed at
+  // all, or is less than 2 s old.
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  const int64_t dir_mtime = mtime_ns(st);
+  if (opts_.cache_pattern_matching && dir_mtime == l.dir_mtime_ns &&
+      now_ns - dir_mtime > 2000000000)
     return;
   DIR* d = ::opendir(grp.dir.c_str());
   if (!d) {
@@ -146,8 +151,7 @@ void TaildirFiles::list_group(size_t g) {
     l.entries.push_back({std::move(name), static_cast<uint64_t>(de->d_ino), m});
   }
   ::closedir(d);
-  l.dir_mtime_s = dir_mtime_s;
-  l.checked_s = now_s;
+  l.dir_mtime_ns = dir_mtime;
 }
 
 void TaildirFiles::start(const std::optional<PositionMap>& saved, PositionUpdate& update) {

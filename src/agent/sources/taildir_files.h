@@ -147,8 +147,7 @@ class TaildirFiles {
     bool exists = false;
     bool warned_missing = false;
     int watch = -1;
-    int64_t dir_mtime_s = -1;
-    int64_t checked_s = -1;
+    int64_t dir_mtime_ns = -1;   // the directory's mtime at the last listing
     std::vector<Entry> entries;  // every non-directory entry of the directory
   };
   void add_watch(size_t g);
