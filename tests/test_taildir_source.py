@@ -142,13 +142,15 @@ class TaildirTest(TaildirBase):
                     time.sleep(0.002)  # pacing, not a wait
         t = threading.Thread(target=writer, daemon=True)
         t.start()
+        n = 0
         for _ in range(3):
-            # The agent has seen the live file before it is rotated (a file created and rotated
-            # away before the agent ever listed it cannot be found again by name).
-            wait_for(lambda: written, 10)
+            # The agent has read from the live file before it is rotated (a file created and
+            # rotated away before the agent ever listed it cannot be found again by name).
+            wait_for(lambda: len(written) > n, 10, what="a line written since the last rotation")
             last = written[-1]
             wait_for(lambda: last in output_lines(self.out), 10, what="the agent reading app.log")
             self.logrotate("  nocreate")  # the writer creates app.log again itself
+            n = len(written)
         t.join(60)
         self.assertGreaterEqual(len(glob.glob(os.path.join(self.logs, "app.log.*"))), 3)
         self.wait_output([l.encode() for l in lines])
