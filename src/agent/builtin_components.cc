@@ -27,6 +27,7 @@
 #include "agent/sources/http_source.h"
 #include "agent/sources/netcat_source.h"
 #include "agent/sources/seq_source.h"
+#include "agent/sources/spooldir_source.h"
 #include "agent/sources/taildir_source.h"
 
 namespace ingestor {
@@ -145,6 +146,17 @@ const std::vector<SourceType>& source_types() {
          for (auto& w : warnings) env.diags->warning("source", name, "", w);
          return std::unique_ptr<Source>(
              std::make_unique<TaildirSource>(name, std::move(p), std::move(*o)));
+       }},
+      // Issue 19: spooldir (org.apache.flume.source.SpoolDirectorySource)
+      {spooldir_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv& env) -> Result<std::unique_ptr<Source>> {
+         std::vector<std::string> warnings;
+         auto o = spooldir_source_options(s, &warnings);
+         if (!o) return o.error();
+         for (auto& w : warnings) env.diags->warning("source", name, "", w);
+         return std::unique_ptr<Source>(
+             std::make_unique<SpoolDirectorySource>(name, std::move(p), std::move(*o)));
        }},
   };
   return types;

@@ -211,6 +211,8 @@ void put32(std::string& out, char32_t cp, bool big) {
 
 }  // namespace
 
+void append_utf8(std::string& out, char32_t cp) { put_utf8(out, cp); }
+
 std::optional<Charset> charset_from_name(std::string_view name) {
   std::string lower(name);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -28,6 +28,9 @@ std::string encode_from_utf8(std::string_view text, Charset cs);
 // what decode_to_utf8(bytes, kUtf8) would return unchanged.
 bool is_valid_utf8(std::string_view bytes);
 
+// Appends code point `cp` (at most U+10FFFF, not a surrogate) to `out` as UTF-8.
+void append_utf8(std::string& out, char32_t cp);
+
 // Number of UTF-16 code units (Java chars) in UTF-8 text: what Java's String.length() would say.
 size_t utf16_length(std::string_view utf8);
 
