@@ -252,7 +252,8 @@ a1.sources.r1.decodeErrorPolicy = REPLACE""") + "a1.sinks.k1.sink.serializer = h
                 if self.exists("big.COMPLETED"):
                     return True
                 return int(metrics(agent)["SOURCE.r1"]["EventAcceptedCount"]) >= goal
-            wait_for(progressed, what=f"progress before kill {i + 1}")
+            # Polled tightly: the source runs on between the poll and the kill.
+            wait_for(progressed, interval=0.001, what=f"progress before kill {i + 1}")
             agent.kill()
             self.agents.remove(agent)
         self.assertFalse(self.exists("big.COMPLETED"), "the kills came too late to test resume")
@@ -271,7 +272,7 @@ a1.sources.r1.decodeErrorPolicy = REPLACE""") + "a1.sinks.k1.sink.serializer = h
     @unittest.skipIf(os.environ.get("INGESTOR_FC_POSITIONS") != "1",
                      "needs the file channel that stores positions (branch i19-filechannel-pos)")
     def test_kill9_file_channel_exact_resume_every_line_once(self):
-        n, batch, kills = 6000, 10, 20
+        n, batch, kills = 12000, 10, 20
         got = self.kill_cycles(kills, n, batch)
         self.assertEqual(sorted(got), lines(n))  # each exactly once
         self.assertEqual(got, lines(n))          # and in order
