@@ -269,8 +269,6 @@ a1.sources.r1.decodeErrorPolicy = REPLACE""") + "a1.sinks.k1.sink.serializer = h
         self.assertEqual(set(got), set(lines(n)))
         self.assertLessEqual(len(got) - n, kills * batch, "more than one batch re-read per kill")
 
-    @unittest.skipIf(os.environ.get("INGESTOR_FC_POSITIONS") != "1",
-                     "needs the file channel that stores positions (branch i19-filechannel-pos)")
     def test_kill9_file_channel_exact_resume_every_line_once(self):
         n, batch, kills = 12000, 10, 20
         got = self.kill_cycles(kills, n, batch)

@@ -331,9 +331,6 @@ class TaildirKillTest(TaildirBase):
         print(f"memory channel: {total} lines, {len(missing)} lost with the channel, "
               f"{source_dups} re-sent by the source over {kills} kills")
 
-    @unittest.skipUnless(os.environ.get("INGESTOR_FC_POSITIONS") == "1",
-                         "the file channel does not store source positions yet "
-                         "(branch i19-filechannel-pos); set INGESTOR_FC_POSITIONS=1")
     def test_sigkill_file_channel_every_line_exactly_once(self):
         """kill -9 at >= 20 random moments while a writer appends and rotates: with the positions
         in the file channel's commit records, every line is in the channel exactly once (one id

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/sources/pollable_source.h"
 #include "agent/sources/taildir_files.h"
 #include "base/log.h"
 #include "core/config/spec.h"
@@ -34,9 +35,6 @@
 namespace ingestor {
 
 const ComponentSpec& taildir_source_spec();
-
-// Flume's PollableSource.Status.
-enum class PollStatus { kReady, kBackoff };
 
 // Parses and checks the keys; `warnings` gets the non-fatal findings (maxBatchCount <= 0, a
 // filegroups.<g> not listed in filegroups). Relative group directories are made absolute from the
