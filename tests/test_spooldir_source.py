@@ -142,9 +142,10 @@ a1.sinks.k1.rollback.200 = false"""
         self.assertEqual(server.got(), lines(30, "a") + [b"b1", b"b2"])
         wait_for(lambda: self.exists("a.COMPLETED") and self.exists("b.COMPLETED"),
                  what="both completed")
-        m = metrics(agent)["SOURCE.r1"]
-        self.assertEqual(m["EventAcceptedCount"], "32")
-        self.assertEqual(m["FilesCompletedCount"], "2")
+        # The rename comes before the counter: wait for it rather than read it once.
+        wait_for(lambda: metrics(agent)["SOURCE.r1"]["FilesCompletedCount"] == "2",
+                 what="FilesCompletedCount 2")
+        self.assertEqual(metrics(agent)["SOURCE.r1"]["EventAcceptedCount"], "32")
 
     def test_delete_policy_immediate(self):
         self.write("a", b"1\n2\n")

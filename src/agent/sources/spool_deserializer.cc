@@ -50,6 +50,7 @@ class LineDeserializer final : public SpoolDeserializer {
     if (offset == 0) offset = bom.skip;
     buf_ = ChunkRef::adopt(Chunk::make(cap_));
     base_ = offset;
+    good_end_ = offset;
     len_ = pos_ = 0;
     eof_ = false;
     error_.reset();
@@ -71,13 +72,16 @@ class LineDeserializer final : public SpoolDeserializer {
         break;
       }
       if (!*r) break;
+      good_end_ = base_ + pos_;
       ++n;
       bytes += out.back().body.size();
     }
     return n;
   }
 
-  uint64_t offset() const override { return base_ + pos_; }
+  // After a line that failed to decode, still the end of the last good one (not where reading
+  // stopped inside the bad line).
+  uint64_t offset() const override { return good_end_; }
   uint64_t take_truncated() override { return std::exchange(truncated_, 0); }
 
  private:
@@ -194,6 +198,7 @@ class LineDeserializer final : public SpoolDeserializer {
   SpoolCodec codec_ = SpoolCodec::kUtf8;
   ChunkRef buf_;
   uint64_t base_ = 0;  // file offset of buf_'s first byte
+  uint64_t good_end_ = 0;  // file offset just after the last event appended
   size_t len_ = 0, pos_ = 0;
   bool eof_ = false;
   std::optional<Error> error_;
