@@ -173,7 +173,7 @@ Result<std::string> read_whole_file(Fs& fs, const std::string& path) {
 }
 
 Status write_file_atomic(Fs& fs, const std::string& dir, const std::string& name,
-                         std::string_view data) {
+                         std::string_view data, bool durable) {
   const std::string tmp = dir + "/" + name + ".tmp";
   auto f = fs.open(tmp, OpenMode::kCreateTrunc);
   if (!f) return f.error();
@@ -186,10 +186,11 @@ Status write_file_atomic(Fs& fs, const std::string& dir, const std::string& name
     if (*n == 0) return make_error(Errc::kIo, "write " + tmp + ": no progress");
     data.remove_prefix(*n);
   }
-  if (auto s = (*f)->sync(); !s) return s;
+  if (durable)
+    if (auto s = (*f)->sync(); !s) return s;
   f->reset();
   if (auto s = fs.rename(tmp, dir + "/" + name); !s) return s;
-  return fs.sync_dir(dir);
+  return durable ? fs.sync_dir(dir) : Status{};
 }
 
 }  // namespace ingestor

@@ -73,7 +73,9 @@ class Fs {
 // Reads a whole file through `fs`.
 [[nodiscard]] Result<std::string> read_whole_file(Fs& fs, const std::string& path);
 // Writes `data` to `path` atomically and durably: path.tmp, write, sync, rename, sync the dir.
+// With `durable` false the two syncs are left out: the file is still replaced whole (a reader or
+// a process killed at any moment sees the old content or the new), but an OS crash may lose it.
 [[nodiscard]] Status write_file_atomic(Fs& fs, const std::string& dir, const std::string& name,
-                                       std::string_view data);
+                                       std::string_view data, bool durable = true);
 
 }  // namespace ingestor

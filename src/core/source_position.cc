@@ -95,19 +95,22 @@ void SourcePositions::attach(PutProgress& progress, PositionUpdate update) const
 Status SourcePositions::committed(const PositionUpdate& update) {
   apply_position_update(current_, update);
   dirty_ = true;
-  if (channel_ && std::chrono::steady_clock::now() - last_write_ < write_interval_) return {};
-  return flush();
+  const bool due = std::chrono::steady_clock::now() - last_sync_ >= write_interval_;
+  if (channel_ && !due) return {};
+  return write(due);
 }
 
-Status SourcePositions::flush() {
-  if (!dirty_ && fs_.exists(file_)) return {};
+Status SourcePositions::write(bool durable) {
+  if (!dirty_ && fs_.exists(file_) && !durable) return {};
   std::filesystem::path p(file_);
   std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   if (Status s = fs_.make_dirs(dir); !s) return s;
-  if (Status s = write_file_atomic(fs_, dir, p.filename().string(), format_.write(current_)); !s)
+  if (Status s =
+          write_file_atomic(fs_, dir, p.filename().string(), format_.write(current_), durable);
+      !s)
     return s;
   dirty_ = false;
-  last_write_ = std::chrono::steady_clock::now();
+  if (durable) last_sync_ = std::chrono::steady_clock::now();
   return {};
 }
 

@@ -13,9 +13,12 @@
 //    for the source (Channel::committed_positions) says where to resume: after a kill -9 at any
 //    moment, exactly after the last committed event, nothing lost and nothing twice.
 //  - In the source's own position file otherwise (memory or spillable channel, several required
-//    channels, a multiplexing selector): written atomically (tmp, fsync, rename, fsync dir) after
-//    each commit. A crash between the commit and the rename re-reads that batch: at-least-once,
-//    at most one batch duplicated per crash.
+//    channels, a multiplexing selector): replaced whole (tmp, rename) after each commit, so a
+//    process killed at any moment re-reads at most the batch whose rename it did not reach:
+//    at-least-once, at most one batch duplicated per kill. The fsyncs (file and directory) come
+//    every `write_interval` and at stop, not per commit (they cost ~3 ms a batch and were most of
+//    taildir's time): an OS crash may take the file back to an older position, which re-reads
+//    more (never skips), while the memory channel loses its events to an OS crash anyway.
 //
 // In the channel case the file is still written, every `write_interval` and at stop, so tools
 // (and an agent moved back to Flume) can read it; it is then informational only.
@@ -79,19 +82,21 @@ class SourcePositions {
   // Attaches `update` to the next batch put through `progress` (before process()/process_async).
   void attach(PutProgress& progress, PositionUpdate update) const;
 
-  // After the batch carrying `update` committed: applies it to current(); writes the file at once
-  // when !in_channel(), else when write_interval passed since the last write. A failed write is
-  // returned (the caller logs and counts it; the next commit tries again).
+  // After the batch carrying `update` committed: applies it to current(); when !in_channel()
+  // replaces the file at once (fsynced when write_interval passed since the last fsync), else
+  // writes it, fsynced, when write_interval passed. A failed write is returned (the caller logs
+  // and counts it; the next commit tries again).
   [[nodiscard]] Status committed(const PositionUpdate& update);
 
-  // Writes the file now (at stop; in_channel() or not).
-  [[nodiscard]] Status flush();
+  // Writes the file now, fsynced (at stop; in_channel() or not).
+  [[nodiscard]] Status flush() { return write(true); }
 
   const PositionMap& current() const { return current_; }
   const std::string& file() const { return file_; }
   void set_write_interval(std::chrono::milliseconds d) { write_interval_ = d; }
 
  private:
+  Status write(bool durable);
   std::string source_;
   class Channel* channel_ = nullptr;  // the single required channel that stores positions
   std::string file_;
@@ -99,8 +104,8 @@ class SourcePositions {
   Fs& fs_;
   PositionMap current_;
   bool dirty_ = false;
-  std::chrono::milliseconds write_interval_{3000};  // Flume's writePosInterval default
-  std::chrono::steady_clock::time_point last_write_{};
+  std::chrono::milliseconds write_interval_{3000};     // Flume's writePosInterval default
+  std::chrono::steady_clock::time_point last_sync_{};  // the last fsynced write
 };
 
 }  // namespace ingestor
