@@ -76,6 +76,19 @@ class TaildirS3CrashTest(S3SinkTest):
         """{key: bytes} of every object in the bucket."""
         return {k: self.body(k) for k in self.keys()}
 
+    def where(self, lines):
+        """Which log files hold `lines`, with their inodes and sizes (for a failure message)."""
+        want, out = set(lines), []
+        for name in sorted(os.listdir(self.logs)):
+            path = os.path.join(self.logs, name)
+            with open(path, "rb") as f:
+                mine = [l for l in f.read().split(b"\n")[:-1] if l in want]
+            if mine:
+                st = os.stat(path)
+                out.append(f"{name} (inode {st.st_ino}, {st.st_size} bytes): {len(mine)} lines "
+                           f"{mine[0].decode()}..{mine[-1].decode()}")
+        return "; ".join(out)
+
     @staticmethod
     def ids_by_line(bodies):
         """{line: [id, ...]} with one id per occurrence, from header_and_text '{id=...} line'."""
@@ -158,7 +171,8 @@ class TaildirS3CrashTest(S3SinkTest):
             seen = self.ids_by_line(self.bodies())
             missing = [l for l in written if l not in seen]
             raise AssertionError(f"{len(missing)} of {len(written)} lines missing from the "
-                                 f"bucket, e.g. {missing[:5]}; staging: {sorted(os.listdir(staging))}")
+                                 f"bucket, e.g. {missing[:5]}; staging: {sorted(os.listdir(staging))}"
+                                 f"; {self.where(missing)}")
         drained_at = time.monotonic()
         self.assertEqual(a.stop(), 0)
 

@@ -30,11 +30,6 @@ std::string dir_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-std::string base_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 }  // namespace
 
 TaildirFiles::TaildirFiles(const TaildirOptions& opts, SourceCounters& counters)
@@ -184,16 +179,30 @@ void TaildirFiles::apply_saved(const PositionMap& saved, PositionUpdate& update)
     }
     auto it = files_.find(*inode);
     if (it == files_.end()) {
-      // Renamed while the agent was down to a name the pattern does not match: found again by
-      // its inode in the directory of a group whose pattern matched the saved path.
+      // Renamed to a name the pattern does not match, while the agent was down or while it was
+      // still reading the renamed file to its end (the saved path is then the new name): found
+      // again by its inode in the saved path's directory, when a group lists that directory.
       std::optional<size_t> group;
       std::string name;
       for (size_t g = 0; g < opts_.groups.size() && !group; ++g) {
-        if (opts_.groups[g].dir != dir_of(p->path) ||
-            !opts_.groups[g].pattern.matches(base_of(p->path)))
-          continue;
+        if (opts_.groups[g].dir != dir_of(p->path)) continue;
         for (const Entry& e : listings_[g].entries)
           if (e.inode == *inode) group = g, name = e.name;
+      }
+      auto f = std::make_unique<TailFile>();
+      struct stat st {};
+      if (group) {
+        f->inode = *inode;
+        f->group = *group;
+        f->path = path_in(*group, name);
+        f->matched = false;
+        f->last_active = std::chrono::steady_clock::now();
+        // Shorter than what was read of it: the inode now holds another file.
+        if (!open_file(*f) || ::fstat(f->fd, &st) != 0 ||
+            static_cast<uint64_t>(st.st_size) < p->pos) {
+          group.reset();
+          close_fd(*f);
+        }
       }
       if (!group) {
         log::info("taildir: Missing file: {}, inode: {}, pos: {}", log::escape(p->path), *inode,
@@ -201,18 +210,7 @@ void TaildirFiles::apply_saved(const PositionMap& saved, PositionUpdate& update)
         update.emplace_back(k, "");
         continue;
       }
-      auto f = std::make_unique<TailFile>();
-      f->inode = *inode;
-      f->group = *group;
-      f->path = path_in(*group, name);
-      f->matched = false;
-      f->last_active = std::chrono::steady_clock::now();
-      if (!open_file(*f)) {
-        update.emplace_back(k, "");
-        continue;
-      }
-      struct stat st;
-      if (::fstat(f->fd, &st) == 0) f->size = static_cast<uint64_t>(st.st_size);
+      f->size = static_cast<uint64_t>(st.st_size);
       it = files_.emplace(*inode, std::move(f)).first;
       log::info("taildir: {} was renamed to {} while stopped: reading it on from {}",
                 log::escape(p->path), log::escape(it->second->path), p->pos);

@@ -8,9 +8,9 @@
 //    its end, until it has been idle for idleTimeout (then its last line, even unterminated, is
 //    sent and it is dropped); the new file is read from 0. When the pattern also matches the new
 //    name, the same inode simply changes path: nothing is read twice.
-//  - after a restart, an entry whose file was renamed while the agent was down is found again by
-//    its inode in the same directory and read on from its position, when the entry's path matched
-//    its group's pattern;
+//  - after a restart, an entry whose file was renamed (while the agent was down, or before it and
+//    still being read to its end) is found again by its inode in the same directory and read on
+//    from its position, unless it is now shorter than that position (a reused inode);
 //  - copytruncate (same inode, shorter than its position): read again from 0;
 //  - a deleted file still open is read to its end at once, then dropped.
 // A line ends at "\n" ("\r\n" loses the "\r", a lone "\r" stays). A last line without its newline

@@ -333,6 +333,58 @@ TEST_F(Taildir, RestartFindsAFileRenamedWhileStopped) {
   EXPECT_EQ(bodies(), (V{"2", "3"}));
 }
 
+// A stop (or kill -9) while a file renamed away is still being read to its end: its committed
+// entry already carries the new name, which the pattern does not match. The restart reads it on
+// from there (it used to drop the entry as a missing file, losing the rest: the taildir -> S3
+// kill -9 test found it).
+TEST_F(Taildir, RestartReadsOnARenamedFileItWasStillReading) {
+  auto app_log_only = [&] {
+    TaildirOptions o = options();
+    o.groups.clear();
+    o.groups.push_back(group("g", dir_ / "logs", "app\\.log"));
+    o.batch_size = 1;
+    o.max_batch_count = 1;
+    return o;
+  };
+  write("app.log", "1\n");
+  set_mtime(dir_ / "logs" / "app.log", 1000);
+  start(app_log_only()).process();
+  EXPECT_EQ(bodies(), (V{"1"}));
+  write("app.log", "2\n3\n");
+  set_mtime(dir_ / "logs" / "app.log", 1000);  // older than the new app.log: read first
+  fs::rename(dir_ / "logs" / "app.log", dir_ / "logs" / "app.log.1");
+  write("app.log", "4\n");
+  src_->process();
+  EXPECT_EQ(bodies(), (V{"2", "4"}));  // one batch of each: "3" is still to be read
+  src_->stop();
+  ASSERT_NE(position_file().find("app.log.1"), std::string::npos) << position_file();
+  start(app_log_only()).process();
+  EXPECT_EQ(bodies(), (V{"3"}));
+  // Once idle it is dropped as before: no entry, nothing read twice.
+  src_->check_idle_now();
+  src_->process();
+  EXPECT_TRUE(bodies().empty());
+  EXPECT_EQ(position_file().find("app.log.1"), std::string::npos) << position_file();
+}
+
+// An entry of a rotated file that is now shorter than its position (the name's inode was reused
+// by another file) is not read: the file it named is gone.
+TEST_F(Taildir, RestartDropsAnUnmatchedEntryWhoseInodeNowHoldsAShorterFile) {
+  write("other", "x\n");
+  const uint64_t ino = inode_of(dir_ / "logs" / "other");
+  {
+    std::ofstream f(dir_ / "pos.json");
+    f << "[{\"inode\":" << ino << ",\"pos\":100,\"file\":\""
+      << (dir_ / "logs" / "app.log.1").string() << "\"}]";
+  }
+  TaildirOptions o = options();
+  o.groups.clear();
+  o.groups.push_back(group("g", dir_ / "logs", "app\\.log"));
+  start(std::move(o)).process();
+  EXPECT_TRUE(bodies().empty());
+  EXPECT_EQ(src_->files().tracked(), 0u);
+}
+
 TEST_F(Taildir, AFullChannelIsRetriedWithoutLossOrDuplicate) {
   MemoryChannelOptions small;
   small.capacity = 5;
