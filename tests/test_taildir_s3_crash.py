@@ -71,10 +71,16 @@ class TaildirS3CrashTest(S3SinkTest):
         super().setUp()
         self.logs = os.path.join(self.tmp, "logs")
         os.makedirs(self.logs)
+        self.read = {}  # key -> bytes of the objects downloaded so far
 
     def bodies(self):
-        """{key: bytes} of every object in the bucket."""
-        return {k: self.body(k) for k in self.keys()}
+        """{key: bytes} of every object in the bucket (an object never changes: each is read once;
+        a key that went away would go from the answer too)."""
+        keys = self.keys()
+        for k in keys:
+            if k not in self.read:
+                self.read[k] = self.body(k)
+        return {k: self.read[k] for k in keys}
 
     def where(self, lines):
         """Which log files hold `lines`, with their inodes and sizes (for a failure message)."""
@@ -171,8 +177,8 @@ class TaildirS3CrashTest(S3SinkTest):
             seen = self.ids_by_line(self.bodies())
             missing = [l for l in written if l not in seen]
             raise AssertionError(f"{len(missing)} of {len(written)} lines missing from the "
-                                 f"bucket, e.g. {missing[:5]}; staging: {sorted(os.listdir(staging))}"
-                                 f"; {self.where(missing)}")
+                                 f"bucket, e.g. {missing[:5]}; staging: "
+                                 f"{sorted(os.listdir(staging))}; {self.where(missing)}")
         drained_at = time.monotonic()
         self.assertEqual(a.stop(), 0)
 
