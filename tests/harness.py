@@ -130,6 +130,10 @@ class Agent(Process):
     def port(self, source):
         return self.status["sources"][source]["port"]
 
+    def ports(self, source):
+        """Every port of a source, in its configured order (multiport_syslogtcp has several)."""
+        return self.status["sources"][source]["ports"]
+
     @property
     def metrics_port(self):
         return self.status["metrics_port"]

@@ -28,7 +28,10 @@
 #include "agent/sources/netcat_source.h"
 #include "agent/sources/seq_source.h"
 #include "agent/sources/spooldir_source.h"
+#include "agent/sources/syslog_source_options.h"
+#include "agent/sources/syslog_tcp_source.h"
 #include "agent/sources/taildir_source.h"
+#include "agent/sources/udp_source.h"
 
 namespace ingestor {
 
@@ -96,6 +99,26 @@ Result<std::unique_ptr<T>> upcast(auto r) {
   return std::unique_ptr<T>(std::move(*r));
 }
 
+template <auto Options>
+Result<std::unique_ptr<Source>> make_syslog_tcp_source(const std::string& name, const Settings& s,
+                                                       std::shared_ptr<ChannelProcessor> p,
+                                                       BuildEnv& env) {
+  auto o = Options(s);
+  if (!o) return o.error();
+  return std::unique_ptr<Source>(
+      std::make_unique<SyslogTcpSource>(name, std::move(p), *env.pool, std::move(*o)));
+}
+
+template <auto Options>
+Result<std::unique_ptr<Source>> make_udp_source(const std::string& name, const Settings& s,
+                                                std::shared_ptr<ChannelProcessor> p,
+                                                BuildEnv& env) {
+  auto o = Options(s);
+  if (!o) return o.error();
+  return std::unique_ptr<Source>(
+      std::make_unique<UdpSource>(name, std::move(p), *env.pool, std::move(*o)));
+}
+
 }  // namespace
 
 const std::vector<SourceType>& source_types() {
@@ -158,6 +181,15 @@ const std::vector<SourceType>& source_types() {
          return std::unique_ptr<Source>(
              std::make_unique<SpoolDirectorySource>(name, std::move(p), std::move(*o)));
        }},
+      // Issue 21: syslogtcp (org.apache.flume.source.SyslogTcpSource), multiport_syslogtcp
+      // (org.apache.flume.source.MultiportSyslogTCPSource), syslogudp
+      // (org.apache.flume.source.SyslogUDPSource), netcatudp
+      // (org.apache.flume.source.NetcatUdpSource).
+      {syslog_tcp_source_spec, make_syslog_tcp_source<syslog_tcp_source_options>},
+      {multiport_syslog_tcp_source_spec,
+       make_syslog_tcp_source<multiport_syslog_tcp_source_options>},
+      {syslog_udp_source_spec, make_udp_source<syslog_udp_source_options>},
+      {netcat_udp_source_spec, make_udp_source<netcat_udp_source_options>},
   };
   return types;
 }

@@ -198,7 +198,10 @@ int run_agent(const AgentArgs& a) {
       if (!first) js += ",";
       first = false;
       js += "\"" + json_escape(s->name()) + "\":{\"type\":\"" + json_escape(s->type()) +
-            "\",\"port\":" + std::to_string(s->bound_port()) + "}";
+            "\",\"port\":" + std::to_string(s->bound_port()) + ",\"ports\":[";
+      const auto ports = s->bound_ports();
+      for (size_t i = 0; i < ports.size(); ++i) js += (i ? "," : "") + std::to_string(ports[i]);
+      js += "]}";
     }
     js += "}}\n";
     if (!write_file_atomic(a.status_file, js))

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/channel_processor.h"
 #include "core/component.h"
@@ -23,6 +24,12 @@ class Source : public Component {
   // The TCP/UDP port a network source listens on once started (0 for others). Tests start
   // sources on port 0 and read the real port from here (reported in the agent's status file).
   virtual int bound_port() const { return 0; }
+  // Every port a source listens on (multiport_syslogtcp has several), in its configured order;
+  // the status file reports them as "ports". By default bound_port() when it is not 0.
+  virtual std::vector<int> bound_ports() const {
+    if (int p = bound_port()) return {p};
+    return {};
+  }
 
  protected:
   std::shared_ptr<ChannelProcessor> processor_;
