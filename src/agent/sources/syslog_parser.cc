@@ -410,6 +410,8 @@ bool SyslogTcpFramer::next(std::string_view data, SyslogFrame& frame, size_t& co
         frame.begin = consumed + head;
         frame.end = frame.begin + take;
         frame.truncated = len > event_size_;
+        // rsyslog's templates end the message with "\n" inside the frame: framing, not data.
+        if (!frame.truncated && take && d[head + take - 1] == '\n') --frame.end;
         consumed += head + take;
         discard_ = len - take;
         // The discarded rest is dropped by the next call (it may not have arrived yet).

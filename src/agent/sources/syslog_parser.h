@@ -91,12 +91,12 @@ bool parse_rfc3164_stamp(std::string_view stamp, const TimeZone& zone, int64_t n
 
 // TCP framing (docs/formats/syslog.md): RFC 6587 octet counting when a message starts with a
 // non-zero digit, at most 8 digits, then a space (`57 <34>1 ...`: the next 57 bytes are the
-// message); otherwise the message ends at "\n" (not part of it; a "\r" before it stays, as Flume).
-// Empty lines are skipped. A message longer than `event_size` bytes is cut: its first event_size
-// bytes are a message with `truncated` set; the rest of a newline-framed line goes on as the next
-// message (as Flume), the rest of an octet-counted frame is discarded.
-// Memory: the caller keeps at most event_size + 10 unparsed bytes for a message (next() asks for
-// no more than that before it returns a message).
+// message, less one final "\n" that rsyslog puts inside); otherwise the message ends at "\n" (not
+// part of it; a "\r" before it stays, as Flume). Empty lines are skipped. A message longer than
+// `event_size` bytes is cut: its first event_size bytes are a message with `truncated` set; the
+// rest of a newline-framed line goes on as the next message (as Flume), the rest of an
+// octet-counted frame is discarded. Memory: the caller keeps at most event_size + 10 unparsed bytes
+// for a message (next() asks for no more than that before it returns a message).
 struct SyslogFrame {
   size_t begin = 0;  // offsets into the data given to next()
   size_t end = 0;

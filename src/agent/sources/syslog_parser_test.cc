@@ -262,6 +262,8 @@ TEST(SyslogFramer, NewlinesOctetCountsAndCuts) {
     // RFC 6587 octet counting, mixed with newline framing on one connection.
     EXPECT_EQ(frames("5 <1>ab6 <2>c\nd<3>e\n", 100, step),
               (V{{"<1>ab", false}, {"<2>c\nd", false}, {"<3>e", false}}));
+    // rsyslog's final "\n" inside an octet-counted frame is not part of the message.
+    EXPECT_EQ(frames("5 <1>a\n5 <1>b\n", 100, step), (V{{"<1>a", false}, {"<1>b", false}}));
     // testExtractBadEventLarge: eventSize 10 cuts, the rest goes on as the next message.
     EXPECT_EQ(frames("<10> bad bad data bad bad\n", 10, step),
               (V{{"<10> bad b", true}, {"ad data ba", true}, {"d bad", false}}));

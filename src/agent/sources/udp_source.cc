@@ -38,6 +38,7 @@ struct UdpSource::Impl : std::enable_shared_from_this<UdpSource::Impl> {
   SyslogEventContext ctx;
   udp::endpoint last_looked_up;  // the sender whose host name ctx.peer_hostname holds
   Batch batch;
+  size_t committing = 0;
   PutProgress progress;
 
   void ensure_room() {
@@ -103,6 +104,7 @@ struct UdpSource::Impl : std::enable_shared_from_this<UdpSource::Impl> {
   }
 
   void commit() {
+    committing = batch.size();  // process_async may move the events out of `batch`
     progress = PutProgress{};
     auto self = shared_from_this();
     source.processor().process_async(batch, progress, [self](Status s) {
@@ -112,7 +114,7 @@ struct UdpSource::Impl : std::enable_shared_from_this<UdpSource::Impl> {
   }
 
   void on_committed(Status s) {
-    const auto k = static_cast<int64_t>(batch.size());
+    const auto k = static_cast<int64_t>(committing);
     auto& c = source.counters();
     if (s) {
       c.event_accepted.add(k);
