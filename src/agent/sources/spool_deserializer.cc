@@ -71,7 +71,10 @@ class LineDeserializer final : public SpoolDeserializer {
         error_ = r.error();
         break;
       }
-      if (!*r) break;
+      if (!*r) {  // the end: bytes that made no event (ignored, a BOM) are consumed too
+        good_end_ = base_ + pos_;
+        break;
+      }
       good_end_ = base_ + pos_;
       ++n;
       bytes += out.back().body.size();
