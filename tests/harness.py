@@ -2,12 +2,14 @@
 
 Every wait has a deadline (wait_for); nothing sleeps blindly.
 """
+import http.server as http_server
 import json
 import os
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -220,3 +222,40 @@ def rolled(outdir):
         with open(f, "rb") as fh:
             data += fh.read()
     return data
+
+
+class PausableServer(http_server.ThreadingHTTPServer):
+    """Answers 503 while paused, 200 otherwise, and keeps the bodies it answered 200 to."""
+    daemon_threads = True
+
+    def __init__(self, paused=True):
+        super().__init__(("127.0.0.1", 0), PausableHandler)
+        self.lock = threading.Lock()
+        self.paused = paused
+        self.bodies = []
+
+    def resume(self):
+        with self.lock:
+            self.paused = False
+
+    def got(self):
+        with self.lock:
+            return list(self.bodies)
+
+
+class PausableHandler(http_server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        srv = self.server
+        with srv.lock:
+            code = 503 if srv.paused else 200
+            if code == 200:
+                srv.bodies.append(body)
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass

@@ -4,7 +4,6 @@ when the agent is SIGKILLed, stderr logged escaped, and seq's exact 0..N-1.
 """
 import datetime
 import glob
-import http.server
 import os
 import subprocess
 import sys
@@ -12,7 +11,8 @@ import threading
 import time
 import unittest
 
-from harness import BIN, AgentTestCase, metrics, rolled, run_agent_once, wait_for
+from harness import (BIN, AgentTestCase, PausableServer, metrics, rolled, run_agent_once,
+                     wait_for)
 
 
 def file_roll(outdir, channel="c1"):
@@ -44,35 +44,6 @@ def gone(pid):
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
-
-
-class PausableServer(http.server.ThreadingHTTPServer):
-    """Answers 503 while paused, 200 otherwise, and keeps the bodies it answered 200 to."""
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), PausableHandler)
-        self.lock = threading.Lock()
-        self.paused = True
-        self.bodies = []
-
-
-class PausableHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        srv = self.server
-        with srv.lock:
-            code = 503 if srv.paused else 200
-            if code == 200:
-                srv.bodies.append(body)
-        self.send_response(code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 # Writes N lines of 500 bytes, recording its pid and, after each line, how many it wrote.

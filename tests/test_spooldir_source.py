@@ -3,61 +3,14 @@ events committed, deletePolicy immediate, headers, ISO-8859-1 input, files that 
 name reappears moved aside while the source goes on, and restarts after kill -9 inside a
 half-read file (memory channel: resumes at the position; file channel: nothing lost, at most one
 batch twice per kill; exact with a file channel that stores positions)."""
-import glob
-import http.server
 import os
 import random
 import threading
 import unittest
 
-from harness import BIN, AgentTestCase, metrics, run_agent_once, wait_for
+from harness import (BIN, AgentTestCase, PausableServer, metrics, rolled, run_agent_once,
+                     wait_for)
 import subprocess
-
-
-def rolled(outdir):
-    """The bytes of every file in `outdir` (a file_roll sink's directory), in name order."""
-    data = b""
-    for f in sorted(glob.glob(os.path.join(outdir, "*"))):
-        with open(f, "rb") as fh:
-            data += fh.read()
-    return data
-
-
-class PausableServer(http.server.ThreadingHTTPServer):
-    """Answers 503 while paused, 200 otherwise, and keeps the bodies it answered 200 to."""
-    daemon_threads = True
-
-    def __init__(self, paused=True):
-        super().__init__(("127.0.0.1", 0), PausableHandler)
-        self.lock = threading.Lock()
-        self.paused = paused
-        self.bodies = []
-
-    def resume(self):
-        with self.lock:
-            self.paused = False
-
-    def got(self):
-        with self.lock:
-            return list(self.bodies)
-
-
-class PausableHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        srv = self.server
-        with srv.lock:
-            code = 503 if srv.paused else 200
-            if code == 200:
-                srv.bodies.append(body)
-        self.send_response(code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 def lines(n, tag="l"):

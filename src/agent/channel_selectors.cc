@@ -1,24 +1,12 @@
 #include "agent/channel_selectors.h"
 
 #include <algorithm>
-#include <cctype>
-#include <sstream>
+
+#include "base/strings.h"
 
 namespace ingestor {
 
 namespace {
-
-std::vector<std::string> words(const std::string& v) {
-  std::vector<std::string> out;
-  std::istringstream in(v);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 void add_unique(std::vector<Channel*>& v, Channel* c) {
   if (std::find(v.begin(), v.end(), c) == v.end()) v.push_back(c);
@@ -65,7 +53,7 @@ bool build_channel_selector(const SourceConfig& sc, const std::map<std::string, 
                             std::set<std::string>& used) {
   const std::string spfx = pfx + "selector.";
   std::string type = "replicating";
-  if (auto it = sc.selector.find("type"); it != sc.selector.end()) type = lower(it->second);
+  if (auto it = sc.selector.find("type"); it != sc.selector.end()) type = ascii_lower(it->second);
   const ComponentSpec* spec = nullptr;
   if (type == "replicating" || type == "org.apache.flume.channel.replicatingchannelselector")
     spec = &replicating_selector_spec();
@@ -123,7 +111,7 @@ bool build_channel_selector(const SourceConfig& sc, const std::map<std::string, 
   rules->defaults = resolve(s.list("default"));
   std::vector<Channel*> required_any = rules->defaults, optional_any;
   for (const auto& [value, list] : s.sub("mapping.")) {
-    std::vector<Channel*> chans = resolve(words(list));
+    std::vector<Channel*> chans = resolve(split_words(list));
     if (chans.empty()) {
       diags.error("source", sc.name, spfx + "mapping." + value,
                   "No channel configured for when header value is: " + value);
@@ -134,7 +122,7 @@ bool build_channel_selector(const SourceConfig& sc, const std::map<std::string, 
     rules->mapping[value] = std::move(chans);
   }
   for (const auto& [value, list] : s.sub("optional.")) {
-    std::vector<Channel*> chans = resolve(words(list));
+    std::vector<Channel*> chans = resolve(split_words(list));
     for (Channel* c : chans) add_unique(optional_any, c);
     rules->optional[value] = std::move(chans);
   }

@@ -5,15 +5,11 @@
 #include <exception>
 
 #include "base/log.h"
+#include "base/strings.h"
 
 namespace ingestor {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 constexpr int kMaxSequentialFailures = 16;  // Flume's OrderSelector.EXP_BACKOFF_COUNTER_LIMIT
 constexpr auto kSequentialRange = std::chrono::hours(1);
@@ -250,7 +246,7 @@ std::unique_ptr<SinkGroup> build_sink_group(const SinkGroupConfig& g,
   std::string type_given = "default";
   if (auto it = g.context.find("processor.type"); it != g.context.end()) {
     type_given = it->second;
-    type = lower(it->second);
+    type = ascii_lower(it->second);
   }
   const ComponentSpec* spec = nullptr;
   if (type == "default" || type_given == "org.apache.flume.sink.DefaultSinkProcessor")
@@ -344,7 +340,7 @@ std::unique_ptr<SinkGroup> build_sink_group(const SinkGroupConfig& g,
     return nullptr;
   }
   const std::string sel = s.str("processor.selector");
-  const std::string lsel = lower(sel);
+  const std::string lsel = ascii_lower(sel);
   if (lsel == "random") {
     o.random = true;
   } else if (lsel != "round_robin") {

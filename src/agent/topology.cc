@@ -2,26 +2,14 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cctype>
-#include <sstream>
+
+#include "base/strings.h"
 
 namespace ingestor {
 
 namespace json = boost::json;
 
 namespace {
-
-std::vector<std::string> words(const std::string& v) {
-  std::vector<std::string> out;
-  std::istringstream in(v);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 json::array strings(const std::vector<std::string>& v) {
   json::array a;
@@ -42,20 +30,20 @@ SelectorTopology describe_selector(const SourceConfig& source) {
   for (const auto& [k, v] : source.selector) {
     if (k == "type") {
       // Flume's class names as their aliases.
-      std::string t = lower(v);
+      std::string t = ascii_lower(v);
       if (t == "org.apache.flume.channel.replicatingchannelselector") t = "replicating";
       if (t == "org.apache.flume.channel.multiplexingchannelselector") t = "multiplexing";
       s.type = t;
     } else if (k == "header") {
       s.header = v;
     } else if (k == "default") {
-      s.default_channels = words(v);
+      s.default_channels = split_words(v);
     } else if (k == "optional") {
-      s.optional["*"] = words(v);
+      s.optional["*"] = split_words(v);
     } else if (k.rfind("optional.", 0) == 0) {
-      s.optional[k.substr(9)] = words(v);
+      s.optional[k.substr(9)] = split_words(v);
     } else if (k.rfind("mapping.", 0) == 0) {
-      s.mapping[k.substr(8)] = words(v);
+      s.mapping[k.substr(8)] = split_words(v);
     }
   }
   return s;
@@ -67,7 +55,7 @@ SinkGroupTopology describe_sinkgroup(const SinkGroupConfig& group) {
   g.sinks = group.sinks;
   if (auto it = group.context.find("processor.type");
       it != group.context.end() && !it->second.empty())
-    g.processor = lower(it->second);
+    g.processor = ascii_lower(it->second);
   return g;
 }
 

@@ -98,46 +98,13 @@ void put_utf8(std::string& out, char32_t cp) {
 // that Java's UTF-8 decoder follows.
 char32_t next_utf8(std::string_view s, size_t& i) {
   const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) {
+  if (b0 < 0x80) {  // the common case, without the call
     ++i;
     return b0;
   }
-  size_t need;
-  char32_t cp;
-  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    need = 1;
-    cp = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    need = 2;
-    cp = b0 & 0x0F;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    need = 3;
-    cp = b0 & 0x07;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    ++i;
-    return kReplacement;
-  }
-  size_t j = i + 1;
-  for (size_t k = 0; k < need; ++k, ++j) {
-    if (j >= s.size()) {
-      i = j;
-      return kReplacement;
-    }
-    const auto b = static_cast<unsigned char>(s[j]);
-    const unsigned char l = k == 0 ? lo : 0x80, h = k == 0 ? hi : 0xBF;
-    if (b < l || b > h) {
-      i = j;
-      return kReplacement;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  i = j;
-  return cp;
+  const CharStep st = utf8_step(s.substr(i), /*at_eof=*/true);
+  i += st.len;
+  return st.kind == CharStep::kChar ? st.cp : kReplacement;
 }
 
 void decode_utf16(std::string_view b, bool big, std::string& out) {
@@ -210,6 +177,41 @@ void put32(std::string& out, char32_t cp, bool big) {
 }
 
 }  // namespace
+
+CharStep utf8_step(std::string_view in, bool at_eof) {
+  const unsigned b0 = static_cast<unsigned char>(in[0]);
+  if (b0 < 0x80) return {CharStep::kChar, 1, b0};
+  size_t need;
+  char32_t cp;
+  unsigned lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    need = 1;
+    cp = b0 & 0x1F;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    need = 2;
+    cp = b0 & 0x0F;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    need = 3;
+    cp = b0 & 0x07;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return {CharStep::kMalformed, 1, 0};
+  }
+  for (size_t k = 1; k <= need; ++k) {
+    if (k >= in.size()) {
+      if (!at_eof) return {CharStep::kShort, 0, 0};
+      return {CharStep::kMalformed, static_cast<uint8_t>(k), 0};
+    }
+    const unsigned b = static_cast<unsigned char>(in[k]);
+    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
+      return {CharStep::kMalformed, static_cast<uint8_t>(k), 0};
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  return {CharStep::kChar, static_cast<uint8_t>(need + 1), cp};
+}
 
 void append_utf8(std::string& out, char32_t cp) { put_utf8(out, cp); }
 

@@ -6,13 +6,24 @@
 // Invalid input is replaced by U+FFFD on decode and '?' on encode to a narrow charset, as Java's
 // String(bytes, cs) / getBytes(cs) do.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace ingestor {
 
-enum class Charset { kUtf8, kUtf16, kUtf16Be, kUtf16Le, kUtf32, kUtf32Be, kUtf32Le, kLatin1, kAscii };
+enum class Charset {
+  kUtf8,
+  kUtf16,
+  kUtf16Be,
+  kUtf16Le,
+  kUtf32,
+  kUtf32Be,
+  kUtf32Le,
+  kLatin1,
+  kAscii
+};
 
 // nullopt for an unknown or unsupported name.
 std::optional<Charset> charset_from_name(std::string_view name);
@@ -27,6 +38,20 @@ std::string encode_from_utf8(std::string_view text, Charset cs);
 // True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
 // what decode_to_utf8(bytes, kUtf8) would return unchanged.
 bool is_valid_utf8(std::string_view bytes);
+
+// One character decoded from the front of a byte stream, with the bytes it took.
+struct CharStep {
+  enum Kind : uint8_t { kChar, kMalformed, kShort };
+  Kind kind;
+  uint8_t len;  // bytes consumed (kChar, kMalformed); 0 for kShort
+  char32_t cp;  // kChar only
+};
+
+// The UTF-8 character at the front of `in` (not empty). A malformed sequence is kMalformed and
+// consumes its maximal valid prefix (at least one byte), as Java's decoder. kShort: `in` ends
+// inside a character and more bytes may follow (`at_eof` false); at the end of the stream an
+// incomplete tail is kMalformed.
+CharStep utf8_step(std::string_view in, bool at_eof);
 
 // Appends code point `cp` (at most U+10FFFF, not a surrogate) to `out` as UTF-8.
 void append_utf8(std::string& out, char32_t cp);

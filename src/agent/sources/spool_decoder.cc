@@ -16,41 +16,6 @@ bool iequals(std::string_view a, std::string_view b) {
 
 unsigned byte(std::string_view in, size_t i) { return static_cast<unsigned char>(in[i]); }
 
-CharStep decode_utf8(std::string_view in, bool at_eof) {
-  const unsigned b0 = byte(in, 0);
-  if (b0 < 0x80) return {CharStep::kChar, 1, b0};
-  size_t need;
-  char32_t cp;
-  unsigned lo = 0x80, hi = 0xBF;  // range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    need = 1;
-    cp = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    need = 2;
-    cp = b0 & 0x0F;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    need = 3;
-    cp = b0 & 0x07;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return {CharStep::kMalformed, 1, 0};
-  }
-  for (size_t k = 1; k <= need; ++k) {
-    if (k >= in.size()) {
-      if (!at_eof) return {CharStep::kShort, 0, 0};
-      return {CharStep::kMalformed, static_cast<uint8_t>(k), 0};
-    }
-    const unsigned b = byte(in, k);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
-      return {CharStep::kMalformed, static_cast<uint8_t>(k), 0};
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  return {CharStep::kChar, static_cast<uint8_t>(need + 1), cp};
-}
-
 CharStep decode_utf16(std::string_view in, bool big, bool at_eof) {
   auto unit = [&](size_t i) -> char32_t {
     return big ? (byte(in, i) << 8) | byte(in, i + 1) : (byte(in, i + 1) << 8) | byte(in, i);
@@ -125,7 +90,7 @@ CharStep decode_char(std::string_view in, SpoolCodec codec, bool at_eof) {
   if (in.empty()) return {CharStep::kShort, 0, 0};
   switch (codec) {
     case SpoolCodec::kUtf8:
-      return decode_utf8(in, at_eof);
+      return utf8_step(in, at_eof);
     case SpoolCodec::kUtf16Be:
     case SpoolCodec::kUtf16Le:
       return decode_utf16(in, codec == SpoolCodec::kUtf16Be, at_eof);

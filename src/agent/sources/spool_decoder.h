@@ -34,15 +34,9 @@ struct SpoolBom {
 };
 SpoolBom spool_bom(Charset cs, std::string_view head);
 
-struct CharStep {
-  enum Kind : uint8_t { kChar, kMalformed, kShort };
-  Kind kind;
-  uint8_t len;  // bytes consumed (kChar, kMalformed); 0 for kShort
-  char32_t cp;  // kChar only
-};
-
-// Decodes the character at the front of `in`. kShort: `in` ends inside a character and more
-// bytes may follow (`at_eof` false); at the end of the file an incomplete tail is kMalformed.
+// Decodes the character at the front of `in` (CharStep: base/charset.h). kShort: `in` ends inside a
+// character and more bytes may follow (`at_eof` false); at the end of the file an incomplete tail
+// is kMalformed.
 CharStep decode_char(std::string_view in, SpoolCodec codec, bool at_eof);
 
 }  // namespace ingestor
