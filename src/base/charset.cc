@@ -4,6 +4,9 @@
 #include <cctype>
 #include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ingestor {
 namespace {
@@ -359,21 +362,31 @@ std::string encode_from_utf8(std::string_view text, Charset cs) {
   return out;
 }
 
+namespace {
+
+// Where the first byte >= 0x80 of s[from..] is (s.size() when none): 16 bytes at a time, then
+// one. Bodies are mostly ASCII, and every regex interceptor checks its subject.
+size_t skip_ascii(std::string_view s, size_t i) {
+#if defined(__SSE2__)
+  for (; i + 16 <= s.size(); i += 16) {
+    int high = _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i)));
+    if (high != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(high)));
+  }
+#else
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ull) break;
+  }
+#endif
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  return i;
+}
+
+}  // namespace
+
 bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    // ASCII eight bytes at a time.
-    while (i + 8 <= s.size()) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      if (w & 0x8080808080808080ull) break;
-      i += 8;
-    }
-    if (i >= s.size()) break;
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
+  for (size_t i = skip_ascii(s, 0); i < s.size(); i = skip_ascii(s, i)) {
     const size_t start = i;
     if (next_utf8(s, i) == kReplacement) {
       // U+FFFD itself is valid: EF BF BD.

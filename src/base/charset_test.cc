@@ -135,5 +135,19 @@ TEST(CharsetTest, ValidUtf8IsWhatDecodingLeavesUnchanged) {
     EXPECT_EQ(is_valid_utf8(s), decode_to_utf8(s, Charset::kUtf8) == s);
 }
 
+// The ASCII fast paths read 64 and 8 bytes at a time: a non-ASCII byte is seen wherever it
+// falls in or after a block, and a valid sequence straddling two blocks is accepted.
+TEST(Charset, ValidUtf8AtEveryOffsetOfALongBody) {
+  for (size_t at = 0; at < 200; ++at) {
+    std::string bad(200, 'x');
+    bad[at] = '\x80';
+    EXPECT_FALSE(is_valid_utf8(bad)) << at;
+    std::string good(200, 'x');
+    good.replace(at, 2, "\xC3\xA9");  // e-acute
+    good.resize(200);
+    EXPECT_EQ(is_valid_utf8(good), at < 199) << at;  // at 199 only its lead byte is left
+  }
+}
+
 }  // namespace
 }  // namespace ingestor
