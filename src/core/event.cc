@@ -62,6 +62,13 @@ Chunk* Chunk::make(size_t capacity) {
   return new (mem) Chunk(capacity);
 }
 
+Chunk* Chunk::make_at_least(size_t size) {
+  if (size < 16 * 1024 || size > ChunkPool::kMax) return make(size);
+  size_t cap = ChunkPool::kMin;
+  while (cap < size) cap <<= 1;
+  return make(cap);
+}
+
 void Chunk::destroy() noexcept {
   const size_t cap = capacity_;
   this->~Chunk();
@@ -100,11 +107,15 @@ void Headers::set(std::string key, std::string value) {
       return;
     }
   }
+  // Room for two at the first: interceptors usually add a pair (timestamp and host, uuid and a
+  // route), and growing 1 -> 2 would move the first header.
+  if (kv_.capacity() == 0) kv_.reserve(2);
   kv_.emplace_back(std::move(key), std::move(value));
 }
 
 bool Headers::set_if_absent(std::string_view key, std::string value) {
   if (find(key)) return false;
+  if (kv_.capacity() == 0) kv_.reserve(2);
   kv_.emplace_back(std::string(key), std::move(value));
   return true;
 }

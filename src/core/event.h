@@ -24,6 +24,10 @@ namespace ingestor {
 class Chunk {
  public:
   static Chunk* make(size_t capacity);
+  // A chunk of at least `size` bytes: sizes from 16 KiB to 1 MiB are rounded up to a power of two
+  // of at least 64 KiB, so that freed chunks are kept and reused (see make()) rather than given
+  // back to the kernel and faulted in again. For buffers built per batch (rewritten bodies).
+  static Chunk* make_at_least(size_t size);
   void ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   // Takes `n` references at once: a source that cuts n events out of one read buffer adds their
   // references with one atomic operation instead of n (the sink's thread is releasing earlier

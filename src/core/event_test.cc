@@ -40,5 +40,23 @@ TEST(ChunkPool, BoundedAndOtherSizesAreNotPooled) {
   EXPECT_EQ(s.view(), "odd size");
 }
 
+TEST(ChunkPool, MakeAtLeastRoundsBatchBuffersToPooledSizes) {
+  Chunk* small = Chunk::make_at_least(1000);
+  EXPECT_EQ(small->capacity(), 1000u);  // below 16 KiB: exact, plain malloc
+  small->unref();
+  Chunk* a = Chunk::make_at_least(100'000);
+  EXPECT_EQ(a->capacity(), 128u * 1024);
+  a->unref();
+  Chunk* b = Chunk::make_at_least(70'000);
+  EXPECT_EQ(b, a);  // reused from the pool
+  b->unref();
+  Chunk* mid = Chunk::make_at_least(20'000);
+  EXPECT_EQ(mid->capacity(), 64u * 1024);  // at least the smallest class
+  mid->unref();
+  Chunk* big = Chunk::make_at_least(3u << 20);
+  EXPECT_EQ(big->capacity(), 3u << 20);  // above 1 MiB: exact
+  big->unref();
+}
+
 }  // namespace
 }  // namespace ingestor

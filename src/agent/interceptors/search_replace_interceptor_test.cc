@@ -35,6 +35,32 @@ TEST(SearchReplaceInterceptor, FlumeChecklist) {
             "Email addresses: REDACTED and REDACTED");
 }
 
+// A batch's rewritten bodies share one buffer: bodies with no match keep theirs, a body the
+// replacement empties is empty, and every body outlives the next batch through the interceptor.
+TEST(SearchReplaceInterceptor, ABatchRewrittenTogether) {
+  auto i = SearchReplaceInterceptor::create(
+      settings(search_replace_interceptor_spec(), {{"searchPattern", "a+"}, {"replaceString", ""}}));
+  ASSERT_TRUE(i);
+  Batch b = bodies({"xaay", "none", "aaa", "ba", ""});
+  const char* untouched = b[1].body.data();
+  (*i)->intercept(b);
+  ASSERT_EQ(b.size(), 5u);
+  EXPECT_EQ(b[0].body.str(), "xy");
+  EXPECT_EQ(b[1].body.str(), "none");
+  EXPECT_EQ(b[1].body.data(), untouched);  // no match: no copy
+  EXPECT_TRUE(b[2].body.empty());
+  EXPECT_EQ(b[3].body.str(), "b");
+  EXPECT_TRUE(b[4].body.empty());
+  Batch next = bodies({"aq", "zzaa"});
+  (*i)->intercept(next);
+  EXPECT_EQ(next[0].body.str(), "q");
+  EXPECT_EQ(next[1].body.str(), "zz");
+  EXPECT_EQ(b[0].body.str(), "xy");
+  EXPECT_EQ(b[3].body.str(), "b");
+  b.erase(b.begin());  // the shared chunk lives while any of its slices does
+  EXPECT_EQ(b[2].body.str(), "b");
+}
+
 TEST(SearchReplaceInterceptor, JavaConstructsAndCharset) {
   EXPECT_EQ(replace({{"searchPattern", "(?<word>\\w+)@"}, {"replaceString", "${word} at-"}},
                     "me@example"),
