@@ -83,26 +83,35 @@ void MultiplexingRules::optional_for(const Event& e, const std::vector<Channel*>
     if (!has(required, c)) out.push_back(c);
 }
 
-void ChannelProcessor::route(const Batch& events, PutProgress& progress) {
+void ChannelProcessor::route(Batch& events, PutProgress& progress) {
   const MultiplexingRules& rules = *selector_.multiplexing;
   progress.routes.assign(selector_.required.size(), Batch{});
   progress.optional_routes.assign(selector_.optional.size(), Batch{});
+  // Most batches go to one channel: room for all of them there saves the regrowth.
+  if (progress.routes.size() == 1) progress.routes[0].reserve(events.size());
   std::vector<Batch>& optional = progress.optional_routes;
   std::vector<Channel*> opt;
+  std::vector<Batch*> to;  // this event's destinations: copies to all but the last, moved there
   size_t unrouted = 0;
-  for (const Event& e : events) {
+  for (Event& e : events) {
     const std::vector<Channel*>& req = rules.required_for(e);
-    for (Channel* c : req) {
-      auto i = std::find(selector_.required.begin(), selector_.required.end(), c);
-      progress.routes[i - selector_.required.begin()].push_back(e);
-    }
     opt.clear();
     rules.optional_for(e, req, opt);
+    to.clear();
+    for (Channel* c : req) {
+      auto i = std::find(selector_.required.begin(), selector_.required.end(), c);
+      to.push_back(&progress.routes[i - selector_.required.begin()]);
+    }
     for (Channel* c : opt) {
       auto i = std::find(selector_.optional.begin(), selector_.optional.end(), c);
-      optional[i - selector_.optional.begin()].push_back(e);
+      to.push_back(&optional[i - selector_.optional.begin()]);
     }
-    if (req.empty() && opt.empty()) ++unrouted;
+    if (to.empty()) {
+      ++unrouted;
+      continue;
+    }
+    for (size_t k = 0; k + 1 < to.size(); ++k) to[k]->push_back(e);
+    to.back()->push_back(std::move(e));
   }
   if (unrouted > 0 && no_channel_throttle.allow()) {
     log::warn(

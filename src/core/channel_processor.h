@@ -68,8 +68,10 @@ class ChannelProcessor {
                    ChannelSelector selector);
 
   // Synchronous form: intercepts (once), puts and commits. On success `events` is left empty (the
-  // events moved into the last channel). On an error `events` holds the batch again and
-  // `progress` what was done, so the same call can be repeated later (kChannelFull is retryable).
+  // events moved into the last channel). On an error `progress` holds what was done and what is
+  // left, so the same call with the same `events` can be repeated later (kChannelFull is
+  // retryable); `events` is then the batch again, except with a multiplexing selector, whose
+  // routing moved the events into `progress` (keep `events` as it is and pass it back).
   [[nodiscard]] Status process(Batch& events, PutProgress& progress);
 
   // Asynchronous form for event loops: `done` runs once the batch is committed (durably, for a
@@ -84,7 +86,7 @@ class ChannelProcessor {
 
  private:
   void put_optional(const Batch& events);
-  void route(const Batch& events, PutProgress& progress);
+  void route(Batch& events, PutProgress& progress);
   void commit_routes(Batch& events, PutProgress& progress, std::function<void(Status)> done);
   void commit_next(Batch& events, PutProgress& progress, std::function<void(Status)> done);
   std::vector<std::unique_ptr<Interceptor>> interceptors_;
