@@ -36,6 +36,13 @@ def rss_kb(pid, field):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def metrics(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         return json.load(r)
@@ -136,6 +143,7 @@ def run_agent_scenario(build, sink, lines, size, conns, capacity, channel="memor
             time.sleep(0.005)
         staged = time.monotonic() - t0  # every take committed (for S3: staged, not uploaded)
         peak = rss_kb(p.pid, "VmHWM")
+        cpu = cpu_seconds(p.pid)
         if sink == "s3":
             # End to end means uploaded: stopping seals the open object and uploads what is left.
             p.send_signal(signal.SIGTERM)
@@ -147,7 +155,8 @@ def run_agent_scenario(build, sink, lines, size, conns, capacity, channel="memor
             p.wait(30)
         log.close()
         r = {"events_per_s": lines / secs, "mib_per_s": lines * size / secs / 2**20,
-             "seconds": secs, "idle_rss_mib": idle / 1024, "peak_rss_mib": peak / 1024}
+             "seconds": secs, "idle_rss_mib": idle / 1024, "peak_rss_mib": peak / 1024,
+             "agent_cpu_s_per_m_events": cpu / lines * 1e6}
         if sink == "s3":
             r["staged_mib_per_s"] = lines * size / staged / 2**20
         return r
@@ -541,7 +550,11 @@ def main():
             routed.update({"scenario": "netcat -> 4 interceptors + multiplexing -> memory -> null",
                            "size": size, "connections": 1, "lines": n, "limit": "same, no routing",
                            "limit_mib_per_s": plain["mib_per_s"],
-                           "ratio": routed["events_per_s"] / plain["events_per_s"]})
+                           "ratio": routed["events_per_s"] / plain["events_per_s"],
+                           # The same comparison in the agent's CPU per event: steadier than
+                           # events/s on a shared host.
+                           "cpu_ratio": plain["agent_cpu_s_per_m_events"]
+                           / routed["agent_cpu_s_per_m_events"]})
             emit(plain)
             emit(routed)
     if "file" in only:
