@@ -1,5 +1,6 @@
 """`ingestor agent` command line and configuration errors, against the real binary."""
 import os
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -119,6 +120,27 @@ class CliTest(AgentTestCase):
             self.assertEqual(p.returncode, 0, name)
             for w in words:
                 self.assertIn(w, p.stdout, (name, w))
+
+    def test_check_validates_prints_the_wiring_and_binds_nothing(self):
+        # A port that is busy: a real start would fail to bind it, --check never tries.
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        cfg = GOOD.replace("a1.sources.r1.port = 0", f"a1.sources.r1.port = {port}") + \
+            "a1.sources.r1.interceptors = t\na1.sources.r1.interceptors.t.type = timestamp\n"
+        try:
+            code, out = run_agent_once(cfg, args=["--check"])
+        finally:
+            busy.close()
+        self.assertEqual(code, 0, out)
+        self.assertIn("agent a1: configuration OK: 1 source(s), 1 channel(s), 1 sink(s)", out)
+        self.assertIn("source r1 (netcat) -> c1 [replicating] interceptors: t(timestamp)", out)
+        self.assertIn("sink k1 (null) <- c1", out)
+        code, out = run_agent_once(GOOD.replace("type = null", "type = nul"), args=["--check"])
+        self.assertEqual(code, 1, out)
+        self.assertIn("a1.sinks.k1.type", out)
+        self.assertNotIn("configuration OK", out)
 
     def test_lenient_drops_bad_component_and_runs_the_rest(self):
         cfg = GOOD.replace("a1.sources = r1", "a1.sources = r1 r2") + \

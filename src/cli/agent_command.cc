@@ -47,6 +47,9 @@ void add_agent_command(CLI::App& app, AgentArgs& a) {
   sub->add_option(
       "--describe", a.describe,
       "Print the configuration keys of a component type (netcat, memory, ...) and exit");
+  sub->add_flag("--check", a.check,
+                "Validate the configuration, print what would run and exit (0: it would start); "
+                "opens no port and no file but the configuration's");
   sub->add_option("--io-threads", a.io_threads, "Network threads (default, or 0: one per core)")
       ->transform(whole_number(0, kMaxThreads));
 }
@@ -60,6 +63,36 @@ std::string json_escape(const std::string& s) {
     r += c;
   }
   return r;
+}
+
+// --check's report: one line per component and how it is wired, from the built agent.
+std::string render_check(const AgentTopology& t) {
+  auto join = [](const std::vector<std::string>& v) {
+    std::string r;
+    for (const auto& x : v) r += (r.empty() ? "" : " ") + x;
+    return r.empty() ? std::string("(none)") : r;
+  };
+  std::string out = "agent " + t.agent + ": configuration OK: " + std::to_string(t.sources.size()) +
+                    " source(s), " + std::to_string(t.channels.size()) + " channel(s), " +
+                    std::to_string(t.sinks.size()) + " sink(s), " +
+                    std::to_string(t.sinkgroups.size()) + " sink group(s)\n";
+  for (const auto& s : t.sources) {
+    out += "  source " + s.name + " (" + s.type + ") -> " + join(s.channels) + " [" +
+           s.selector.type;
+    if (!s.selector.header.empty()) out += " on header " + s.selector.header;
+    out += "]";
+    if (!s.interceptors.empty()) {
+      out += " interceptors:";
+      for (const auto& [n, type] : s.interceptors) out += " " + n + "(" + type + ")";
+    }
+    out += "\n";
+  }
+  for (const auto& c : t.channels) out += "  channel " + c.name + " (" + c.type + ")\n";
+  for (const auto& g : t.sinkgroups)
+    out += "  sinkgroup " + g.name + " (" + g.processor + "): " + join(g.sinks) + "\n";
+  for (const auto& k : t.sinks)
+    out += "  sink " + k.name + " (" + k.type + ") <- " + k.channel + "\n";
+  return out;
 }
 
 }  // namespace
@@ -168,6 +201,10 @@ int run_agent(const AgentArgs& a) {
                  "components and run the rest, as Flume does)\n",
                  agent.error().message.c_str());
     return 1;
+  }
+  if (a.check) {
+    std::fputs(render_check((*agent)->topology()).c_str(), stdout);
+    return 0;
   }
 
   block_stop_signals();

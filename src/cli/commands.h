@@ -42,6 +42,7 @@ struct AgentArgs {
   std::string metrics_bind = "0.0.0.0";
   std::string status_file;
   std::string describe;
+  bool check = false;  // --check: validate, print the topology, exit
   size_t io_threads = 0;
 };
 
