@@ -7,6 +7,7 @@
 #   Boost.JSON/URL/Container  libboost_*.a          -> Boost_USE_STATIC_LIBS
 #   OpenSSL                   libssl.a libcrypto.a  -> OPENSSL_USE_STATIC_LIBS
 #   SQLite, zlib, bzip2       libsqlite3.a libz.a libbz2.a  -> .a first in CMAKE_FIND_LIBRARY_SUFFIXES
+#   snappy                    libsnappy.a (pkg-config's -lsnappy, found as .a under -static)
 #   zstd, pugixml             libzstd.a libpugixml.a, but their CMake configs point the targets the
 #                             project links (zstd::libzstd_shared, pugixml::pugixml) at the .so:
 #                             defined here first, on the .a, so the configs keep ours
@@ -51,7 +52,7 @@ endforeach()
 add_library(pugixml::pugixml INTERFACE IMPORTED)
 set_target_properties(pugixml::pugixml PROPERTIES INTERFACE_LINK_LIBRARIES pugixml::static)
 foreach(need libzstd.a libpugixml.a libsqlite3.a libz.a libbz2.a libssl.a libcrypto.a libboost_json.a
-        libboost_url.a libc.a)
+        libboost_url.a libsnappy.a libc.a)
   if(NOT EXISTS ${_lib}/${need})
     message(FATAL_ERROR "INGESTOR_STATIC: ${_lib}/${need} is missing (which Debian package "
                         "provides it: `dpkg -S ${need}`; see cmake/StaticBuild.cmake)")

@@ -32,7 +32,8 @@ HdfsLocalSink::HdfsLocalSink(std::string name, HdfsLocalOptions options, BucketP
       opts_(std::move(options)),
       path_pattern_(std::move(path)),
       prefix_pattern_(std::move(prefix)),
-      dead_letters_file_(opts_.dead_letter_dir, this->name()) {}
+      dead_letters_file_(opts_.dead_letter_dir, this->name()),
+      ser_(opts_.serializer) {}
 
 Result<std::unique_ptr<HdfsLocalSink>> HdfsLocalSink::create(std::string name,
                                                              HdfsLocalOptions options) {
@@ -132,11 +133,14 @@ Status HdfsLocalSink::open_writer(const std::string& bucket, const std::string& 
   w.count = w.bytes = w.committed_count = w.committed_bytes = 0;
   w.opened = w.last_event = Clock::now();
   w.roll = false;
+  ser_.new_file(w.ser);
   counters_.connection_created.add();
   return {};
 }
 
 Status HdfsLocalSink::write_pending(Writer& w) {
+  // avro_event: the open block ends here, so what the file holds is always whole blocks.
+  if (auto s = ser_.end_block(w.ser, w.pending); !s) return s;
   if (w.pending.empty()) return {};
   std::string_view out = w.pending;
   if (opts_.codec != Codec::kNone) {
@@ -231,16 +235,19 @@ Status HdfsLocalSink::stage(const Batch& events) {
       it = writers_.emplace(bucket, std::move(w)).first;
     }
     Writer& w = it->second;
-    const size_t before = w.pending.size();
-    serialize_event(opts_.serializer, e, w.pending);
-    group_bytes_ += w.pending.size() - before;
+    const size_t before = w.pending.size() + w.ser.block.size();
+    if (auto s = ser_.add(w.ser, e, w.pending); !s) return s;
+    const size_t buffered = w.pending.size() + w.ser.block.size();
+    group_bytes_ += buffered - std::min(before, buffered);
     ++w.count;
     w.last_event = now;
-    if (opts_.codec == Codec::kNone && opts_.roll_size > 0 &&
-        w.bytes + static_cast<int64_t>(w.pending.size()) >= opts_.roll_size)
+    // Size rolls count encoded bytes: known before the write only without compression (an
+    // avro_event block adds its count, size and sync marker, and the file its header).
+    if (opts_.codec == Codec::kNone && opts_.serializer.avro_codec == AvroCodec::kNull &&
+        opts_.roll_size > 0 && w.bytes + static_cast<int64_t>(buffered) >= opts_.roll_size)
       w.roll = true;
     // Write as the buffer fills: writes of kWriteBytes whose bytes are still in the CPU's cache.
-    if (w.pending.size() >= kWriteBytes)
+    if (buffered >= kWriteBytes)
       if (auto s = write_pending(w); !s) return s;
     if (opts_.roll_count > 0 && w.count >= opts_.roll_count) w.roll = true;
   }
@@ -252,6 +259,7 @@ void HdfsLocalSink::discard_uncommitted() {
   counters_.event_write_fail.add();
   for (auto& [bucket, w] : writers_) {
     w.pending.clear();
+    ser_.discard(w.ser, w.committed_bytes == 0);
     if (w.bytes != w.committed_bytes && ::ftruncate(w.file.fd(), w.committed_bytes) != 0)
       log::error("sink {}: cannot truncate {} after a failed write: {}", name(), w.in_use_path,
                  std::strerror(errno));

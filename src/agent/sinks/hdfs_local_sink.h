@@ -80,7 +80,8 @@ class HdfsLocalSink final : public Sink {
     int64_t count = 0, bytes = 0;                      // bytes: encoded, in the file
     int64_t committed_count = 0, committed_bytes = 0;  // as of the last take commit
     std::chrono::steady_clock::time_point opened, last_event;
-    std::string pending;  // serialized, not yet written
+    std::string pending;        // serialized, not yet written
+    EventSerializer::File ser;  // avro_event: the open block and the header's state
     bool roll = false;
   };
 
@@ -100,6 +101,7 @@ class HdfsLocalSink final : public Sink {
   std::map<std::string, Writer> writers_;
   std::map<std::string, uint64_t> next_n_;  // bucket -> next N (Flume's counter)
   std::unique_ptr<Compressor> compressor_;
+  EventSerializer ser_;
   std::string buf_;
   size_t group_bytes_ = 0;
   Counter dead_letters_, files_closed_;

@@ -56,6 +56,9 @@ class RollingFileSink final : public Sink {
   File file_;
   std::chrono::steady_clock::time_point opened_at_;
   std::string buf_;
+  EventSerializer ser_;
+  EventSerializer::File ser_file_;  // the current (or next) file's serializer state
+  int64_t file_bytes_ = 0;          // written to the current file
   static constexpr size_t kGroupBytes = 256u << 10;
   static constexpr size_t kWriteBytes = 128u << 10;
 };

@@ -22,7 +22,8 @@ S3Sink::S3Sink(std::string name, std::string type, S3SinkOptions options, Bucket
       opts_(std::move(options)),
       dead_letters_file_(opts_.dead_letter_dir, this->name()),
       path_pattern_(std::move(path)),
-      prefix_pattern_(std::move(prefix)) {}
+      prefix_pattern_(std::move(prefix)),
+      ser_(opts_.serializer) {}
 
 Result<std::unique_ptr<S3Sink>> S3Sink::create(std::string name, std::string type,
                                                S3SinkOptions options) {
@@ -174,6 +175,7 @@ Status S3Sink::open_writer(Writer& w) {
   w.bytes = 0;
   w.opened = Clock::now();
   w.roll = false;
+  ser_.new_file(w.ser);
   counters_.connection_created.add();
   return {};
 }
@@ -181,6 +183,8 @@ Status S3Sink::open_writer(Writer& w) {
 Status S3Sink::flush_writers() {
   if (auto s = finish_inflight(); !s) return s;
   for (auto& [bp, w] : writers_) {
+    // avro_event: the open block ends here, so a commit covers whole blocks only.
+    if (auto s = ser_.end_block(w.ser, w.pending); !s) return s;
     if (w.pending.empty()) continue;
     batch_buf_.clear();
     if (opts_.codec == Codec::kNone) {
@@ -255,6 +259,7 @@ Error S3Sink::discard_uncommitted(Error why) {
   counters_.event_write_fail.add();
   for (auto& [bp, w] : writers_) {
     w.pending.clear();
+    ser_.discard(w.ser, w.committed_bytes == 0);
     w.count = w.committed_count;
     w.bytes = w.committed_bytes;
     w.roll = (opts_.roll_count > 0 && w.count >= opts_.roll_count) ||
@@ -525,14 +530,16 @@ Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped
       it = writers_.emplace(bp, std::move(w)).first;
     }
     Writer& w = it->second;
-    const size_t before = w.pending.size();
-    serialize_event(opts_.serializer, e, w.pending);
-    group_bytes_ += w.pending.size() - before;
+    const size_t before = w.pending.size() + w.ser.block.size();
+    if (auto s = ser_.add(w.ser, e, w.pending); !s) return s;
+    const size_t buffered = w.pending.size() + w.ser.block.size();
+    group_bytes_ += buffered - std::min(before, buffered);
     if (tracked) serialized_high_ = std::max(serialized_high_, e.seq);
     ++w.count;
     w.last_event = now;
-    if (opts_.codec == Codec::kNone) {
-      int64_t encoded = w.bytes + static_cast<int64_t>(w.pending.size());
+    // Size rolls count encoded bytes: known before the upload only without compression.
+    if (opts_.codec == Codec::kNone && opts_.serializer.avro_codec == AvroCodec::kNull) {
+      int64_t encoded = w.bytes + static_cast<int64_t>(buffered);
       if (opts_.roll_size > 0 && encoded >= opts_.roll_size) w.roll = true;
     }
     if (opts_.roll_count > 0 && w.count >= opts_.roll_count) w.roll = true;

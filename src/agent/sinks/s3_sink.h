@@ -76,7 +76,8 @@ class S3Sink final : public Sink {
     int64_t committed_count = 0, committed_bytes = 0;  // as of the last staging commit
     int64_t parts_queued = 0;  // bytes handed to the uploader as parts while the object fills
     std::chrono::steady_clock::time_point opened, last_event;
-    std::string pending;  // serialized, not yet compressed (this batch)
+    std::string pending;        // serialized, not yet compressed (this batch)
+    EventSerializer::File ser;  // avro_event: the open block and the header's state
     bool roll = false;
   };
   struct Upload {
@@ -151,6 +152,7 @@ class S3Sink final : public Sink {
   std::map<std::string, uint64_t> next_n_;  // bucket_path -> next N (Flume's counter)
   std::string batch_buf_;
   std::unique_ptr<Compressor> compressor_;  // runner thread only; reset per member/frame
+  EventSerializer ser_;                     // runner thread only
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -61,9 +61,10 @@ std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names, bo
       {k("closeTries"), KeyType::kInt, "0", false, "Accepted; uploads retry until they succeed"},
       {k("retryInterval"), KeyType::kLong, "180", false,
        "Accepted; uploads back off between 1 s and 60 s"},
-      {"serializer", KeyType::kString, "TEXT", false, "text or header_and_text"},
+      {"serializer", KeyType::kString, "TEXT", false, "text, header_and_text or avro_event"},
       {"serializer.*", KeyType::kPrefix, std::nullopt, false,
-       "Serializer options: appendNewline (true)"},
+       "Serializer options: appendNewline (true); avro_event: compressionCodec (null), "
+       "syncIntervalBytes (2048000)"},
       {"s3.endpoint", KeyType::kString, "", false,
        "S3 endpoint URL (http://127.0.0.1:9000); default: AWS for the region, or fs.s3a.endpoint"},
       {"s3.region", KeyType::kString, "us-east-1", false, "S3 region"},

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+
+#include "core/flume_avro.h"
 
 namespace ingestor {
 
@@ -20,6 +23,9 @@ std::optional<SerializerType> serializer_from_name(std::string_view name) {
   if (n == "header_and_text" ||
       n == "org.apache.flume.serialization.headerandbodytexteventserializer$builder")
     return SerializerType::kHeaderAndText;
+  if (n == "avro_event" ||
+      n == "org.apache.flume.serialization.flumeeventavroeventserializer$builder")
+    return SerializerType::kAvroEvent;
   return std::nullopt;
 }
 
@@ -27,17 +33,38 @@ std::optional<std::string> serializer_options(std::string_view type_name, const 
                                               SerializerOptions& out) {
   auto t = serializer_from_name(type_name);
   if (!t) {
+    if (lower(type_name) == "org.apache.flume.sink.hdfs.avroeventserializer$builder")
+      return "'" + std::string(type_name) +
+             "' (Avro with a schema from schemaURL or the event's headers) is not supported; "
+             "avro_event writes Flume's event schema";
     return "unknown serializer '" + std::string(type_name) +
-           "' (supported: text, header_and_text; avro_event is not supported)";
+           "' (supported: text, header_and_text, avro_event)";
   }
   out.type = *t;
+  const bool avro = *t == SerializerType::kAvroEvent;
   for (const auto& [k, v] : sub) {
-    if (k == "appendNewline") {
+    if (k == "appendNewline" && !avro) {
       std::string lv = lower(v);
-      if (lv != "true" && lv != "false") return "appendNewline: expected true or false, got '" + v + "'";
+      if (lv != "true" && lv != "false")
+        return "appendNewline: expected true or false, got '" + v + "'";
       out.append_newline = lv == "true";
+    } else if (k == "compressionCodec" && avro) {
+      auto c = avro_codec_from_name(v);
+      if (!c)
+        return "compressionCodec: '" + v +
+               "' is not supported (null, deflate or snappy; Flume would write the file "
+               "uncompressed)";
+      out.avro_codec = *c;
+    } else if (k == "syncIntervalBytes" && avro) {
+      int64_t n = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || p != v.data() + v.size() || n < 32 || n > (int64_t{1} << 30))
+        return "syncIntervalBytes: expected a number of bytes from 32 to 1073741824, got '" + v +
+               "'";
+      out.sync_interval_bytes = n;
     } else {
-      return "unknown serializer key '" + k + "' (known: appendNewline)";
+      return "unknown serializer key '" + k +
+             "' (known: " + (avro ? "compressionCodec, syncIntervalBytes" : "appendNewline") + ")";
     }
   }
   return std::nullopt;
@@ -64,6 +91,41 @@ void serialize_event(const SerializerOptions& o, const Event& e, std::string& ou
   }
   out.append(e.body.data(), e.body.size());
   if (o.append_newline) out += '\n';
+}
+
+EventSerializer::EventSerializer(const SerializerOptions& o) : o_(o), blocks_(o.avro_codec) {}
+
+void EventSerializer::new_file(File& f) const {
+  f.block.clear();
+  f.records = 0;
+  f.header_due = true;
+  if (buffers()) f.sync = random_avro_sync_marker();
+}
+
+Status EventSerializer::add_avro(File& f, const Event& e, std::string& out) {
+  if (f.sync.empty()) f.sync = random_avro_sync_marker();
+  encode_avro_flume_event(e, f.block);
+  ++f.records;
+  if (static_cast<int64_t>(f.block.size()) >= o_.sync_interval_bytes) return end_block(f, out);
+  return {};
+}
+
+Status EventSerializer::end_block(File& f, std::string& out) {
+  if (f.records == 0) return {};
+  if (f.header_due) {
+    write_avro_container_header(kFlumeEventSchema, o_.avro_codec, f.sync, out);
+    f.header_due = false;
+  }
+  if (auto s = blocks_.write_block(f.records, f.block, f.sync, out); !s) return s;
+  f.block.clear();
+  f.records = 0;
+  return {};
+}
+
+void EventSerializer::discard(File& f, bool file_empty) const {
+  f.block.clear();
+  f.records = 0;
+  if (file_empty) f.header_due = true;
 }
 
 }  // namespace ingestor

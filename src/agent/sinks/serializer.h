@@ -1,36 +1,94 @@
 #pragma once
-// Event serializers (flume.md 3.9): `text` writes the body then "\n"; `header_and_text` writes the
-// headers as Java's Map.toString ("{k1=v1, k2=v2}"), a space, the body, then "\n". Both take
-// `appendNewline` (default true). Used by file_roll and the S3 sink; they append to a buffer so a
+// Event serializers (flume.md 3.9, flume-components.md 7): `text` writes the body then "\n";
+// `header_and_text` writes the headers as Java's Map.toString ("{k1=v1, k2=v2}"), a space, the
+// body, then "\n"; both take `appendNewline` (default true). `avro_event` writes an Avro object
+// container file of Flume events (docs/formats/avro_event.md: record `Event` {headers:
+// map<string>, body: bytes}, `compressionCodec` null/deflate/snappy, `syncIntervalBytes`).
+// Used by file_roll, the hdfs sink on local paths and the S3 sink; they append to a buffer so a
 // whole batch goes out in one write.
 
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "base/avro_container.h"
 #include "core/config/agent_config.h"
 #include "core/event.h"
 
 namespace ingestor {
 
-enum class SerializerType { kText, kHeaderAndText };
+enum class SerializerType { kText, kHeaderAndText, kAvroEvent };
+
+// Flume's schema for avro_event files, byte for byte (FlumeEventAvroEventSerializer): record
+// `Event`, no namespace.
+inline constexpr std::string_view kFlumeEventSchema =
+    R"({"type":"record","name":"Event","fields":[{"name":"headers","type":{"type":"map","values":"string"}},{"name":"body","type":"bytes"}]})";
 
 struct SerializerOptions {
   SerializerType type = SerializerType::kText;
-  bool append_newline = true;
+  bool append_newline = true;               // text, header_and_text
+  AvroCodec avro_codec = AvroCodec::kNull;  // avro_event: compressionCodec
+  int64_t sync_interval_bytes = 2048000;    // avro_event: syncIntervalBytes (32 .. 2^30)
 };
 
-// Parses the alias (case-insensitive: text, header_and_text) or Flume's class names. nullopt for
-// anything else.
+// Parses the alias (case-insensitive: text, header_and_text, avro_event) or Flume's class names.
+// nullopt for anything else.
 std::optional<SerializerType> serializer_from_name(std::string_view name);
-// Reads `serializer.appendNewline` from the keys under the serializer prefix.
-// Errors name the key.
+// Reads the serializer's keys (`appendNewline`; `compressionCodec`, `syncIntervalBytes`) from the
+// keys under the serializer prefix. Errors name the key.
 std::optional<std::string> serializer_options(std::string_view type_name, const Context& sub,
                                               SerializerOptions& out);
 
 // "{k1=v1, k2=v2}" as java.util.AbstractMap.toString.
 std::string java_map_string(const Headers& h);
 
+// text and header_and_text: appends the event's line to `out`.
 void serialize_event(const SerializerOptions& o, const Event& e, std::string& out);
+
+// Serializes the events of a sink's files, whatever the serializer. A sink keeps one
+// EventSerializer and one EventSerializer::File per open output file.
+// text, header_and_text: add() appends the event's bytes to the caller's buffer; nothing is held.
+// avro_event: add() encodes the event into the file's open block; complete blocks go to the
+// caller's buffer, the file's first block preceded by the container header. A block is closed
+// when it reaches syncIntervalBytes and by end_block(), which a sink calls before it writes its
+// buffer out (so before every commit, and before a file is closed or rolled): the bytes a sink
+// has written are then always a valid container file.
+// Memory: a File's open block holds syncIntervalBytes + one event at most (less in practice:
+// the sinks end blocks at their write size); the EventSerializer keeps one codec state and the
+// compression scratch buffer. Not thread-safe: the sink's runner thread only.
+class EventSerializer {
+ public:
+  struct File {
+    std::string block;       // avro_event: the open block's records, encoded
+    int64_t records = 0;     // in `block`
+    std::string sync;        // the file's sync marker
+    bool header_due = true;  // the next block is the file's first
+  };
+
+  explicit EventSerializer(const SerializerOptions& o);
+  const SerializerOptions& options() const noexcept { return o_; }
+  bool buffers() const noexcept { return o_.type == SerializerType::kAvroEvent; }
+
+  // Prepares `f` for a new, empty file: a fresh sync marker; the header comes with the first block.
+  void new_file(File& f) const;
+  [[nodiscard]] Status add(File& f, const Event& e, std::string& out) {
+    if (o_.type != SerializerType::kAvroEvent) {
+      serialize_event(o_, e, out);
+      return {};
+    }
+    return add_avro(f, e, out);
+  }
+  // Closes the open block, if it holds a record, into `out`.
+  [[nodiscard]] Status end_block(File& f, std::string& out);
+  // Drops the open block (its events' takes roll back). `file_empty`: nothing written to the file
+  // is kept, so the next block is its first again.
+  void discard(File& f, bool file_empty) const;
+
+ private:
+  [[nodiscard]] Status add_avro(File& f, const Event& e, std::string& out);
+
+  SerializerOptions o_;
+  AvroBlockEncoder blocks_;
+};
 
 }  // namespace ingestor
