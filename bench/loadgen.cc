@@ -1,8 +1,11 @@
 // ingestor-loadgen: sends N lines of S bytes over C TCP connections, as fast as the peer reads.
 //
 //   ingestor-loadgen --port P [--host 127.0.0.1] --lines N --size S --connections C [--acks]
+//                    [--prefix TEXT]
 //   ingestor-loadgen --loopback --lines N --size S --connections C
 //
+// Each line is --prefix (default none; e.g. a syslog header "<13>Dec  7 14:00:00 host app: ")
+// then 'x' up to S bytes, '\n' included.
 // With --acks it reads the peer's "OK\n" replies and waits for all of them (netcat with
 // ack-every-event), keeping at most --window lines in flight per connection.
 // --loopback measures the loopback TCP limit for the same load: the generator sends to a discard
@@ -34,6 +37,7 @@ struct Args {
   bool acks = false;
   bool loopback = false;
   int window = 1000;
+  std::string prefix;
 };
 
 [[noreturn]] void die(const char* what) {
@@ -69,7 +73,8 @@ void write_all(int fd, const char* p, size_t n) {
 // Sends `count` lines of `size` bytes (the last one '\n').
 void sender(const Args& a, int port, long long count) {
   int fd = connect_to(a.host, port);
-  std::string line(static_cast<size_t>(a.size - 1), 'x');
+  std::string line = a.prefix.substr(0, static_cast<size_t>(a.size - 1));
+  line.resize(static_cast<size_t>(a.size - 1), 'x');
   line += '\n';
   const long long per_buf = std::max<long long>(1, (256 * 1024) / a.size);
   std::string buf;
@@ -123,6 +128,7 @@ int main(int argc, char** argv) {
     else if (k == "--connections") a.connections = std::stoi(val());
     else if (k == "--window") a.window = std::stoi(val());
     else if (k == "--acks") a.acks = true;
+    else if (k == "--prefix") a.prefix = val();
     else if (k == "--loopback") a.loopback = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", k.c_str());
