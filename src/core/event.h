@@ -100,6 +100,11 @@ class Headers {
   bool contains(std::string_view key) const noexcept { return find(key) != nullptr; }
   // Sets or replaces.
   void set(std::string key, std::string value);
+  // Adds a header whose key is known to be absent (a parser filling fresh headers): no lookup.
+  // Precondition: !contains(key).
+  void append(std::string key, std::string value) {
+    kv_.emplace_back(std::move(key), std::move(value));
+  }
   // Sets only when absent. Returns true when it set.
   bool set_if_absent(std::string_view key, std::string value);
   bool erase(std::string_view key);
@@ -110,6 +115,8 @@ class Headers {
     return before - kv_.size();
   }
 
+  // Room for n headers without reallocating (a source that knows how many it sets).
+  void reserve(size_t n) { kv_.reserve(n); }
   bool empty() const noexcept { return kv_.empty(); }
   size_t size() const noexcept { return kv_.size(); }
   auto begin() const noexcept { return kv_.begin(); }

@@ -27,7 +27,7 @@ int64_t now_ms() {
 Event make_syslog_event(std::string_view msg, const ChunkRef& chunk, bool truncated, bool decode,
                         Charset charset, const SyslogParserOptions& parser, int64_t now,
                         const SyslogEventContext& ctx, const SyslogEventHeaders& add,
-                        bool* decode_failed) {
+                        bool* decode_failed, SyslogStampCache* stamps) {
   Event e;
   std::string decoded;
   std::string_view text = msg;
@@ -45,7 +45,7 @@ Event make_syslog_event(std::string_view msg, const ChunkRef& chunk, bool trunca
     e.headers.set("flume.syslog.status", "Invalid");
     e.body = Slice(chunk, msg.data(), msg.size());
   } else {
-    SyslogMessage m = parse_syslog_message(text, truncated, parser, now);
+    SyslogMessage m = parse_syslog_message(text, truncated, parser, now, stamps);
     e.headers = std::move(m.headers);
     if (m.prefix.empty() && text.data() == msg.data()) {
       e.body = Slice(chunk, msg.data() + m.body_begin, m.body_end - m.body_begin);

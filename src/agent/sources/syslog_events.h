@@ -52,10 +52,11 @@ int64_t now_ms();
 // The event of one message `msg`, which lies in `chunk` (its body is a slice of it when it can
 // be). `decode`: multiport, whose messages are decoded with `charset` (stored as UTF-8); one that
 // does not decode is kept raw with flume.syslog.status=Invalid and `*decode_failed` set.
+// `stamps`: the caller's stream's SyslogStampCache, or null.
 Event make_syslog_event(std::string_view msg, const ChunkRef& chunk, bool truncated, bool decode,
                         Charset charset, const SyslogParserOptions& parser, int64_t now,
                         const SyslogEventContext& ctx, const SyslogEventHeaders& add,
-                        bool* decode_failed);
+                        bool* decode_failed, SyslogStampCache* stamps = nullptr);
 
 // Counts an Invalid or Incomplete event and logs it (escaped, once a second at most).
 void note_bad_syslog_event(SyslogEventCounters& c, std::string_view type, std::string_view name,

@@ -23,16 +23,18 @@ bool is_word(char c) {
 bool is_host_char(char c) { return is_word(c) || c == '.' || c == '@' || c == '-'; }
 
 // `(.*)$` under matches(): no line terminator (\n, \r, U+0085, U+2028, U+2029) to the end.
+// memchr for each terminator's (lead) byte: one vectorized pass each instead of five tests per
+// byte (this runs over every message's whole text).
 bool no_line_terminator(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '\n' || c == '\r') return false;
-    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x85) return false;
-    if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-        (static_cast<unsigned char>(s[i + 2]) == 0xA8 ||
-         static_cast<unsigned char>(s[i + 2]) == 0xA9))
+  const char* const b = s.data();
+  const char* const e = b + s.size();
+  if (std::memchr(b, '\n', s.size()) || std::memchr(b, '\r', s.size())) return false;
+  for (const char* q = b; (q = static_cast<const char*>(std::memchr(q, 0xC2, e - q))); ++q)
+    if (e - q >= 2 && static_cast<unsigned char>(q[1]) == 0x85) return false;
+  for (const char* q = b; (q = static_cast<const char*>(std::memchr(q, 0xE2, e - q))); ++q)
+    if (e - q >= 3 && static_cast<unsigned char>(q[1]) == 0x80 &&
+        (static_cast<unsigned char>(q[2]) == 0xA8 || static_cast<unsigned char>(q[2]) == 0xA9))
       return false;
-  }
   return true;
 }
 
@@ -307,9 +309,37 @@ bool parse_rfc3164_stamp(std::string_view s, const TimeZone& zone, int64_t now_m
   return true;
 }
 
+namespace {
+
+bool cached_rfc3164_stamp(std::string_view ts, const TimeZone& zone, int64_t now_ms,
+                          int64_t& out_ms, SyslogStampCache* cache) {
+  if (!cache) return parse_rfc3164_stamp(ts, zone, now_ms, out_ms);
+  SyslogStampCache& c = *cache;
+  const int64_t now_s = now_ms / 1000;
+  if (c.zone == &zone && c.now_s == now_s && c.len == ts.size() &&
+      std::memcmp(c.text, ts.data(), ts.size()) == 0) {
+    out_ms = c.ms;
+    return c.ok;
+  }
+  const bool ok = parse_rfc3164_stamp(ts, zone, now_ms, out_ms);
+  if (ts.size() <= sizeof c.text) {
+    c.zone = &zone;
+    c.now_s = now_s;
+    c.len = ts.size();
+    std::memcpy(c.text, ts.data(), ts.size());
+    c.ok = ok;
+    c.ms = ok ? out_ms : 0;
+  }
+  return ok;
+}
+
+}  // namespace
+
 SyslogMessage parse_syslog_message(std::string_view s, bool truncated, const SyslogParserOptions& o,
-                                   int64_t now_ms) {
+                                   int64_t now_ms, SyslogStampCache* stamps) {
   SyslogMessage out;
+  // Facility, Severity, priority, version, timestamp, host: one allocation per event.
+  out.headers.reserve(6);
   out.body_begin = 0;
   out.body_end = s.size();
   // <PRI>: 1 to 3 digits (SyslogUtils' START/PRIO states).
@@ -324,37 +354,37 @@ SyslogMessage parse_syslog_message(std::string_view s, bool truncated, const Sys
   }
   if (!ok) {
     out.status = SyslogStatus::kInvalid;
-    out.headers.set("Facility", "0");
-    out.headers.set("Severity", "0");
+    out.headers.append("Facility", "0");
+    out.headers.append("Severity", "0");
     out.headers.set("flume.syslog.status", "Invalid");
     return out;
   }
   out.status = truncated ? SyslogStatus::kIncomplete : SyslogStatus::kOk;
-  out.headers.set("Facility", std::to_string(pri / 8));
-  out.headers.set("Severity", std::to_string(pri % 8));
+  out.headers.append("Facility", std::to_string(pri / 8));
+  out.headers.append("Severity", std::to_string(pri % 8));
   Match m;
   bool is_5424 = with_version(s, p, true, m, rest_5424);
   bool matched = is_5424 || with_version(s, p, false, m, rest_3164);
   if (matched) {
     const std::string_view prio = s.substr(1, p - 2);
-    out.headers.set(o.capitalized_headers ? "Priority" : "priority", std::string(prio));
+    out.headers.append(o.capitalized_headers ? "Priority" : "priority", std::string(prio));
     std::string_view version;
     if (m.version_begin != Match::npos && m.version_end > m.version_begin) {
       version = s.substr(m.version_begin, m.version_end - m.version_begin);
-      out.headers.set(o.capitalized_headers ? "Version" : "version", std::string(version));
+      out.headers.append(o.capitalized_headers ? "Version" : "version", std::string(version));
     }
     std::string_view ts = m.ts_begin == Match::npos ? std::string_view("-")
                                                     : s.substr(m.ts_begin, m.ts_end - m.ts_begin);
     if (m.ts_begin != Match::npos) {
       int64_t ms = 0;
       bool conv = is_5424 ? parse_rfc5424_stamp(ts, zone_of(o), ms)
-                          : parse_rfc3164_stamp(ts, zone_of(o), now_ms, ms);
-      if (conv) out.headers.set("timestamp", std::to_string(ms));
+                          : cached_rfc3164_stamp(ts, zone_of(o), now_ms, ms, stamps);
+      if (conv) out.headers.append("timestamp", std::to_string(ms));
     }
     std::string_view host = m.host_begin == Match::npos
                                 ? std::string_view("-")
                                 : s.substr(m.host_begin, m.host_end - m.host_begin);
-    if (m.host_begin != Match::npos) out.headers.set("host", std::string(host));
+    if (m.host_begin != Match::npos) out.headers.append("host", std::string(host));
     if (!o.keep.all) {
       // addFieldsToBody: <PRI>, version, timestamp, hostname in front of the message.
       std::string prefix;
@@ -369,7 +399,8 @@ SyslogMessage parse_syslog_message(std::string_view s, bool truncated, const Sys
       }
     }
   }
-  if (out.status == SyslogStatus::kIncomplete) out.headers.set("flume.syslog.status", "Incomplete");
+  if (out.status == SyslogStatus::kIncomplete)
+    out.headers.set("flume.syslog.status", "Incomplete");
   return out;
 }
 

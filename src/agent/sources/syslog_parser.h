@@ -26,6 +26,7 @@
 // multiport_syslogtcp (Flume's hand-written SyslogParser) uses the same rules with its header
 // names `Priority` and `Version`.
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -71,11 +72,27 @@ struct SyslogMessage {
   size_t body_end = 0;
 };
 
+// The last RFC 3164 stamp converted, kept by a caller that parses a stream of messages (a TCP
+// connection): messages that arrive together mostly carry the same stamp (one-second resolution),
+// and its conversion (the year rule, zone lookups) costs more than the rest of the parse. The
+// result depends only on the text, the zone and the receive time's second, which make the key.
+// The zone must outlive the cache (the source's options own it).
+struct SyslogStampCache {
+  const TimeZone* zone = nullptr;
+  int64_t now_s = INT64_MIN;
+  char text[24] = {};
+  size_t len = 0;
+  bool ok = false;
+  int64_t ms = 0;
+};
+
 // Parses one message `msg` (without its framing: no trailing "\n", no octet count). `truncated`:
 // it was cut at eventSize (status Incomplete unless Invalid). `now_ms`: the receive time, for the
-// RFC 3164 year. Never fails: every input gives an event.
+// RFC 3164 year. `stamps`: optional, see SyslogStampCache. Never fails: every input gives an
+// event.
 SyslogMessage parse_syslog_message(std::string_view msg, bool truncated,
-                                   const SyslogParserOptions& options, int64_t now_ms);
+                                   const SyslogParserOptions& options, int64_t now_ms,
+                                   SyslogStampCache* stamps = nullptr);
 
 // The body as one string (for tests and small producers).
 std::string syslog_body(std::string_view msg, const SyslogMessage& m);

@@ -154,6 +154,35 @@ TEST(SyslogParser, Rfc3164YearsAroundNow) {
   EXPECT_FALSE(parse_rfc3164_stamp("Feb 29 10:00:00", z, 1688212800000, ms));  // from 2023-07
 }
 
+TEST(SyslogParser, Rfc3164StampCacheGivesWhatTheParseGives) {
+  // A connection's cache: the same stamp within the same second of receipt is converted once;
+  // another second, another zone or another stamp converts again.
+  SyslogStampCache cache;
+  auto with = [&](std::string_view msg, const SyslogParserOptions& o, int64_t now) {
+    SyslogMessage m = parse_syslog_message(msg, false, o, now, &cache);
+    const std::string* v = m.headers.find("timestamp");
+    return v ? *v : std::string("<none>");
+  };
+  const auto o = utc();
+  const SyslogParserOptions paris = [] {
+    auto p = utc();
+    p.zone = *TimeZone::load("Europe/Paris");
+    return p;
+  }();
+  // Consecutive parses differ in one part of the key only: the zone (innermost), the second of
+  // receipt (a year apart around New Year), the text.
+  for (std::string_view msg : {"<10>Dec 31 23:59:59 h m", "<10>Jan  1 00:00:30 h m",
+                               "<10>Jan  1 00:00:30 h m", "<10>Feb 30 00:00:00 h m"}) {
+    for (int64_t now :
+         {kNow, kNow + 999, kNow + 1000, int64_t{1704067260000}, int64_t{1735689540000}}) {
+      for (const auto* opts : {&o, &paris, &o}) {
+        EXPECT_EQ(with(msg, *opts, now), parse(msg, *opts, false, now).h("timestamp"))
+            << msg << " at " << now;
+      }
+    }
+  }
+}
+
 TEST(SyslogParser, BadEventsAreInvalidWithTheRawLine) {
   // testExtractBadEvent1-4, and malformed input.
   for (std::string bad :
@@ -195,6 +224,10 @@ TEST(SyslogParser, ValidPriorityWithoutPatternKeepsTheRawLine) {
       "<10>1 2012-04-13T11:11:11Z h a\xc2\x85"
       "b");
   EXPECT_EQ(p.h("host"), "<none>");
+  // U+2028 and U+2029 too; their lead bytes alone (or before other bytes) do not.
+  EXPECT_EQ(parse("<10>1 2012-04-13T11:11:11Z h a\xe2\x80\xa8").h("host"), "<none>");
+  EXPECT_EQ(parse("<10>Apr 11 13:14:04 h a\xe2\x80\xa9").h("host"), "<none>");
+  EXPECT_EQ(parse("<10>Apr 11 13:14:04 h \xc2\xa0\xe2\x82\xac\xe2\x80\xc2").h("host"), "h");
   // Invalid UTF-8 in the message is kept byte for byte.
   p = parse("<10>1 2012-04-13T11:11:11Z h caf\xe9");
   EXPECT_EQ(p.h("host"), "h");

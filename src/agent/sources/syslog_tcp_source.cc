@@ -75,6 +75,7 @@ struct SyslogTcpSource::Impl::Connection : std::enable_shared_from_this<Connecti
   asio::steady_timer timer;
   SyslogTcpPort port;
   SyslogTcpFramer framer;
+  SyslogStampCache stamps;  // this connection's last RFC 3164 stamp
   SyslogEventContext ctx;
   static constexpr size_t kChunk = 64 * 1024;
   ChunkRef chunk;
@@ -125,6 +126,7 @@ struct SyslogTcpSource::Impl::Connection : std::enable_shared_from_this<Connecti
 
   void frame() {
     const int64_t now = now_ms();
+    const size_t before = pending.size();
     for (;;) {
       SyslogFrame f;
       size_t consumed = 0;
@@ -134,12 +136,17 @@ struct SyslogTcpSource::Impl::Connection : std::enable_shared_from_this<Connecti
       start += consumed;
       if (!got) break;
     }
+    // Counted per read, not per event.
+    impl->source.counters().event_received.add(static_cast<int64_t>(pending.size() - before));
   }
 
   void finish() {
     SyslogFrame f;
     std::string_view data(chunk->data() + start, len - start);
-    if (framer.finish(data, f)) add(data, f, now_ms());
+    if (framer.finish(data, f)) {
+      add(data, f, now_ms());
+      impl->source.counters().event_received.add();
+    }
     start = len;
   }
 
@@ -147,9 +154,9 @@ struct SyslogTcpSource::Impl::Connection : std::enable_shared_from_this<Connecti
     std::string_view msg = data.substr(f.begin, f.end - f.begin);
     bool decode_failed = false;
     pending.push_back(make_syslog_event(msg, chunk, f.truncated, impl->opts.multiport, port.charset,
-                                        impl->parser, now, ctx, impl->add_headers, &decode_failed));
+                                        impl->parser, now, ctx, impl->add_headers, &decode_failed,
+                                        &stamps));
     auto& c = impl->source.counters();
-    c.event_received.add();
     if (decode_failed) c.event_read_fail.add();
     note_bad_syslog_event(impl->counters, impl->source.type(), impl->source.name(), pending.back(),
                           ctx, msg);
