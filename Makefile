@@ -17,9 +17,9 @@ DEB_BUILD_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libssl-dev libpcre2-dev libpugixml-dev libsqlite3-dev zlib1g-dev libbz2-dev libzstd-dev \
   libspdlog-dev libfmt-dev libcli11-dev libsnappy-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
-# rsyslog: the peer of bench/bench_taildir.py, run there as a private foreground instance; on a
-# host with systemd the package also enables and starts the system's rsyslogd, which the benchmark
-# does not use (`systemctl disable --now rsyslog` if it is not wanted).
+# rsyslog: the peer of bench/bench_taildir.py and bench/bench_syslog.py, run there as a private
+# foreground instance; on a host with systemd the package also enables and starts the system's
+# rsyslogd, which the benchmarks do not use (`systemctl disable --now rsyslog` if it is not wanted).
 DEB_TEST_PACKAGES := curl socat netcat-openbsd zstd gzip procps python3 logrotate \
   s3cmd rclone prometheus chromium chromium-driver rsyslog avro-bin python3-avro
 DEB_PACKAGES := $(DEB_BUILD_PACKAGES) $(DEB_TEST_PACKAGES)
@@ -143,6 +143,7 @@ bench: deps build
 	$(PYTHON) bench/bench_lag.py --build $(BUILD_DIR)
 	$(PYTHON) bench/bench_lag.py --build $(BUILD_DIR) --channel file
 	$(PYTHON) bench/bench_taildir.py --build $(BUILD_DIR)
+	$(PYTHON) bench/bench_syslog.py --build $(BUILD_DIR)
 
 # The container image (deploy/docker/Dockerfile) as $(IMAGE): with docker when a daemon answers,
 # else with podman the way docs/deploy.md describes (making the local Debian base image first).
