@@ -157,7 +157,10 @@ Status HdfsLocalSink::write_pending(Writer& w) {
     if (auto s = compressor_->finish(buf_); !s) return s;
     out = buf_;
   }
-  if (auto s = w.file.write_all(out); !s) return s;
+  if (auto s = w.file.write_all(out); !s) {
+    w.torn = true;  // a short write may have left part of `out` in the file
+    return s;
+  }
   w.bytes += static_cast<int64_t>(out.size());
   w.pending.clear();
   if (opts_.roll_size > 0 && w.bytes >= opts_.roll_size) w.roll = true;
@@ -260,9 +263,11 @@ void HdfsLocalSink::discard_uncommitted() {
   for (auto& [bucket, w] : writers_) {
     w.pending.clear();
     ser_.discard(w.ser, w.committed_bytes == 0);
-    if (w.bytes != w.committed_bytes && ::ftruncate(w.file.fd(), w.committed_bytes) != 0)
+    if ((w.bytes != w.committed_bytes || w.torn) &&
+        ::ftruncate(w.file.fd(), w.committed_bytes) != 0)
       log::error("sink {}: cannot truncate {} after a failed write: {}", name(), w.in_use_path,
                  std::strerror(errno));
+    w.torn = false;
     w.count = w.committed_count;
     w.bytes = w.committed_bytes;
     w.roll = (opts_.roll_count > 0 && w.count >= opts_.roll_count) ||

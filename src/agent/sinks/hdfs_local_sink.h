@@ -83,6 +83,7 @@ class HdfsLocalSink final : public Sink {
     std::string pending;        // serialized, not yet written
     EventSerializer::File ser;  // avro_event: the open block and the header's state
     bool roll = false;
+    bool torn = false;  // a write failed: the file may hold part of it beyond `bytes`
   };
 
   HdfsLocalSink(std::string name, HdfsLocalOptions options, BucketPath path, BucketPath prefix);

@@ -11,6 +11,7 @@
 
 #include "agent/channels/memory_channel.h"
 #include "agent/sinks/s3_sink_options.h"
+#include "agent/sinks/sink_test_util.h"
 
 namespace ingestor {
 namespace {
@@ -222,6 +223,49 @@ TEST(HdfsLocalSink, CompressedFilesDecodeWithEachCodec) {
     ASSERT_TRUE(text) << codec;
     EXPECT_EQ(*text, lines(0, 50)) << codec;
   }
+}
+
+using sink_test::FileSizeLimit;
+
+TEST(HdfsLocalSink, AvroFileStaysAContainerAfterAFailedWrite) {
+  // A write fails part way (the file's first one, which holds the header, then a later one): the
+  // sink cuts the file back to its last commit, the takes roll back, and the retry writes the
+  // header again if the file had none. The file ends as one container with every event once.
+  TempDir dir;
+  auto ch = channel();
+  auto sink = make_sink(dir.path, {{"serializer", "avro_event"}, {"hdfs.batchSize", "10"}});
+  sink->set_channel(ch.get());
+  ASSERT_TRUE(sink->start());
+  auto drain = [&] {
+    while (true) {
+      auto r = sink->process();
+      ASSERT_TRUE(r) << r.error().message;
+      if (*r == SinkStatus::kBackoff) break;
+    }
+  };
+  auto in_use = [&] { return dir.path + "/" + dir.names()[0]; };
+  put(*ch, 0, 20);
+  {
+    FileSizeLimit limit(10);  // the header alone is longer
+    EXPECT_FALSE(sink->process());
+    EXPECT_EQ(fs::file_size(in_use()), 0u);
+  }
+  drain();
+  const auto size = fs::file_size(in_use());
+  put(*ch, 20, 60);
+  {
+    FileSizeLimit limit(size + 50);
+    EXPECT_FALSE(sink->process());
+    EXPECT_EQ(fs::file_size(in_use()), size);
+  }
+  drain();
+  sink->stop();
+  auto names = dir.names();
+  ASSERT_EQ(names.size(), 1u);
+  auto got = sink_test::read_null_container(slurp(dir.path + "/" + names[0]));
+  EXPECT_EQ(got.meta["avro.codec"], "null");
+  ASSERT_EQ(got.events.size(), 60u);
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(got.events[i].body.view(), "event " + std::to_string(i));
 }
 
 TEST(HdfsLocalSink, EscapesPickTheDirectoryAndIntervalRollsEndTheWriter) {

@@ -1,8 +1,11 @@
 #include "agent/sinks/rolling_file_sink.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "base/log.h"
@@ -136,12 +139,18 @@ Result<SinkStatus> RollingFileSink::process() {
   buf_.clear();
   // What a failed call left in the open block was rolled back; a header not written is due again.
   ser_.discard(ser_file_, !file_.is_open() || file_bytes_ == 0);
+  // A failed write cuts the file back to here: the group's takes roll back, so none of its bytes
+  // may stay (and an avro_event file stays whole blocks).
+  const int64_t group_start = file_.is_open() ? file_bytes_ : 0;
   auto write_buf = [&]() -> Status {
     if (buf_.empty()) return {};
     if (!file_.is_open())
       if (auto s = open_next(); !s) return s;
     if (auto s = file_.write_all(buf_); !s) {
       counters_.event_write_fail.add();
+      if (::ftruncate(file_.fd(), group_start) != 0)
+        log::error("sink {}: cannot cut a file back after a failed write: {}", name(),
+                   std::strerror(errno));
       (void)file_.close();  // the next batch starts a new file
       ser_.new_file(ser_file_);
       return s;             // the takes roll back

@@ -9,6 +9,9 @@
 // reaches kWriteBytes, so writes are large whatever the batch size yet still in the CPU's cache
 // when the kernel copies them (bench/bench_local_write.py).
 // The channel take commits after the batch reached the OS (as Flume), not after an fsync.
+// A failed write (even a short one) cuts the file back to where the failed group of takes began
+// and closes it; the takes roll back and the next file gets their events: nothing is in a file
+// twice, and an avro_event file stays whole blocks.
 // Thread-safety: used by its runner thread only.
 
 #include <chrono>

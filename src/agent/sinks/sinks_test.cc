@@ -5,15 +5,14 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <thread>
 
 #include "agent/channels/memory_channel.h"
 #include "agent/sinks/logger_sink.h"
 #include "agent/sinks/null_sink.h"
 #include "agent/sinks/rolling_file_sink.h"
+#include "agent/sinks/sink_test_util.h"
 #include "agent/sinks/serializer.h"
-#include "core/flume_avro.h"
 
 namespace ingestor {
 namespace {
@@ -110,40 +109,9 @@ TEST(Serializer, AvroEventOptions) {
   EXPECT_NE(err->find("not supported"), std::string::npos);
 }
 
-// An independent enough reader for a null-codec container: the header's metadata and sync, then
-// blocks of Flume events, each block ending in the sync marker.
-struct AvroFile {
-  std::map<std::string, std::string> meta;
-  std::vector<int64_t> block_counts;
-  std::vector<Event> events;
-};
-AvroFile read_null_container(std::string_view bytes) {
-  AvroFile f;
-  AvroReader r(bytes);
-  EXPECT_EQ(*r.read_fixed(4), std::string_view("Obj\x01", 4));
-  for (int64_t n; (n = *r.read_block_count()) != 0;)
-    for (int64_t i = 0; i < n; ++i) {
-      std::string k(*r.read_string());
-      f.meta[k] = std::string(*r.read_bytes());
-    }
-  std::string sync(*r.read_fixed(kAvroSyncSize));
-  while (!r.at_end()) {
-    int64_t count = *r.read_long();
-    auto data = r.read_bytes();
-    EXPECT_TRUE(data);
-    if (!data) break;
-    AvroReader d(*data);
-    for (int64_t i = 0; i < count; ++i) {
-      auto e = read_avro_flume_event(d);
-      EXPECT_TRUE(e);
-      if (e) f.events.push_back(std::move(*e));
-    }
-    EXPECT_TRUE(d.at_end());
-    EXPECT_EQ(*r.read_fixed(kAvroSyncSize), sync);
-    f.block_counts.push_back(count);
-  }
-  return f;
-}
+using sink_test::AvroFile;
+using sink_test::FileSizeLimit;
+using sink_test::read_null_container;
 
 TEST(Serializer, AvroEventWritesAHeaderThenWholeBlocks) {
   SerializerOptions o;
@@ -275,6 +243,51 @@ TEST(RollingFileSink, RollsOnIntervalWithoutEmptyFiles) {
   EXPECT_EQ(slurp(files[0]) + slurp(files[1]), "a\nb\n");
   EXPECT_EQ(sink.counters().connection_created.get(), 2);
   EXPECT_EQ(sink.counters().connection_closed.get(), 2);
+}
+
+TEST(RollingFileSink, AFailedWriteLeavesWholeAvroFiles) {
+  // A write fails part way: the file is cut back to where the failed group began and closed, the
+  // takes roll back, and the next file (with its own header) gets the events.
+  TempDir dir;
+  std::vector<Event> first;
+  for (int i = 0; i < 20; ++i) first.push_back(Event::of("event " + std::to_string(i)));
+  auto ch = channel(std::move(first));
+  auto o = rolling_file_sink_options(settings(
+      rolling_file_sink_spec(), {{"sink.directory", dir.path.string()},
+                                 {"sink.serializer", "avro_event"},
+                                 {"sink.serializer.compressionCodec", "null"},
+                                 {"sink.batchSize", "10"}}));
+  ASSERT_TRUE(o);
+  RollingFileSink sink("k1", *o);
+  sink.set_channel(ch.get());
+  ASSERT_TRUE(sink.start());
+  while (*sink.process() == SinkStatus::kReady) {
+  }
+  ASSERT_EQ(dir.files().size(), 1u);
+  const auto size = fs::file_size(dir.files()[0]);
+  {
+    Tx tx = ch->begin();
+    Batch b;
+    for (int i = 20; i < 60; ++i) b.push_back(Event::of("event " + std::to_string(i)));
+    ASSERT_TRUE(tx.put(b));
+    ASSERT_TRUE(tx.commit());
+  }
+  {
+    FileSizeLimit limit(size + 50);
+    EXPECT_FALSE(sink.process());
+  }
+  EXPECT_EQ(fs::file_size(dir.files()[0]), size);
+  while (*sink.process() == SinkStatus::kReady) {
+  }
+  sink.stop();
+  auto files = dir.files();
+  ASSERT_EQ(files.size(), 2u);
+  std::vector<std::string> bodies;
+  for (const auto& f : files)
+    for (const Event& e : read_null_container(slurp(f)).events)
+      bodies.emplace_back(e.body.view());
+  ASSERT_EQ(bodies.size(), 60u);
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(bodies[i], "event " + std::to_string(i));
 }
 
 TEST(RollingFileSink, UnwritableDirectoryFailsAtStart) {
