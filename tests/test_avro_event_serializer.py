@@ -8,6 +8,9 @@ import hashlib
 import json
 import os
 import re
+import resource
+import signal
+import subprocess
 import unittest
 
 from avro_files import avrocat, python_avro
@@ -123,7 +126,67 @@ class HdfsLocalAvroTest(AgentTestCase, AvroFilesCheck):
                 self.assert_container_files(files, c, sent)
 
 
+class FileSizeLimitedAgent(Agent):
+    """An agent whose writes beyond `limit` bytes per file fail with EFBIG after a short write
+    (RLIMIT_FSIZE, SIGXFSZ ignored), until lift() raises the limit of the running process."""
+
+    def __init__(self, config, limit, **kw):
+        super().__init__(config, **kw)
+        self.limit = limit
+
+    def launch(self, cmd, env=None):
+        if os.path.exists(self.status_file):
+            os.unlink(self.status_file)
+        self.log = open(self.log_path, "ab")
+
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE,
+                               (self.limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(env or {})), preexec_fn=limit)
+
+    def lift(self):
+        hard = resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE)[1]
+        resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
+
+
 class S3AvroTest(S3SinkTest, AvroFilesCheck):
+    def test_failed_staging_writes_leave_whole_containers(self):
+        # Staging appends fail part way (the object's data file reaches the file size limit): the
+        # sink rolls its groups back, staging cuts the data back to its last commit, and the
+        # retries, once the limit is lifted, give objects that are whole containers holding every
+        # event once, in order.
+        staging = os.path.join(self.tmp, "staging")
+        cfg = sink_config(self.store.endpoint, staging,
+                          "a1.sinks.k1.hdfs.rollCount = 400\na1.sinks.k1.hdfs.batchSize = 50\n"
+                          "a1.sinks.k1.serializer = avro_event\n") \
+            .replace("a1.sinks.k1.hdfs.rollCount = 0\n", "").replace(
+                "a1.sinks.k1.hdfs.batchSize = 500\n", "")
+        cfg += ("a1.sources.r1.interceptors = i1\na1.sources.r1.interceptors.i1.type = static\n"
+                "a1.sources.r1.interceptors.i1.key = topic\n"
+                "a1.sources.r1.interceptors.i1.value = web\n")
+        tmp = os.path.join(self.tmp, "agent-limited")
+        os.makedirs(tmp)
+        a = FileSizeLimitedAgent(cfg, 24 << 10, tmp=tmp, args=["--metrics-port", "0"])
+        self.agents.append(a)
+        a.start()
+        sent = [b"limited %04d %s" % (i, b"z" * 80) for i in range(2000)]
+        send(a, sent)  # acknowledged once in the channel
+        wait_for(lambda: int(metrics(a)["SINK.k1"]["EventWriteFail"]) > 0, timeout=30,
+                 what="a failed staging write")
+        a.lift()
+        keys = wait_for(lambda: (lambda k: len(k) == 5 and k)(self.keys()), timeout=60,
+                        what="5 objects of 400 events")
+        paths = []
+        for k in sorted(keys, key=n_of):
+            p = os.path.join(self.tmp, k.replace("/", "_"))
+            with open(p, "wb") as f:
+                f.write(self.body(k))
+            paths.append(p)
+        self.assert_container_files(paths, "null", sent)
+
+
     def test_objects_are_containers_both_readers_read(self):
         for codec in CODECS:
             with self.subTest(codec=codec):
