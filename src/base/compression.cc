@@ -265,4 +265,86 @@ Result<std::string> decompress(Codec codec, std::string_view in) {
   return out;
 }
 
+struct ZlibStreamDeflater::State {
+  z_stream z{};
+  bool ok = false;
+};
+
+ZlibStreamDeflater::ZlibStreamDeflater(int level) : s_(std::make_unique<State>()) {
+  s_->ok = deflateInit2(&s_->z, level < 0 || level > 9 ? Z_DEFAULT_COMPRESSION : level,
+                        Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+}
+
+ZlibStreamDeflater::~ZlibStreamDeflater() {
+  if (s_->ok) deflateEnd(&s_->z);
+}
+
+Status ZlibStreamDeflater::write_flush(std::string_view in, std::string& out) {
+  if (!s_->ok) return make_error(Errc::kInternal, "zlib: deflateInit2 failed");
+  z_stream& z = s_->z;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  for (;;) {
+    const size_t old = out.size();
+    const size_t room = std::max<size_t>(deflateBound(&z, z.avail_in) + 16, 4096);
+    out.resize(old + room);
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+    z.avail_out = static_cast<uInt>(room);
+    const int rc = deflate(&z, Z_SYNC_FLUSH);
+    out.resize(old + room - z.avail_out);
+    if (rc != Z_OK && rc != Z_BUF_ERROR) return make_error(Errc::kInternal, "zlib: deflate failed");
+    // With Z_SYNC_FLUSH, output space left over means everything was flushed.
+    if (z.avail_in == 0 && z.avail_out != 0) return {};
+  }
+}
+
+struct ZlibStreamInflater::State {
+  z_stream z{};
+  bool ok = false;
+  bool ended = false;
+};
+
+ZlibStreamInflater::ZlibStreamInflater() : s_(std::make_unique<State>()) {
+  s_->ok = inflateInit2(&s_->z, 15) == Z_OK;
+}
+
+ZlibStreamInflater::~ZlibStreamInflater() {
+  if (s_->ok) inflateEnd(&s_->z);
+}
+
+Status ZlibStreamInflater::write(std::string_view in, std::string& out, size_t max_out) {
+  if (!s_->ok) return make_error(Errc::kInternal, "zlib: inflateInit2 failed");
+  if (in.empty()) return {};
+  if (s_->ended) return make_error(Errc::kCorrupt, "zlib: data after the end of the stream");
+  z_stream& z = s_->z;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  size_t produced = 0;
+  for (;;) {
+    const size_t old = out.size();
+    const size_t room = std::max<size_t>(in.size() * 4, 16384);
+    out.resize(old + room);
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+    z.avail_out = static_cast<uInt>(room);
+    const int rc = inflate(&z, Z_SYNC_FLUSH);
+    const size_t got = room - z.avail_out;
+    out.resize(old + got);
+    produced += got;
+    if (produced > max_out)
+      return make_error(Errc::kTooLarge, "zlib: more than " + std::to_string(max_out) +
+                                             " bytes from one read");
+    if (rc == Z_STREAM_END) {
+      s_->ended = true;
+      if (z.avail_in != 0)
+        return make_error(Errc::kCorrupt, "zlib: data after the end of the stream");
+      return {};
+    }
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) return {};  // needs more input
+    if (rc != Z_OK)
+      return make_error(Errc::kCorrupt,
+                        std::string("zlib: ") + (z.msg ? z.msg : "inflate failed"));
+    if (z.avail_in == 0 && z.avail_out != 0) return {};
+  }
+}
+
 }  // namespace ingestor

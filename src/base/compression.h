@@ -39,6 +39,40 @@ class Compressor {
 // kNone gives a pass-through.
 [[nodiscard]] Result<std::unique_ptr<Compressor>> make_compressor(Codec codec, int level = -1);
 
+// Flume's Avro RPC `compression-type = deflate` (Netty's JZlibEncoder/JZlibDecoder with the ZLIB
+// wrapper): one RFC 1950 zlib stream per direction per connection, each write ended with
+// Z_SYNC_FLUSH (00 00 ff ff), so every message can be decoded as soon as it arrives.
+// Memory: zlib's window (~256 KiB deflating at level 9, ~44 KiB inflating) per stream.
+class ZlibStreamDeflater {
+ public:
+  // level 0-9; -1 is zlib's default (6).
+  explicit ZlibStreamDeflater(int level = 6);
+  ~ZlibStreamDeflater();
+  ZlibStreamDeflater(const ZlibStreamDeflater&) = delete;
+  ZlibStreamDeflater& operator=(const ZlibStreamDeflater&) = delete;
+  // Compresses `in` and flushes (Z_SYNC_FLUSH), appending to `out`.
+  [[nodiscard]] Status write_flush(std::string_view in, std::string& out);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+class ZlibStreamInflater {
+ public:
+  ZlibStreamInflater();
+  ~ZlibStreamInflater();
+  ZlibStreamInflater(const ZlibStreamInflater&) = delete;
+  ZlibStreamInflater& operator=(const ZlibStreamInflater&) = delete;
+  // Decompresses `in`, appending to `out`. kCorrupt for bytes that are not a zlib stream (or data
+  // after its end); kTooLarge when this call would append more than `max_out` bytes.
+  [[nodiscard]] Status write(std::string_view in, std::string& out, size_t max_out);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 // One-shot decompression (tests, verification): gzip, bzip2 (possibly several members/streams)
 // or zstd.
 [[nodiscard]] Result<std::string> decompress(Codec codec, std::string_view in);

@@ -121,3 +121,42 @@ TEST(Compression, CodecNamesAsFlume) {
 
 }  // namespace
 }  // namespace ingestor
+
+namespace ingestor {
+namespace {
+
+// Flume's Avro RPC deflate: one zlib stream per direction, each write sync-flushed, so each
+// message inflates as soon as its bytes arrive, fed in pieces of any size.
+TEST(ZlibStream, SyncFlushedWritesInflateAsTheyArrive) {
+  ZlibStreamDeflater d(6);
+  ZlibStreamInflater in;
+  std::string plain;
+  for (int msg = 0; msg < 3; ++msg) {
+    std::string m(1000 + msg, static_cast<char>('a' + msg));
+    std::string wire;
+    ASSERT_TRUE(d.write_flush(m, wire));
+    EXPECT_EQ(wire.substr(wire.size() - 4), std::string("\0\0\xff\xff", 4));
+    std::string out;
+    for (char c : wire) ASSERT_TRUE(in.write(std::string_view(&c, 1), out, 1 << 20));
+    EXPECT_EQ(out, m);
+  }
+}
+
+TEST(ZlibStream, GarbageAndBombsAreErrors) {
+  ZlibStreamInflater in;
+  std::string out;
+  auto s = in.write("not zlib at all", out, 1 << 20);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::kCorrupt);
+  ZlibStreamDeflater d(9);
+  std::string wire;
+  ASSERT_TRUE(d.write_flush(std::string(1 << 20, 'z'), wire));
+  ZlibStreamInflater in2;
+  out.clear();
+  auto s2 = in2.write(wire, out, 4096);
+  ASSERT_FALSE(s2);
+  EXPECT_EQ(s2.error().code, Errc::kTooLarge);
+}
+
+}  // namespace
+}  // namespace ingestor
