@@ -81,7 +81,11 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     }
     Channel* ch = it->second;
     if ((*sink)->batch_size() > ch->transaction_capacity()) {
-      diags.error("sink", sc.name, pfx + "batchSize",
+      // The key as the sink spells it (the avro sink's is Flume's `batch-size`).
+      std::string batch_key = "batchSize";
+      for (const auto& k : t->spec().keys)
+        if (k.key == "batch-size") batch_key = "batch-size";
+      diags.error("sink", sc.name, pfx + batch_key,
                   "batch size " + std::to_string((*sink)->batch_size()) +
                       " is greater than channel " + ch->name() + "'s transactionCapacity " +
                       std::to_string(ch->transaction_capacity()));

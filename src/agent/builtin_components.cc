@@ -17,12 +17,14 @@
 #include "agent/interceptors/timestamp_interceptor.h"
 #include "agent/interceptors/uuid_interceptor.h"
 #include "agent/sink_processors.h"
+#include "agent/sinks/avro_sink.h"
 #include "agent/sinks/hdfs_local_sink.h"
 #include "agent/sinks/http_sink.h"
 #include "agent/sinks/logger_sink.h"
 #include "agent/sinks/null_sink.h"
 #include "agent/sinks/rolling_file_sink.h"
 #include "agent/sinks/s3_sink.h"
+#include "agent/sources/avro_source.h"
 #include "agent/sources/exec_source.h"
 #include "agent/sources/http_source.h"
 #include "agent/sources/netcat_source.h"
@@ -190,6 +192,17 @@ const std::vector<SourceType>& source_types() {
        make_syslog_tcp_source<multiport_syslog_tcp_source_options>},
       {syslog_udp_source_spec, make_udp_source<syslog_udp_source_options>},
       {netcat_udp_source_spec, make_udp_source<netcat_udp_source_options>},
+      // Issue 21: avro (org.apache.flume.source.AvroSource), Flume's Avro RPC.
+      {avro_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv& env) -> Result<std::unique_ptr<Source>> {
+         std::vector<std::string> warnings;
+         auto o = avro_source_options(s, &warnings);
+         if (!o) return o.error();
+         for (auto& w : warnings) env.diags->warning("source", name, "", w);
+         return std::unique_ptr<Source>(
+             std::make_unique<AvroSource>(name, std::move(p), *env.pool, std::move(*o)));
+       }},
   };
   return types;
 }
@@ -260,6 +273,16 @@ const std::vector<SinkType>& sink_types() {
          if (!o) return o.error();
          for (auto& w : warnings) env.diags->warning("sink", name, "", w);
          return std::unique_ptr<Sink>(std::make_unique<HttpSink>(name, std::move(*o)));
+       }},
+      // Issue 21: avro (org.apache.flume.sink.AvroSink), Flume's Avro RPC.
+      {avro_sink_spec,
+       [](const std::string& name, const Settings& s,
+          BuildEnv& env) -> Result<std::unique_ptr<Sink>> {
+         std::vector<std::string> warnings;
+         auto o = avro_sink_options(s, &warnings);
+         if (!o) return o.error();
+         for (auto& w : warnings) env.diags->warning("sink", name, "", w);
+         return std::unique_ptr<Sink>(std::make_unique<AvroSink>(name, std::move(*o)));
        }},
   };
   return types;

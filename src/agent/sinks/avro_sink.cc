@@ -1,0 +1,324 @@
+#include "agent/sinks/avro_sink.h"
+
+#include <boost/asio.hpp>
+#include <optional>
+
+#include "base/compression.h"
+#include "core/avro_rpc.h"
+
+namespace ingestor {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+const ComponentSpec& avro_sink_spec() {
+  static const ComponentSpec spec{
+      "sink",
+      "avro",
+      "org.apache.flume.sink.AvroSink",
+      "Sends batches to an avro source (Flume's Avro RPC appendBatch); commits after OK.",
+      {
+          {"hostname", KeyType::kString, std::nullopt, true, "Host of the avro source"},
+          {"port", KeyType::kInt, std::nullopt, true, "Port of the avro source", 1, 65535},
+          {"batch-size", KeyType::kInt, "100", false, "Events per transaction and appendBatch", 1},
+          {"connect-timeout", KeyType::kLong, "20000", false,
+           "Milliseconds for the TCP connect and the first call of a connection (handshake); "
+           "under 1000: 20000"},
+          {"request-timeout", KeyType::kLong, "20000", false,
+           "Milliseconds for each later call; under 1000: 20000"},
+          {"reset-connection-interval", KeyType::kLong, "0", false,
+           "Seconds after which the connection is closed and opened again (0: never)", 0},
+          {"compression-type", KeyType::kString, "none", false,
+           "none or deflate (zlib on both directions; the source must match)"},
+          {"compression-level", KeyType::kInt, "6", false, "zlib level 0-9 for deflate", 0, 9},
+          {"maxIoWorkers", KeyType::kString, std::nullopt, false,
+           "Ignored (as in Flume 1.11), with a warning"},
+          {"client.type", KeyType::kString, "DEFAULT", false,
+           "Flume's RPC client type; only DEFAULT (use sink groups for failover and load "
+           "balancing)"},
+          {"ssl", KeyType::kBool, "false", false, "TLS (not supported yet: true is an error)"},
+          {"trust-all-certs", KeyType::kBool, "false", false,
+           "Accept any server certificate (TLS)"},
+          {"truststore", KeyType::kString, std::nullopt, false, "Truststore path (TLS)"},
+          {"truststore-password", KeyType::kString, std::nullopt, false,
+           "Truststore password (TLS)"},
+          {"truststore-type", KeyType::kString, "JKS", false, "Truststore type (TLS)"},
+          {"exclude-protocols", KeyType::kList, "SSLv3", false, "TLS protocols to exclude"},
+          {"include-protocols", KeyType::kList, std::nullopt, false, "TLS protocols to include"},
+          {"exclude-cipher-suites", KeyType::kList, std::nullopt, false,
+           "Cipher suites to exclude"},
+          {"include-cipher-suites", KeyType::kList, std::nullopt, false,
+           "Cipher suites to include"},
+      }};
+  return spec;
+}
+
+namespace {
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+}  // namespace
+
+Result<AvroSinkOptions> avro_sink_options(const Settings& s, std::vector<std::string>* warnings) {
+  AvroSinkOptions o;
+  auto warn = [&](std::string w) {
+    if (warnings) warnings->push_back(std::move(w));
+  };
+  o.hostname = s.str("hostname");
+  o.port = static_cast<uint16_t>(s.i64("port"));
+  o.batch_size = static_cast<size_t>(s.i64("batch-size"));
+  auto timeout = [&](const char* key, const char* what) {
+    const int64_t v = s.i64(key);
+    if (v < 1000) {
+      warn(std::string(key) + ": " + what +
+           " timeout specified less than 1s. Using default value "
+           "instead.");
+      return std::chrono::milliseconds(20000);
+    }
+    return std::chrono::milliseconds(v);
+  };
+  o.connect_timeout = timeout("connect-timeout", "Connection");
+  o.request_timeout = timeout("request-timeout", "Request");
+  o.reset_connection_interval = std::chrono::seconds(s.i64("reset-connection-interval"));
+  const std::string ct = s.str("compression-type");
+  if (iequals(ct, "deflate"))
+    o.deflate = true;
+  else if (!iequals(ct, "none"))
+    return make_error(Errc::kConfig,
+                      "compression-type: expected none or deflate, got '" + ct + "'");
+  o.compression_level = static_cast<int>(s.i64("compression-level"));
+  if (s.has("maxIoWorkers"))
+    warn(
+        "maxIoWorkers: Specifying the number of workers is no longer "
+        "supported (ignored)");
+  if (!iequals(s.str("client.type"), "DEFAULT"))
+    return make_error(Errc::kConfig, "client.type: only DEFAULT is supported, got '" +
+                                         s.str("client.type") +
+                                         "'; use a failover or load_balance sink group");
+  if (s.boolean("ssl"))
+    return make_error(Errc::kConfig,
+                      "ssl: TLS is not supported by the avro sink yet; use a TLS tunnel "
+                      "(stunnel) or a private network");
+  return o;
+}
+
+// One connection to an avro source, used synchronously with deadlines.
+class AvroSink::Client {
+ public:
+  Client(const AvroSinkOptions& o) : opts_(o), socket_(io_) {
+    if (o.deflate) {
+      deflater_.emplace(o.compression_level);
+      inflater_.emplace();
+    }
+    rbuf_.resize(64 * 1024);
+  }
+
+  Status connect() {
+    const auto deadline = Clock::now() + opts_.connect_timeout;
+    tcp::resolver resolver(io_);
+    boost::system::error_code ec;
+    auto results = resolver.resolve(opts_.hostname, std::to_string(opts_.port),
+                                    tcp::resolver::numeric_service, ec);
+    if (ec) return make_error(Errc::kUnavailable, "cannot resolve host: " + ec.message());
+    auto s = run(
+        [&](auto done) {
+          asio::async_connect(
+              socket_, results,
+              [done](boost::system::error_code e, const tcp::endpoint&) { done(e); });
+        },
+        deadline, "connect");
+    if (!s) return s;
+    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.set_option(asio::socket_base::keep_alive(true), ec);
+    return {};
+  }
+
+  Result<avro_rpc::CallStatus> append_batch(const Batch& events) {
+    const bool first = !session_.handshaken();
+    const auto deadline = Clock::now() + (first ? opts_.connect_timeout : opts_.request_timeout);
+    req_.clear();
+    const size_t b = avro_rpc::begin_frame(req_);
+    session_.write_append_batch(events, req_);
+    const int32_t serial = ++serial_;
+    avro_rpc::finish_frame(req_, b, serial);
+    const std::string* out = &req_;
+    if (deflater_) {
+      wire_.clear();
+      if (auto s = deflater_->write_flush(req_, wire_); !s) return s.error();
+      out = &wire_;
+    }
+    auto w = run(
+        [&](auto done) {
+          asio::async_write(socket_, asio::buffer(*out),
+                            [done](boost::system::error_code e, size_t) { done(e); });
+        },
+        deadline, first ? "handshake" : "request");
+    if (!w) return w.error();
+    for (;;) {
+      auto p = decoder_.next();
+      if (!p) return p.error();
+      if (*p) {
+        if ((*p)->serial != serial)
+          return make_error(Errc::kCorrupt, "response serial " + std::to_string((*p)->serial) +
+                                                " to request " + std::to_string(serial));
+        return session_.read_response((*p)->payload.view());
+      }
+      size_t n = 0;
+      auto r = run(
+          [&](auto done) {
+            socket_.async_read_some(asio::buffer(rbuf_),
+                                    [done, &n](boost::system::error_code e, size_t got) {
+                                      n = got;
+                                      done(e);
+                                    });
+          },
+          deadline, first ? "handshake" : "request");
+      if (!r) return r.error();
+      std::string_view got(rbuf_.data(), n);
+      if (inflater_) {
+        inflated_.clear();
+        if (auto s = inflater_->write(got, inflated_, 64 * 1024 * 1024); !s) return s.error();
+        decoder_.feed(inflated_);
+      } else {
+        decoder_.feed(got);
+      }
+    }
+  }
+
+ private:
+  // Starts an operation and runs the io_context until it completes or `deadline` passes (then the
+  // socket is closed: the client is dead and will be replaced).
+  template <class Start>
+  Status run(Start start, Clock::time_point deadline, const char* what) {
+    io_.restart();
+    bool done = false;
+    boost::system::error_code result;
+    start([&done, &result](boost::system::error_code ec) {
+      done = true;
+      result = ec;
+    });
+    while (!done && io_.run_one_until(deadline) > 0) {
+    }
+    if (!done) {
+      boost::system::error_code ignored;
+      socket_.close(ignored);
+      io_.restart();
+      io_.run();  // the aborted handler
+      const auto ms = what == std::string_view("connect")     ? opts_.connect_timeout.count()
+                      : what == std::string_view("handshake") ? opts_.connect_timeout.count()
+                                                              : opts_.request_timeout.count();
+      return make_error(Errc::kTimeout,
+                        std::string(what == std::string_view("handshake") ? "Handshake"
+                                    : what == std::string_view("connect") ? "Connect"
+                                                                          : "RPC request") +
+                            " timed out after " + std::to_string(ms) + "ms");
+    }
+    if (result == asio::error::eof)
+      return make_error(Errc::kUnavailable,
+                        "connection closed by "
+                        "the server");
+    if (result) return make_error(Errc::kUnavailable, std::string(what) + ": " + result.message());
+    return {};
+  }
+
+  const AvroSinkOptions& opts_;
+  asio::io_context io_;
+  tcp::socket socket_;
+  std::optional<ZlibStreamDeflater> deflater_;
+  std::optional<ZlibStreamInflater> inflater_;
+  avro_rpc::FrameDecoder decoder_;
+  avro_rpc::ClientSession session_;
+  int32_t serial_ = 0;
+  std::string req_, wire_, inflated_;
+  std::vector<char> rbuf_;
+};
+
+AvroSink::AvroSink(std::string name, AvroSinkOptions options)
+    : Sink(std::move(name), "avro"), opts_(std::move(options)) {}
+
+AvroSink::~AvroSink() = default;
+
+std::string AvroSink::describe() const {
+  return "NettyAvroRpcClient { host: " + opts_.hostname + ", port: " + std::to_string(opts_.port) +
+         " }";
+}
+
+Status AvroSink::ensure_connected() {
+  if (client_ && opts_.reset_connection_interval.count() > 0 &&
+      Clock::now() - client_since_ >= opts_.reset_connection_interval) {
+    log::debug("sink {}: resetting the connection to {}:{}", name(), opts_.hostname, opts_.port);
+    close_client();
+  }
+  if (client_) return {};
+  auto c = std::make_unique<Client>(opts_);
+  if (auto s = c->connect(); !s) {
+    counters_.connection_failed.add();
+    return make_error(s.error().code, describe() + ": RPC connection error: " + s.error().message);
+  }
+  counters_.connection_created.add();
+  client_ = std::move(c);
+  client_since_ = Clock::now();
+  return {};
+}
+
+void AvroSink::close_client() {
+  if (!client_) return;
+  client_.reset();
+  counters_.connection_closed.add();
+}
+
+Status AvroSink::start() {
+  if (auto s = ensure_connected(); !s)
+    log::warn("sink {}: Unable to create Rpc client using hostname: {}, port: {}: {}", name(),
+              opts_.hostname, opts_.port, s.error().message);
+  counters_.started();
+  return {};
+}
+
+void AvroSink::stop() {
+  close_client();
+  counters_.stopped();
+}
+
+Result<SinkStatus> AvroSink::process() {
+  Tx tx = channel_->begin();
+  auto n = tx.take(opts_.batch_size);
+  if (!n) {
+    counters_.channel_read_fail.add();
+    return n.error();
+  }
+  if (*n == 0) {
+    counters_.batch_empty.add();
+    if (auto s = tx.commit(); !s) return s.error();
+    return SinkStatus::kBackoff;
+  }
+  if (*n < opts_.batch_size)
+    counters_.batch_underflow.add();
+  else
+    counters_.batch_complete.add();
+  counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
+  auto fail = [&](const Error& e) -> Result<SinkStatus> {
+    tx.rollback();
+    counters_.event_write_fail.add();
+    close_client();
+    return make_error(e.retryable() ? e.code : Errc::kUnavailable,
+                      "Failed to send events: " + e.message);
+  };
+  if (auto s = ensure_connected(); !s) return fail(s.error());
+  auto st = client_->append_batch(tx.taken());
+  if (!st)
+    return fail(
+        Error(st.error().code, describe() + ": Failed to send batch: " + st.error().message));
+  if (*st != avro_rpc::CallStatus::kOk)
+    return fail(Error(Errc::kUnavailable, describe() + ": Avro RPC call returned Status: " +
+                                              avro_rpc::call_status_name(*st)));
+  if (auto s = tx.commit(); !s) return s.error();
+  counters_.event_drain_success.add(static_cast<int64_t>(*n));
+  return SinkStatus::kReady;
+}
+
+}  // namespace ingestor
