@@ -164,6 +164,86 @@ def run_agent_scenario(build, sink, lines, size, conns, capacity, channel="memor
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def start_agent(build, tmp, name, config):
+    """Starts `ingestor agent` on `config`; returns (process, status JSON, log file)."""
+    conf = os.path.join(tmp, f"{name}.conf")
+    with open(conf, "w") as f:
+        f.write(config)
+    status = os.path.join(tmp, f"{name}.status.json")
+    log = open(os.path.join(tmp, f"{name}.log"), "wb")
+    p = subprocess.Popen([os.path.join(build, "ingestor"), "agent", "-n", "a1", "-f", conf,
+                          "--metrics-port", "0", "--metrics-bind", "127.0.0.1",
+                          "--status-file", status], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(status):
+        if p.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"agent {name} did not start: " + open(log.name).read())
+        time.sleep(0.01)
+    return p, json.load(open(status)), log
+
+
+def run_avro_tier(build, lines, size, deflate=False, batch=1000):
+    """Issue 21: netcat -> memory -> avro sink -> avro source -> memory -> null, two agents on
+    loopback; timed from the first line sent until the collector's null sink drained them all."""
+    tmp = tempfile.mkdtemp(prefix="ingestor-bench-")
+    ct = "deflate" if deflate else "none"
+    mem = ("a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\n"
+           f"a1.channels.c1.transactionCapacity = {max(batch, 1000)}\n"
+           "a1.channels.c1.byteCapacity = 0\n")
+    procs = []
+    try:
+        col, cst, clog = start_agent(build, tmp, "collector", f"""a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = avro
+a1.sources.r1.bind = 127.0.0.1
+a1.sources.r1.port = 0
+a1.sources.r1.compression-type = {ct}
+a1.sources.r1.channels = c1
+{mem}a1.sinks.k1.type = null
+a1.sinks.k1.batchSize = 1000
+a1.sinks.k1.channel = c1
+""")
+        procs.append((col, clog))
+        edge, est, elog = start_agent(build, tmp, "edge", f"""a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = netcat
+a1.sources.r1.bind = 127.0.0.1
+a1.sources.r1.port = 0
+a1.sources.r1.ack-every-event = false
+a1.sources.r1.max-line-length = 2048
+a1.sources.r1.channels = c1
+{mem}a1.sinks.k1.type = avro
+a1.sinks.k1.hostname = 127.0.0.1
+a1.sinks.k1.port = {cst["sources"]["r1"]["port"]}
+a1.sinks.k1.batch-size = {batch}
+a1.sinks.k1.compression-type = {ct}
+a1.sinks.k1.channel = c1
+""")
+        procs.append((edge, elog))
+        time.sleep(0.3)  # settle, as run_agent_scenario
+        t0 = time.monotonic()
+        subprocess.run([os.path.join(build, "ingestor-loadgen"), "--port",
+                        str(est["sources"]["r1"]["port"]), "--lines", str(lines), "--size",
+                        str(size), "--connections", "1"], check=True, capture_output=True)
+        deadline = time.monotonic() + 300
+        while int(metrics(cst["metrics_port"])["SINK.k1"]["EventDrainSuccessCount"]) < lines:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the collector did not drain")
+            time.sleep(0.005)
+        secs = time.monotonic() - t0
+        peak = rss_kb(edge.pid, "VmHWM") + rss_kb(col.pid, "VmHWM")
+        return {"events_per_s": lines / secs, "mib_per_s": lines * size / secs / 2**20,
+                "seconds": secs, "idle_rss_mib": 0.0, "peak_rss_mib": peak / 1024}
+    finally:
+        for p, log in procs:
+            p.send_signal(signal.SIGTERM)
+            p.wait(30)
+            log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def loopback(build, lines, size, conns):
     out = subprocess.run([os.path.join(build, "ingestor-loadgen"), "--loopback", "--lines",
                           str(lines), "--size", str(size), "--connections", str(conns)],
@@ -509,8 +589,8 @@ def main():
     ap.add_argument("--lines", type=int, default=5_000_000)
     ap.add_argument("--part-size", type=int, default=S3_PART_SIZE,
                     help="s3.partSize of the S3 sink scenarios (bytes)")
-    ap.add_argument("--only", default="agent,routing,file,s3,recovery,store",
-                    help="comma list of: agent, routing, file, s3, recovery, store")
+    ap.add_argument("--only", default="agent,routing,file,s3,recovery,store,avro",
+                    help="comma list of: agent, routing, file, s3, recovery, store, avro")
     args = ap.parse_args()
     S3_PART_SIZE = args.part_size
     build = os.path.abspath(args.build)
@@ -557,6 +637,26 @@ def main():
                            / routed["agent_cpu_s_per_m_events"]})
             emit(plain)
             emit(routed)
+    if "avro" in only:
+        # Issue 21, same run, same load: one agent's netcat -> memory -> null beside two agents
+        # with an Avro RPC hop between them (target: at least half the events/s), plain and
+        # deflate.
+        for size in (100, 1000):
+            n = args.lines if size == 100 else args.lines // 5
+            plain = median_of(lambda: run_agent_scenario(build, "null", n, size, 1, 100_000),
+                              args.repeat)
+            plain.update({"scenario": "netcat -> memory -> null", "size": size, "connections": 1,
+                          "lines": n, "limit": "one agent", "limit_mib_per_s": plain["mib_per_s"],
+                          "ratio": 1.0})
+            emit(plain)
+            for deflate in (False, True):
+                tier = median_of(lambda: run_avro_tier(build, n, size, deflate), args.repeat)
+                tier.update({"scenario": "netcat -> avro sink -> avro source -> null"
+                             + (" (deflate)" if deflate else ""), "size": size,
+                             "connections": 1, "lines": n, "limit": "one agent",
+                             "limit_mib_per_s": plain["mib_per_s"],
+                             "ratio": tier["events_per_s"] / plain["events_per_s"]})
+                emit(tier)
     if "file" in only:
         disk = statistics.median(disk_bandwidth(tmp) for _ in range(args.repeat))
         rate = fsync_rate(tmp)

@@ -4,16 +4,18 @@
 
 namespace ingestor {
 
-void AvroWriter::write_long(int64_t v) {
-  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+void AvroWriter::write_varint(uint64_t z) {
+  char buf[10];
+  size_t n = 0;
   while (z >= 0x80) {
-    out_.push_back(static_cast<char>((z & 0x7F) | 0x80));
+    buf[n++] = static_cast<char>((z & 0x7F) | 0x80);
     z >>= 7;
   }
-  out_.push_back(static_cast<char>(z));
+  buf[n++] = static_cast<char>(z);
+  out_.append(buf, n);
 }
 
-Result<int64_t> AvroReader::read_long() {
+Result<int64_t> AvroReader::read_varint() {
   uint64_t z = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size())

@@ -20,7 +20,14 @@ class AvroWriter {
  public:
   explicit AvroWriter(std::string& out) : out_(out) {}
   // int and long: zig-zag, then little-endian base-128 varint.
-  void write_long(int64_t v);
+  void write_long(int64_t v) {
+    const uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+    if (z < 0x80) {
+      out_.push_back(static_cast<char>(z));  // the common case: counts, short lengths
+      return;
+    }
+    write_varint(z);
+  }
   void write_int(int32_t v) { write_long(v); }
   void write_bool(bool v) { out_.push_back(v ? '\1' : '\0'); }
   // bytes and string: long length, then the bytes.
@@ -38,13 +45,20 @@ class AvroWriter {
   std::string& out() { return out_; }
 
  private:
+  void write_varint(uint64_t z);
   std::string& out_;
 };
 
 class AvroReader {
  public:
   explicit AvroReader(std::string_view in) : in_(in) {}
-  [[nodiscard]] Result<int64_t> read_long();
+  [[nodiscard]] Result<int64_t> read_long() {
+    if (pos_ < in_.size() && !(static_cast<uint8_t>(in_[pos_]) & 0x80)) {
+      const auto b = static_cast<uint8_t>(in_[pos_++]);  // one byte: the common case
+      return static_cast<int64_t>(b >> 1) ^ -static_cast<int64_t>(b & 1);
+    }
+    return read_varint();
+  }
   [[nodiscard]] Result<int32_t> read_int();
   [[nodiscard]] Result<bool> read_bool();
   // A view into the input (valid as long as it is).
@@ -59,6 +73,7 @@ class AvroReader {
   bool at_end() const noexcept { return pos_ == in_.size(); }
 
  private:
+  [[nodiscard]] Result<int64_t> read_varint();
   std::string_view in_;
   size_t pos_ = 0;
 };

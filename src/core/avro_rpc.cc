@@ -150,6 +150,50 @@ Result<HandshakeResponse> read_handshake_response(AvroReader& r) {
   return h;
 }
 
+// Reads `n` AvroFlumeEvents whose bodies are slices of `payload` (which `r` reads): the chunk's
+// references are taken with one atomic add for the whole block, not one per event.
+Status read_events(AvroReader& r, const Slice& payload, size_t n, Batch& out) {
+  Chunk* chunk = payload.chunk().get();
+  if (!chunk) {
+    for (size_t i = 0; i < n; ++i) {
+      auto e = read_avro_flume_event(r);
+      if (!e) return corrupt("appendBatch event: " + e.error().message);
+      out.push_back(std::move(*e));
+    }
+    return {};
+  }
+  chunk->ref(static_cast<uint32_t>(n));
+  size_t left = n;
+  auto fail = [&](const Error& e) {
+    for (; left > 0; --left) chunk->unref();
+    return corrupt("appendBatch event: " + e.message);
+  };
+  for (; left > 0; --left) {
+    Event e;
+    for (;;) {
+      auto k = r.read_block_count();
+      if (!k) return fail(k.error());
+      if (*k == 0) break;
+      if (static_cast<uint64_t>(*k) > r.remaining() / 2)
+        return fail(make_error(Errc::kCorrupt, fmt::format("header block of {} entries in {} "
+                                                           "bytes",
+                                                           *k, r.remaining())));
+      for (int64_t i = 0; i < *k; ++i) {
+        auto key = r.read_string();
+        if (!key) return fail(key.error());
+        auto v = r.read_string();
+        if (!v) return fail(v.error());
+        e.headers.set(std::string(*key), std::string(*v));
+      }
+    }
+    auto body = r.read_bytes();
+    if (!body) return fail(body.error());
+    e.body = Slice(ChunkRef::adopt(chunk), body->data(), body->size());
+    out.push_back(std::move(e));
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string_view protocol_json() { return kProtocolJson; }
@@ -200,9 +244,38 @@ void encode_frame(int32_t serial, std::string_view payload, std::string& out) {
   finish_frame(out, b, serial);
 }
 
+char* FrameDecoder::prepare(size_t min, size_t& room) {
+  constexpr size_t kInitial = 256 * 1024;
+  const size_t pending = len_ - pos_;
+  if (buf_ && buf_->refs() == 1 && pos_ == len_) pos_ = len_ = 0;  // nothing kept: start over
+  if (!buf_ || buf_->capacity() - len_ < min) {
+    if (buf_ && buf_->refs() == 1 && buf_->capacity() >= pending + min &&
+        buf_->capacity() <= 4 * kInitial) {
+      std::memmove(buf_->data(), buf_->data() + pos_, pending);
+    } else {
+      // Events may still reference the old chunk: copy the pending bytes to a new one.
+      Chunk* c = Chunk::make(std::max(kInitial, 2 * (pending + min)));
+      if (pending) std::memcpy(c->data(), buf_->data() + pos_, pending);
+      buf_ = ChunkRef::adopt(c);
+    }
+    pos_ = 0;
+    len_ = pending;
+  }
+  room = buf_->capacity() - len_;
+  return buf_->data() + len_;
+}
+
+void FrameDecoder::feed(std::string_view bytes) {
+  size_t room = 0;
+  char* p = prepare(bytes.size(), room);
+  if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+  commit(bytes.size());
+}
+
 Result<std::optional<FrameDecoder::Pack>> FrameDecoder::next() {
-  const char* base = buf_.data() + pos_;
-  const size_t avail = buf_.size() - pos_;
+  if (!buf_) return std::optional<Pack>();
+  const char* base = buf_->data() + pos_;
+  const size_t avail = len_ - pos_;
   if (avail < 8) return std::optional<Pack>();
   const int32_t serial = get_be32(base);
   const int32_t count = get_be32(base + 4);
@@ -224,28 +297,25 @@ Result<std::optional<FrameDecoder::Pack>> FrameDecoder::next() {
     if (avail - off < static_cast<size_t>(len)) return std::optional<Pack>();
     off += static_cast<size_t>(len);
   }
-  // Complete: concatenate the buffers into a chunk of their own.
-  Chunk* c = Chunk::make(std::max<size_t>(total, 1));
-  ChunkRef ref = ChunkRef::adopt(c);
-  size_t at = 8, w = 0;
-  for (int32_t i = 0; i < count; ++i) {
-    const size_t len = static_cast<size_t>(get_be32(base + at));
-    at += 4;
-    std::memcpy(c->data() + w, base + at, len);
-    at += len;
-    w += len;
-  }
-  pos_ += off;
-  if (pos_ == buf_.size()) {
-    buf_.clear();
-    pos_ = 0;
-  } else if (pos_ > 64 * 1024 && pos_ * 2 > buf_.size()) {
-    buf_.erase(0, pos_);
-    pos_ = 0;
-  }
   Pack p;
   p.serial = serial;
-  p.payload = Slice(std::move(ref), c->data(), total);
+  if (count == 1) {
+    p.payload = Slice(buf_, base + 12, total);  // no copy
+  } else {
+    // Several buffers: concatenate them into a chunk of their own.
+    Chunk* c = Chunk::make(std::max<size_t>(total, 1));
+    ChunkRef ref = ChunkRef::adopt(c);
+    size_t at = 8, w = 0;
+    for (int32_t i = 0; i < count; ++i) {
+      const size_t len = static_cast<size_t>(get_be32(base + at));
+      at += 4;
+      std::memcpy(c->data() + w, base + at, len);
+      at += len;
+      w += len;
+    }
+    p.payload = Slice(std::move(ref), c->data(), total);
+  }
+  pos_ += off;
   return std::optional<Pack>(std::move(p));
 }
 
@@ -341,11 +411,8 @@ Result<Request> ServerSession::parse(const Slice& payload) {
         return corrupt(
             fmt::format("appendBatch: block of {} events in {} bytes", *n, r.remaining()));
       req.events.reserve(req.events.size() + static_cast<size_t>(*n));
-      for (int64_t i = 0; i < *n; ++i) {
-        auto e = read_avro_flume_event(r, chunk);
-        if (!e) return corrupt("appendBatch event: " + e.error().message);
-        req.events.push_back(std::move(*e));
-      }
+      if (auto s = read_events(r, payload, static_cast<size_t>(*n), req.events); !s)
+        return s.error();
     }
   } else {
     req.kind = Request::Kind::kUnknownMessage;
@@ -384,6 +451,9 @@ void ClientSession::write_append_batch(const Batch& events, std::string& out) {
     h.has_meta = true;
     write_handshake_request(h, out);
   }
+  size_t need = out.size() + 32;
+  for (const Event& e : events) need += e.body.size() + 12 + (e.headers.empty() ? 0 : 64);
+  out.reserve(need);
   AvroWriter w(out);
   w.write_block_count(0);  // call metadata
   w.write_string("appendBatch");

@@ -52,13 +52,18 @@ void finish_frame(std::string& out, size_t begin, int32_t serial);
 // A whole pack with one buffer.
 void encode_frame(int32_t serial, std::string_view payload, std::string& out);
 
-// Cuts packs out of a byte stream fed in pieces of any size. The payload of a complete pack is
-// copied (buffers concatenated) into a Chunk of its own, so events decoded from it can keep
-// slices of it.
+// Cuts packs out of a byte stream fed in pieces of any size. The bytes are kept in a Chunk: the
+// payload of a one-buffer pack (what Ingestor and Python send) is a slice of it, with no copy; a
+// pack of several buffers (Java writes 8 KiB ones) is concatenated into a chunk of its own. Events
+// decoded from a payload keep slices of it. Memory: the read chunk (256 KiB, more while a larger
+// pack is incomplete: at most twice the largest pack), plus chunks still referenced by events.
 class FrameDecoder {
  public:
   explicit FrameDecoder(FrameLimits limits = {}) : limits_(limits) {}
-  void feed(std::string_view bytes) { buf_.append(bytes); }
+  // Room for at least `min` more bytes (read into it directly, then commit() what was written).
+  char* prepare(size_t min, size_t& room);
+  void commit(size_t n) { len_ += n; }
+  void feed(std::string_view bytes);
   // The next complete pack, nullopt when more bytes are needed, or an Error (kCorrupt: negative
   // count or length; kTooLarge: over the limits). After an error the decoder is unusable.
   struct Pack {
@@ -67,12 +72,12 @@ class FrameDecoder {
   };
   [[nodiscard]] Result<std::optional<Pack>> next();
   // Bytes fed and not yet returned in a pack.
-  size_t buffered() const { return buf_.size() - pos_; }
+  size_t buffered() const { return len_ - pos_; }
 
  private:
   FrameLimits limits_;
-  std::string buf_;
-  size_t pos_ = 0;
+  ChunkRef buf_;
+  size_t pos_ = 0, len_ = 0;
 };
 
 // ---- Handshake records (org.apache.avro.ipc). ----

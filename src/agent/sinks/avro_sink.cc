@@ -1,6 +1,7 @@
 #include "agent/sinks/avro_sink.h"
 
 #include <boost/asio.hpp>
+#include <map>
 #include <optional>
 
 #include "base/compression.h"
@@ -137,9 +138,12 @@ class AvroSink::Client {
     return {};
   }
 
-  Result<avro_rpc::CallStatus> append_batch(const Batch& events) {
+  bool handshaken() const { return session_.handshaken(); }
+
+  // Writes one appendBatch request; returns its serial. The first call of a connection carries
+  // the handshake and is bounded by connect-timeout, later ones by request-timeout.
+  Result<int32_t> send(const Batch& events, Clock::time_point deadline) {
     const bool first = !session_.handshaken();
-    const auto deadline = Clock::now() + (first ? opts_.connect_timeout : opts_.request_timeout);
     req_.clear();
     const size_t b = avro_rpc::begin_frame(req_);
     session_.write_append_batch(events, req_);
@@ -158,19 +162,36 @@ class AvroSink::Client {
         },
         deadline, first ? "handshake" : "request");
     if (!w) return w.error();
+    return serial;
+  }
+
+  // Reads the answer to `serial` (answers to other requests are kept for later: a Java server
+  // may answer out of order).
+  Result<avro_rpc::CallStatus> receive(int32_t serial, Clock::time_point deadline) {
+    const bool first = !session_.handshaken();
     for (;;) {
+      if (auto it = early_.find(serial); it != early_.end()) {
+        Slice payload = std::move(it->second);
+        early_.erase(it);
+        return session_.read_response(payload.view());
+      }
       auto p = decoder_.next();
       if (!p) return p.error();
       if (*p) {
-        if ((*p)->serial != serial)
+        if ((*p)->serial == serial) return session_.read_response((*p)->payload.view());
+        if ((*p)->serial > serial_ || (*p)->serial <= 0 || early_.size() > 16)
           return make_error(Errc::kCorrupt, "response serial " + std::to_string((*p)->serial) +
                                                 " to request " + std::to_string(serial));
-        return session_.read_response((*p)->payload.view());
+        early_.emplace((*p)->serial, std::move((*p)->payload));
+        continue;
       }
       size_t n = 0;
+      size_t room = 0;
+      char* into = inflater_ ? rbuf_.data() : decoder_.prepare(4096, room);
+      if (inflater_) room = rbuf_.size();
       auto r = run(
           [&](auto done) {
-            socket_.async_read_some(asio::buffer(rbuf_),
+            socket_.async_read_some(asio::buffer(into, room),
                                     [done, &n](boost::system::error_code e, size_t got) {
                                       n = got;
                                       done(e);
@@ -178,13 +199,15 @@ class AvroSink::Client {
           },
           deadline, first ? "handshake" : "request");
       if (!r) return r.error();
-      std::string_view got(rbuf_.data(), n);
       if (inflater_) {
         inflated_.clear();
-        if (auto s = inflater_->write(got, inflated_, 64 * 1024 * 1024); !s) return s.error();
+        if (auto s =
+                inflater_->write(std::string_view(rbuf_.data(), n), inflated_, 64 * 1024 * 1024);
+            !s)
+          return s.error();
         decoder_.feed(inflated_);
       } else {
-        decoder_.feed(got);
+        decoder_.commit(n);
       }
     }
   }
@@ -235,6 +258,7 @@ class AvroSink::Client {
   int32_t serial_ = 0;
   std::string req_, wire_, inflated_;
   std::vector<char> rbuf_;
+  std::map<int32_t, Slice> early_;
 };
 
 AvroSink::AvroSink(std::string name, AvroSinkOptions options)
@@ -247,9 +271,13 @@ std::string AvroSink::describe() const {
          " }";
 }
 
+bool AvroSink::reset_due() const {
+  return opts_.reset_connection_interval.count() > 0 &&
+         Clock::now() - client_since_ >= opts_.reset_connection_interval;
+}
+
 Status AvroSink::ensure_connected() {
-  if (client_ && opts_.reset_connection_interval.count() > 0 &&
-      Clock::now() - client_since_ >= opts_.reset_connection_interval) {
+  if (client_ && in_flight_.empty() && reset_due()) {
     log::debug("sink {}: resetting the connection to {}:{}", name(), opts_.hostname, opts_.port);
     close_client();
   }
@@ -280,8 +308,41 @@ Status AvroSink::start() {
 }
 
 void AvroSink::stop() {
+  abandon_in_flight();
   close_client();
   counters_.stopped();
+}
+
+void AvroSink::abandon_in_flight() {
+  // Newest first: each rollback puts its events back at the head of the channel, so the oldest
+  // batch ends up first again.
+  while (!in_flight_.empty()) {
+    in_flight_.back().tx.rollback();
+    in_flight_.pop_back();
+  }
+}
+
+Result<SinkStatus> AvroSink::fail(Tx* current, const Error& e) {
+  if (current) current->rollback();
+  abandon_in_flight();
+  counters_.event_write_fail.add();
+  close_client();
+  return make_error(e.retryable() ? e.code : Errc::kUnavailable,
+                    "Failed to send events: " + e.message);
+}
+
+Status AvroSink::complete_oldest() {
+  InFlight& f = in_flight_.front();
+  auto st = client_->receive(f.serial, f.deadline);
+  if (!st)
+    return Error(st.error().code, describe() + ": Failed to send batch: " + st.error().message);
+  if (*st != avro_rpc::CallStatus::kOk)
+    return Error(Errc::kUnavailable, describe() + ": Avro RPC call returned Status: " +
+                                         avro_rpc::call_status_name(*st));
+  if (auto s = f.tx.commit(); !s) return s.error();
+  counters_.event_drain_success.add(static_cast<int64_t>(f.events));
+  in_flight_.pop_front();
+  return {};
 }
 
 Result<SinkStatus> AvroSink::process() {
@@ -292,8 +353,14 @@ Result<SinkStatus> AvroSink::process() {
     return n.error();
   }
   if (*n == 0) {
-    counters_.batch_empty.add();
     if (auto s = tx.commit(); !s) return s.error();
+    if (!in_flight_.empty()) {
+      // Nothing more to send: wait for the answers still due.
+      while (!in_flight_.empty())
+        if (auto s = complete_oldest(); !s) return fail(nullptr, s.error());
+      return SinkStatus::kReady;
+    }
+    counters_.batch_empty.add();
     return SinkStatus::kBackoff;
   }
   if (*n < opts_.batch_size)
@@ -301,23 +368,25 @@ Result<SinkStatus> AvroSink::process() {
   else
     counters_.batch_complete.add();
   counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
-  auto fail = [&](const Error& e) -> Result<SinkStatus> {
-    tx.rollback();
-    counters_.event_write_fail.add();
-    close_client();
-    return make_error(e.retryable() ? e.code : Errc::kUnavailable,
-                      "Failed to send events: " + e.message);
-  };
-  if (auto s = ensure_connected(); !s) return fail(s.error());
-  auto st = client_->append_batch(tx.taken());
-  if (!st)
-    return fail(
-        Error(st.error().code, describe() + ": Failed to send batch: " + st.error().message));
-  if (*st != avro_rpc::CallStatus::kOk)
-    return fail(Error(Errc::kUnavailable, describe() + ": Avro RPC call returned Status: " +
-                                              avro_rpc::call_status_name(*st)));
-  if (auto s = tx.commit(); !s) return s.error();
-  counters_.event_drain_success.add(static_cast<int64_t>(*n));
+  if (client_ && reset_due()) {
+    // The answers still due come first: they are on this connection.
+    while (!in_flight_.empty())
+      if (auto s = complete_oldest(); !s) return fail(&tx, s.error());
+  }
+  if (auto s = ensure_connected(); !s) return fail(&tx, s.error());
+  // The first call of a connection (the handshake) is answered before anything else is sent.
+  const bool first = !client_->handshaken();
+  const auto timeout = first ? opts_.connect_timeout : opts_.request_timeout;
+  const auto deadline = Clock::now() + timeout;
+  auto serial = client_->send(tx.taken(), deadline);
+  if (!serial)
+    return fail(&tx, Error(serial.error().code,
+                           describe() + ": Failed to send batch: " + serial.error().message));
+  in_flight_.push_back(InFlight{std::move(tx), *serial, *n, deadline});
+  // One batch may stay in flight while the next is taken and sent (pipelining); with `first`,
+  // none.
+  while (in_flight_.size() > (first ? 0u : kMaxInFlight - 1))
+    if (auto s = complete_oldest(); !s) return fail(nullptr, s.error());
   return SinkStatus::kReady;
 }
 

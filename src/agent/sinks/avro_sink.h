@@ -20,11 +20,16 @@
 //  - An empty channel commits and backs off without connecting. A failed connect at start only
 //    warns (the sink starts and retries on each process()).
 //  - TLS (`ssl = true`) is refused at configure with a message (not supported yet).
+// Better than Flume: one batch is sent ahead while the previous one's answer is awaited (at most
+// two in flight per sink, each its own take transaction, committed in order as their `OK`s
+// arrive; a failure rolls both back, newest first, so the channel keeps its order). An empty take
+// waits for the answers still due. The first call of a connection is never pipelined.
 // Thread-safety: used by its runner thread only (start() before the runner starts). The client
 // has its own io_context, run on the calling thread with a deadline; nothing is shared.
 // Memory: the encoded request of one batch and the response buffers of one connection.
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,11 +68,24 @@ class AvroSink final : public Sink {
   class Client;  // defined in the .cc
 
  private:
+  // A batch sent and not answered yet: its take transaction commits when `OK` arrives.
+  struct InFlight {
+    Tx tx;
+    int32_t serial;
+    size_t events;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  static constexpr size_t kMaxInFlight = 2;
+  bool reset_due() const;
   Status ensure_connected();
   void close_client();
+  Status complete_oldest();
+  void abandon_in_flight();
+  Result<SinkStatus> fail(Tx* current, const Error& e);
   std::string describe() const;
   AvroSinkOptions opts_;
   std::unique_ptr<Client> client_;
+  std::deque<InFlight> in_flight_;
   std::chrono::steady_clock::time_point client_since_;
   log::Throttle fail_log_;
 };

@@ -220,7 +220,7 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
     }
     socket.set_option(tcp::no_delay(true), ec);
     socket.set_option(asio::socket_base::keep_alive(true), ec);
-    rbuf.resize(kReadSize);
+    if (inflater) rbuf.resize(kReadSize);
   }
 
   std::shared_ptr<Impl> impl;
@@ -245,17 +245,25 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
   void read() {
     if (impl->stopping) return close();
     auto self = shared_from_this();
+    if (!inflater) {
+      // Straight into the decoder's chunk: the events' bodies are slices of it.
+      size_t room = 0;
+      char* p = decoder.prepare(kReadSize, room);
+      socket.async_read_some(asio::buffer(p, room), [self](boost::system::error_code ec, size_t n) {
+        if (ec) return self->close();
+        self->decoder.commit(n);
+        self->serve_next();
+      });
+      return;
+    }
     socket.async_read_some(asio::buffer(rbuf), [self](boost::system::error_code ec, size_t n) {
       if (ec) return self->close();
-      std::string_view got(self->rbuf.data(), n);
-      if (self->inflater) {
-        self->inflated.clear();
-        if (auto s = self->inflater->write(got, self->inflated, 64 * 1024 * 1024); !s)
-          return self->bad(s.error().message);
-        self->decoder.feed(self->inflated);
-      } else {
-        self->decoder.feed(got);
-      }
+      self->inflated.clear();
+      if (auto s = self->inflater->write(std::string_view(self->rbuf.data(), n), self->inflated,
+                                         64 * 1024 * 1024);
+          !s)
+        return self->bad(s.error().message);
+      self->decoder.feed(self->inflated);
       self->serve_next();
     });
   }
