@@ -249,12 +249,20 @@ char* FrameDecoder::prepare(size_t min, size_t& room) {
   const size_t pending = len_ - pos_;
   if (buf_ && buf_->refs() == 1 && pos_ == len_) pos_ = len_ = 0;  // nothing kept: start over
   if (!buf_ || buf_->capacity() - len_ < min) {
+    // Room for the whole pack when its header says how long its one buffer is (one growth, one
+    // copy), else for twice what is pending.
+    size_t want = 2 * (pending + min);
+    if (pending >= 12 && get_be32(buf_->data() + pos_ + 4) == 1) {
+      const int32_t len = get_be32(buf_->data() + pos_ + 8);
+      if (len >= 0 && static_cast<size_t>(len) <= limits_.max_payload)
+        want = std::max(pending + min, 12 + static_cast<size_t>(len) + min);
+    }
     if (buf_ && buf_->refs() == 1 && buf_->capacity() >= pending + min &&
         buf_->capacity() <= 4 * kInitial) {
       std::memmove(buf_->data(), buf_->data() + pos_, pending);
     } else {
       // Events may still reference the old chunk: copy the pending bytes to a new one.
-      Chunk* c = Chunk::make(std::max(kInitial, 2 * (pending + min)));
+      Chunk* c = Chunk::make(std::max(kInitial, want));
       if (pending) std::memcpy(c->data(), buf_->data() + pos_, pending);
       buf_ = ChunkRef::adopt(c);
     }
