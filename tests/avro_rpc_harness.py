@@ -13,7 +13,9 @@ Needs python3-avro (Debian); INGESTOR_PYTHON must be a Python that can import `a
 import io
 import socket
 import socketserver
+import ssl
 import struct
+import subprocess
 import sys
 import threading
 import zlib
@@ -111,9 +113,13 @@ class _Stream:
 class NettyTransceiver:
     """avro.ipc transceiver over Netty's framing (serial, buffer count, length-prefixed buffers)."""
 
-    def __init__(self, host, port, deflate=False, level=6, timeout=10.0):
+    def __init__(self, host, port, deflate=False, level=6, timeout=10.0, cafile=None):
         self.remote_name = f"{host}:{port}"
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if cafile:  # TLS, the server's certificate checked against cafile (no host name check)
+            ctx = ssl.create_default_context(cafile=cafile)
+            ctx.check_hostname = False
+            self.sock = ctx.wrap_socket(self.sock)
         self.stream = _Stream(self.sock, deflate, level)
         self.serial = 0
 
@@ -157,9 +163,9 @@ class ConnectionRequestor(avro.ipc.BaseRequestor):
         return self.read_call_response(message_name, dec)
 
 
-def append_batch(port, events, deflate=False, level=6):
+def append_batch(port, events, deflate=False, level=6, cafile=None):
     """One appendBatch on a new connection; returns the Status symbol."""
-    t = NettyTransceiver("127.0.0.1", port, deflate, level)
+    t = NettyTransceiver("127.0.0.1", port, deflate, level, cafile=cafile)
     try:
         return ConnectionRequestor(t).request("appendBatch", {"events": events})
     finally:
@@ -210,7 +216,8 @@ class FlumeResponder(avro.ipc.Responder):
 class FlumeServer:
     """A threaded TCP server on 127.0.0.1 (port 0) answering with a FlumeResponder."""
 
-    def __init__(self, status="OK", deflate=False, java_hash=True, port=0):
+    def __init__(self, status="OK", deflate=False, java_hash=True, port=0, tls=None):
+        """tls: (certfile, keyfile) to serve TLS."""
         self.status_value = status
         self.responder = FlumeResponder(lambda: self.status_value, java_hash)
         self.matches = []  # the first byte of each handshake response: 0 BOTH, 2 CLIENT, 4 NONE
@@ -222,7 +229,15 @@ class FlumeServer:
             def handle(self):
                 with outer.conns_lock:
                     outer.conns.add(self.request)
-                stream = _Stream(self.request, deflate)
+                sock = self.request
+                if tls:
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                    ctx.load_cert_chain(*tls)
+                    try:
+                        sock = ctx.wrap_socket(sock, server_side=True)
+                    except (ssl.SSLError, OSError):
+                        return
+                stream = _Stream(sock, deflate)
                 handshaken = False
                 while True:
                     try:
@@ -261,3 +276,20 @@ class FlumeServer:
                     c.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+def make_certs(d, cn="localhost"):
+    """A self-signed certificate in `d`: returns {cert, key, pem (cert + key), p12 (password
+    'secret')} paths, made with the openssl command."""
+    os_path = __import__("os").path
+    cert, key = os_path.join(d, f"{cn}-cert.pem"), os_path.join(d, f"{cn}-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", f"/CN={cn}"], check=True,
+                   capture_output=True)
+    pem = os_path.join(d, f"{cn}-keystore.pem")
+    with open(pem, "wb") as out:
+        out.write(open(cert, "rb").read() + open(key, "rb").read())
+    p12 = os_path.join(d, f"{cn}.p12")
+    subprocess.run(["openssl", "pkcs12", "-export", "-in", cert, "-inkey", key, "-out", p12,
+                    "-passout", "pass:secret"], check=True, capture_output=True)
+    return {"cert": cert, "key": key, "pem": pem, "p12": p12}

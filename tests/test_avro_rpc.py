@@ -13,12 +13,12 @@ import subprocess
 import unittest
 
 from avro_rpc_harness import (ConnectionRequestor, FlumeServer, NettyTransceiver, append_batch,
-                              event_datum_bytes)
+                              event_datum_bytes, make_certs)
 from harness import BIN, AgentTestCase, metrics, run_agent_once, wait_for
 
 
 def tier_config(server_port, deflate=False, level=6, capacity=10000, extra_source="",
-                tx_capacity=1000):
+                tx_capacity=1000, extra_sink=""):
     ct = "deflate" if deflate else "none"
     return f"""
 a1.sources = r1
@@ -41,6 +41,7 @@ a1.sinks.k1.batch-size = {min(50, tx_capacity)}
 a1.sinks.k1.compression-type = {ct}
 a1.sinks.k1.compression-level = {level}
 a1.sinks.k1.channel = c1
+{extra_sink}
 """
 
 
@@ -169,16 +170,68 @@ class AvroRpcInterop(AgentTestCase):
         self.assertEqual(append_batch(port, sample_events("after", 3)), "OK")
         self.assertGreaterEqual(int(metrics(a)["SOURCE.r1"]["EventReadFail"]), 2)
 
+    def test_tls_both_ways(self):
+        """Python's ssl client -> our source (PKCS12 keystore) -> our sink (PEM truststore) ->
+        Python's ssl server: the same events."""
+        certs = make_certs(self.tmp)
+        server = FlumeServer(tls=(certs["cert"], certs["key"]))
+        self.addCleanup(server.close)
+        a = self.start_agent(tier_config(
+            server.port,
+            extra_source=f"""a1.sources.r1.ssl = true
+a1.sources.r1.keystore = {certs["p12"]}
+a1.sources.r1.keystore-type = PKCS12
+a1.sources.r1.keystore-password = secret""",
+            extra_sink=f"""a1.sinks.k1.ssl = true
+a1.sinks.k1.truststore = {certs["cert"]}
+a1.sinks.k1.truststore-type = PEM"""))
+        sent = []
+        for k in range(3):
+            events = sample_events(f"tls-{k}", 20)
+            self.assertEqual(append_batch(a.port("r1"), events, cafile=certs["cert"]), "OK")
+            sent += events
+        wait_for(lambda: len(server.events) >= len(sent), 20, what="events at the TLS server")
+        self.assertEqual([event_datum_bytes(e) for e in server.events],
+                         [event_datum_bytes(e) for e in sent])
+        # A plain client gets nothing from the TLS source.
+        with self.assertRaises((EOFError, ConnectionError, OSError)):
+            append_batch(a.port("r1"), sample_events("plain", 1))
+
+    def test_tls_untrusted_server_and_jks(self):
+        certs = make_certs(self.tmp)
+        other = make_certs(self.tmp, cn="other")
+        server = FlumeServer(tls=(certs["cert"], certs["key"]))
+        self.addCleanup(server.close)
+        a = self.start_agent(tier_config(
+            server.port,
+            extra_source=f"""a1.sources.r1.ssl = true
+a1.sources.r1.keystore = {certs["pem"]}""",
+            extra_sink=f"""a1.sinks.k1.ssl = true
+a1.sinks.k1.truststore = {other["cert"]}"""))
+        self.assertEqual(append_batch(a.port("r1"), sample_events("x", 5), cafile=certs["cert"]),
+                         "OK")
+        wait_for(lambda: int(metrics(a)["SINK.k1"]["EventWriteFail"]) >= 1,
+                 what="the sink refusing the untrusted server")
+        self.assertEqual(server.events, [])
+        jks = os.path.join(self.tmp, "store.jks")
+        with open(jks, "wb") as f:
+            f.write(b"\xfe\xed\xfe\xed" + b"\0" * 64)
+        code, out = run_agent_once(tier_config(1, extra_source=(
+            f"a1.sources.r1.ssl = true\na1.sources.r1.keystore = {jks}")))
+        self.assertNotEqual(code, 0)
+        self.assertIn("Java KeyStore (JKS)", out)
+        self.assertIn("keytool -importkeystore", out)
+
     def test_describe_and_config_errors(self):
         out = subprocess.run([BIN, "agent", "--describe", "avro"], capture_output=True,
                              text=True, timeout=20).stdout
         for key in ("bind", "ipFilterRules", "hostname", "batch-size", "reset-connection-interval",
                     "compression-level", "truststore"):
             self.assertIn(key, out)
-        code, out = run_agent_once(tier_config(1).replace(
+        code, out = run_agent_once(tier_config(1, deflate=True).replace(
             "a1.sources.r1.channels", "a1.sources.r1.ssl = true\na1.sources.r1.channels"))
         self.assertNotEqual(code, 0)
-        self.assertIn("TLS is not supported", out)
+        self.assertIn("TLS together with compression-type = deflate", out)
         code, out = run_agent_once(tier_config(1, extra_source=(
             "a1.sources.r1.ipFilter = true\na1.sources.r1.ipFilterRules = homer:ip:*")))
         self.assertNotEqual(code, 0)

@@ -5,11 +5,12 @@ netcat acknowledged must reach a collector."""
 import os
 import socket
 
+from avro_rpc_harness import make_certs
 from harness import AgentTestCase, connect, metrics, recv_lines, rolled, wait_for
 
 
-def collector_config(outdir, deflate=False):
-    return f"""
+def collector_config(outdir, deflate=False, extra=""):
+    return f"""{extra}
 a1.sources = r1
 a1.channels = c1
 a1.sinks = k1
@@ -29,8 +30,8 @@ a1.sinks.k1.sink.batchSize = 1000
 """
 
 
-def avro_sink(name, port, deflate=False):
-    return f"""a1.sinks.{name}.type = avro
+def avro_sink(name, port, deflate=False, extra=""):
+    return f"""{extra}a1.sinks.{name}.type = avro
 a1.sinks.{name}.channel = c1
 a1.sinks.{name}.hostname = 127.0.0.1
 a1.sinks.{name}.port = {port}
@@ -71,10 +72,10 @@ class AvroTier(AgentTestCase):
     def start_agent(self, config, **kw):
         return super().start_agent(config, args=["--metrics-port", "0"], **kw)
 
-    def collector(self, deflate=False):
+    def collector(self, deflate=False, extra=""):
         out = os.path.join(self.tmp, f"out{len(self.agents)}")
         os.makedirs(out)
-        return self.start_agent(collector_config(out, deflate)), out
+        return self.start_agent(collector_config(out, deflate, extra)), out
 
     def send(self, port, lines, chunk=50):
         s = connect(port)
@@ -105,6 +106,17 @@ class AvroTier(AgentTestCase):
                 m = metrics(col)["SOURCE.r1"]
                 self.assertEqual(m["EventAcceptedCount"], "500")
                 self.assertEqual(metrics(edge)["SINK.k1"]["ConnectionCreatedCount"], "1")
+
+    def test_edge_to_collector_tls(self):
+        certs = make_certs(self.tmp)
+        col, out = self.collector(extra=f"a1.sources.r1.ssl = true\n"
+                                        f"a1.sources.r1.keystore = {certs['pem']}\n")
+        edge = self.start_agent(edge_config({"k1": avro_sink(
+            "k1", col.port("r1"), extra=f"a1.sinks.k1.ssl = true\n"
+                                        f"a1.sinks.k1.truststore = {certs['cert']}\n")}))
+        lines = [f"tls line {i}" for i in range(300)]
+        self.send(edge.port("r1"), lines)
+        self.assertEqual(self.arrived([out], 300), lines)
 
     def test_load_balance_with_a_collector_down(self):
         a, out_a = self.collector()

@@ -1,6 +1,7 @@
 #include "agent/sinks/avro_sink.h"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <map>
 #include <optional>
 
@@ -38,13 +39,15 @@ const ComponentSpec& avro_sink_spec() {
           {"client.type", KeyType::kString, "DEFAULT", false,
            "Flume's RPC client type; only DEFAULT (use sink groups for failover and load "
            "balancing)"},
-          {"ssl", KeyType::kBool, "false", false, "TLS (not supported yet: true is an error)"},
+          {"ssl", KeyType::kBool, "false", false, "TLS (not together with deflate)"},
           {"trust-all-certs", KeyType::kBool, "false", false,
            "Accept any server certificate (TLS)"},
-          {"truststore", KeyType::kString, std::nullopt, false, "Truststore path (TLS)"},
+          {"truststore", KeyType::kString, std::nullopt, false,
+           "CA certificates: a PEM file or PKCS12 (JKS: convert it); none: the system's CAs"},
           {"truststore-password", KeyType::kString, std::nullopt, false,
            "Truststore password (TLS)"},
-          {"truststore-type", KeyType::kString, "JKS", false, "Truststore type (TLS)"},
+          {"truststore-type", KeyType::kString, "JKS", false,
+           "JKS, PKCS12 or PEM (a PEM file is read as PEM whatever the type)"},
           {"exclude-protocols", KeyType::kList, "SSLv3", false, "TLS protocols to exclude"},
           {"include-protocols", KeyType::kList, std::nullopt, false, "TLS protocols to include"},
           {"exclude-cipher-suites", KeyType::kList, std::nullopt, false,
@@ -100,10 +103,24 @@ Result<AvroSinkOptions> avro_sink_options(const Settings& s, std::vector<std::st
     return make_error(Errc::kConfig, "client.type: only DEFAULT is supported, got '" +
                                          s.str("client.type") +
                                          "'; use a failover or load_balance sink group");
-  if (s.boolean("ssl"))
-    return make_error(Errc::kConfig,
-                      "ssl: TLS is not supported by the avro sink yet; use a TLS tunnel "
-                      "(stunnel) or a private network");
+  if (s.boolean("ssl")) {
+    if (o.deflate)
+      return make_error(Errc::kConfig,
+                        "ssl: TLS together with compression-type = deflate is not supported "
+                        "(Flume 1.11 compresses the TLS records, Flume 1.9 the data inside TLS; "
+                        "the two do not interoperate): use one of them");
+    net::TlsKeys k;
+    k.trust_all = s.boolean("trust-all-certs");
+    k.store = s.str("truststore");
+    k.password = s.str("truststore-password");
+    k.type = s.str("truststore-type");
+    k.include_protocols = s.list("include-protocols");
+    k.exclude_protocols = s.list("exclude-protocols");
+    k.cipher_suites_given = s.has("include-cipher-suites") || s.has("exclude-cipher-suites");
+    auto ctx = net::make_client_tls(k, warnings);
+    if (!ctx) return ctx.error();
+    o.tls = std::move(*ctx);
+  }
   return o;
 }
 
@@ -135,6 +152,16 @@ class AvroSink::Client {
     if (!s) return s;
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.set_option(asio::socket_base::keep_alive(true), ec);
+    if (opts_.tls) {
+      tls_.emplace(socket_, *opts_.tls);
+      auto h = run(
+          [&](auto done) {
+            tls_->async_handshake(asio::ssl::stream_base::client,
+                                  [done](boost::system::error_code e) { done(e); });
+          },
+          deadline, "connect");
+      if (!h) return make_error(h.error().code, "TLS handshake: " + h.error().message);
+    }
     return {};
   }
 
@@ -157,8 +184,11 @@ class AvroSink::Client {
     }
     auto w = run(
         [&](auto done) {
-          asio::async_write(socket_, asio::buffer(*out),
-                            [done](boost::system::error_code e, size_t) { done(e); });
+          auto h = [done](boost::system::error_code e, size_t) { done(e); };
+          if (tls_)
+            asio::async_write(*tls_, asio::buffer(*out), std::move(h));
+          else
+            asio::async_write(socket_, asio::buffer(*out), std::move(h));
         },
         deadline, first ? "handshake" : "request");
     if (!w) return w.error();
@@ -191,11 +221,14 @@ class AvroSink::Client {
       if (inflater_) room = rbuf_.size();
       auto r = run(
           [&](auto done) {
-            socket_.async_read_some(asio::buffer(into, room),
-                                    [done, &n](boost::system::error_code e, size_t got) {
-                                      n = got;
-                                      done(e);
-                                    });
+            auto h = [done, &n](boost::system::error_code e, size_t got) {
+              n = got;
+              done(e);
+            };
+            if (tls_)
+              tls_->async_read_some(asio::buffer(into, room), std::move(h));
+            else
+              socket_.async_read_some(asio::buffer(into, room), std::move(h));
           },
           deadline, first ? "handshake" : "request");
       if (!r) return r.error();
@@ -253,6 +286,7 @@ class AvroSink::Client {
   tcp::socket socket_;
   std::optional<ZlibStreamDeflater> deflater_;
   std::optional<ZlibStreamInflater> inflater_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
   avro_rpc::FrameDecoder decoder_;
   avro_rpc::ClientSession session_;
   int32_t serial_ = 0;

@@ -19,7 +19,10 @@
 //    match).
 //  - An empty channel commits and backs off without connecting. A failed connect at start only
 //    warns (the sink starts and retries on each process()).
-//  - TLS (`ssl = true`) is refused at configure with a message (not supported yet).
+//  - `ssl = true`: TLS, the server's certificate checked against `truststore` (PEM or PKCS12;
+//    JKS refused with the commands that convert it), the system's CAs when none is given, or not
+//    at all with `trust-all-certs`; no host name check, as Flume (net/tls_keys.h). The TLS
+//    handshake is part of the connect and bounded by connect-timeout. Not together with deflate.
 // Better than Flume: one batch is sent ahead while the previous one's answer is awaited (at most
 // two in flight per sink, each its own take transaction, committed in order as their `OK`s
 // arrive; a failure rolls both back, newest first, so the channel keeps its order). An empty take
@@ -37,6 +40,7 @@
 #include "base/log.h"
 #include "core/config/spec.h"
 #include "core/sink.h"
+#include "net/tls_keys.h"
 
 namespace ingestor {
 
@@ -51,6 +55,7 @@ struct AvroSinkOptions {
   std::chrono::seconds reset_connection_interval{0};
   bool deflate = false;
   int compression_level = 6;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // ssl = true: the client context
 };
 
 [[nodiscard]] Result<AvroSinkOptions> avro_sink_options(const Settings& s,

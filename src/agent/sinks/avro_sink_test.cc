@@ -40,7 +40,15 @@ TEST(AvroSinkOptions, FlumesKeysAndDefaults) {
   EXPECT_EQ(d->compression_level, 9);
   EXPECT_EQ(d->batch_size, 7u);
   EXPECT_EQ(d->reset_connection_interval.count(), 5);
-  EXPECT_FALSE(sink_options({{"hostname", "h"}, {"port", "1"}, {"ssl", "true"}}));
+  EXPECT_TRUE(sink_options({{"hostname", "h"}, {"port", "1"}, {"ssl", "true"}}));  // system CAs
+  EXPECT_FALSE(sink_options(
+      {{"hostname", "h"}, {"port", "1"}, {"ssl", "true"}, {"compression-type", "deflate"}}));
+  auto jks = sink_options({{"hostname", "h"},
+                           {"port", "1"},
+                           {"ssl", "true"},
+                           {"truststore", "/nonexistent.jks"}});
+  ASSERT_FALSE(jks);
+  EXPECT_NE(jks.error().message.find("truststore: cannot open"), std::string::npos);
   EXPECT_FALSE(sink_options({{"hostname", "h"}, {"port", "1"}, {"client.type", "THRIFT"}}));
 }
 
@@ -203,7 +211,8 @@ TEST(AvroTier, DeadServerIsARetryableErrorAndTheBatchStays) {
   {
     // A port that was free a moment ago: nothing listens there.
     net::IoPool pool(1);
-    AvroSourceOptions so{"127.0.0.1", 0, false, false, {}};
+    AvroSourceOptions so;
+    so.bind = "127.0.0.1";
     auto c = channel(10, 10);
     ChannelSelector sel;
     sel.required.push_back(c.get());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -36,10 +37,12 @@ const ComponentSpec& avro_source_spec() {
           {"ipFilterRules", KeyType::kString, std::nullopt, false,
            "Comma-separated allow|deny:ip|name:pattern rules; the first match decides, no match "
            "accepts"},
-          {"ssl", KeyType::kBool, "false", false, "TLS (not supported yet: true is an error)"},
-          {"keystore", KeyType::kString, std::nullopt, false, "Keystore path (TLS)"},
+          {"ssl", KeyType::kBool, "false", false, "TLS (not together with deflate)"},
+          {"keystore", KeyType::kString, std::nullopt, false,
+           "Certificate chain and key: a PEM file or PKCS12 (JKS: convert it, see the message)"},
           {"keystore-password", KeyType::kString, std::nullopt, false, "Keystore password (TLS)"},
-          {"keystore-type", KeyType::kString, "JKS", false, "Keystore type (TLS)"},
+          {"keystore-type", KeyType::kString, "JKS", false,
+           "JKS, PKCS12 or PEM (a PEM file is read as PEM whatever the type)"},
           {"exclude-protocols", KeyType::kList, "SSLv3", false, "TLS protocols to exclude"},
           {"include-protocols", KeyType::kList, std::nullopt, false, "TLS protocols to include"},
           {"exclude-cipher-suites", KeyType::kList, std::nullopt, false,
@@ -165,10 +168,23 @@ Result<AvroSourceOptions> avro_source_options(const Settings& s,
   else if (!iequals(ct, "none"))
     return make_error(Errc::kConfig,
                       "compression-type: expected none or deflate, got '" + ct + "'");
-  if (s.boolean("ssl"))
-    return make_error(Errc::kConfig,
-                      "ssl: TLS is not supported by the avro source yet; terminate TLS in front "
-                      "of it (stunnel, haproxy) or use a private network");
+  if (s.boolean("ssl")) {
+    if (o.deflate)
+      return make_error(Errc::kConfig,
+                        "ssl: TLS together with compression-type = deflate is not supported "
+                        "(Flume 1.11 compresses the TLS records, Flume 1.9 the data inside TLS; "
+                        "the two do not interoperate): use one of them");
+    net::TlsKeys k;
+    k.store = s.str("keystore");
+    k.password = s.str("keystore-password");
+    k.type = s.str("keystore-type");
+    k.include_protocols = s.list("include-protocols");
+    k.exclude_protocols = s.list("exclude-protocols");
+    k.cipher_suites_given = s.has("include-cipher-suites") || s.has("exclude-cipher-suites");
+    auto ctx = net::make_server_tls(k, warnings);
+    if (!ctx) return ctx.error();
+    o.tls = std::move(*ctx);
+  }
   o.ip_filter = s.boolean("ipFilter");
   if (o.ip_filter) {
     if (!s.has("ipFilterRules") || trim(s.str("ipFilterRules")).empty())
@@ -221,6 +237,25 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
     socket.set_option(tcp::no_delay(true), ec);
     socket.set_option(asio::socket_base::keep_alive(true), ec);
     if (inflater) rbuf.resize(kReadSize);
+    if (impl->opts.tls) tls.emplace(socket, *impl->opts.tls);
+  }
+
+  // The first step of a connection: the TLS handshake when ssl = true, then reading.
+  void begin() {
+    if (!tls) return read();
+    auto self = shared_from_this();
+    tls->async_handshake(asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
+      if (ec) return self->bad("TLS handshake: " + ec.message());
+      self->read();
+    });
+  }
+
+  template <class Buffer, class Handler>
+  void read_some(const Buffer& b, Handler&& h) {
+    if (tls)
+      tls->async_read_some(b, std::forward<Handler>(h));
+    else
+      socket.async_read_some(b, std::forward<Handler>(h));
   }
 
   std::shared_ptr<Impl> impl;
@@ -229,6 +264,7 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
   std::string peer;
   std::optional<ZlibStreamInflater> inflater;
   std::optional<ZlibStreamDeflater> deflater;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls;
   avro_rpc::FrameDecoder decoder;
   avro_rpc::ServerSession session;
   std::vector<char> rbuf;
@@ -249,14 +285,14 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
       // Straight into the decoder's chunk: the events' bodies are slices of it.
       size_t room = 0;
       char* p = decoder.prepare(kReadSize, room);
-      socket.async_read_some(asio::buffer(p, room), [self](boost::system::error_code ec, size_t n) {
+      read_some(asio::buffer(p, room), [self](boost::system::error_code ec, size_t n) {
         if (ec) return self->close();
         self->decoder.commit(n);
         self->serve_next();
       });
       return;
     }
-    socket.async_read_some(asio::buffer(rbuf), [self](boost::system::error_code ec, size_t n) {
+    read_some(asio::buffer(rbuf), [self](boost::system::error_code ec, size_t n) {
       if (ec) return self->close();
       self->inflated.clear();
       if (auto s = self->inflater->write(std::string_view(self->rbuf.data(), n), self->inflated,
@@ -391,10 +427,14 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
       avro_rpc::encode_frame(serial, payload, wire);
     }
     auto self = shared_from_this();
-    asio::async_write(socket, asio::buffer(wire), [self](boost::system::error_code ec, size_t) {
+    auto done = [self](boost::system::error_code ec, size_t) {
       if (ec) return self->close();
       self->serve_next();
-    });
+    };
+    if (tls)
+      asio::async_write(*tls, asio::buffer(wire), std::move(done));
+    else
+      asio::async_write(socket, asio::buffer(wire), std::move(done));
   }
 
   void close() {
@@ -477,7 +517,7 @@ void AvroSource::Impl::serve(tcp::socket s) {
     conns.insert(conn);
   }
   source.counters().open_connection.add(1);
-  asio::dispatch(conn->socket.get_executor(), [conn] { conn->read(); });
+  asio::dispatch(conn->socket.get_executor(), [conn] { conn->begin(); });
 }
 
 AvroSource::AvroSource(std::string name, std::shared_ptr<ChannelProcessor> processor,
@@ -515,7 +555,9 @@ Status AvroSource::start() {
   counters_.started();
   asio::post(impl.acceptor.get_executor(), [i = impl_] { i->accept(); });
   log::info("avro source {} listening on {}:{}{}", name(), impl.opts.bind, impl.bound,
-            impl.opts.deflate ? " (deflate)" : "");
+            impl.opts.deflate ? " (deflate)"
+            : impl.opts.tls   ? " (TLS)"
+                              : "");
   return {};
 }
 

@@ -20,7 +20,9 @@
 //  - `ipFilter` / `ipFilterRules`: checked at accept, first matching rule decides, no match
 //    accepts; a refused connection is closed at once and counted in IpFilterDenyCount.
 //  - `threads` is accepted and ignored (as in Flume 1.11): the agent's I/O threads serve.
-//  - TLS (`ssl = true`) is refused at configure with a message (not supported yet).
+//  - `ssl = true`: TLS with the keystore (PEM or PKCS12; JKS is refused with the commands that
+//    convert it: net/tls_keys.h), loaded at configure. TLS together with deflate is refused
+//    (Flume 1.11 compresses the TLS records, 1.9 the data inside TLS: they do not interoperate).
 // Memory per connection: a 64 KiB read buffer, the packs not parsed yet (each at most 64 MiB, the
 // frame limit), and the events of the batch being committed.
 
@@ -33,6 +35,7 @@
 #include "core/config/spec.h"
 #include "core/source.h"
 #include "net/io_pool.h"
+#include "net/tls_keys.h"
 
 namespace ingestor {
 
@@ -62,6 +65,7 @@ struct AvroSourceOptions {
   bool deflate = false;
   bool ip_filter = false;
   std::vector<IpFilterRule> rules;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // ssl = true: the server context
 };
 
 [[nodiscard]] Result<AvroSourceOptions> avro_source_options(const Settings& s,

@@ -30,7 +30,15 @@ TEST(AvroSourceOptions, FlumesKeys) {
   EXPECT_NE(bad.error().message.find("compression-type"), std::string::npos);
   auto ssl = options({{"bind", "0.0.0.0"}, {"port", "1"}, {"ssl", "true"}});
   ASSERT_FALSE(ssl);
-  EXPECT_NE(ssl.error().message.find("TLS is not supported"), std::string::npos);
+  EXPECT_NE(ssl.error().message.find("keystore must be specified"), std::string::npos);
+  auto both = options({{"bind", "0.0.0.0"},
+                       {"port", "1"},
+                       {"ssl", "true"},
+                       {"keystore", "/nonexistent"},
+                       {"compression-type", "deflate"}});
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message.find("TLS together with compression-type = deflate"),
+            std::string::npos);
 }
 
 TEST(AvroSourceOptions, IpFilterNeedsRules) {
