@@ -43,10 +43,8 @@ TEST(AvroSinkOptions, FlumesKeysAndDefaults) {
   EXPECT_TRUE(sink_options({{"hostname", "h"}, {"port", "1"}, {"ssl", "true"}}));  // system CAs
   EXPECT_FALSE(sink_options(
       {{"hostname", "h"}, {"port", "1"}, {"ssl", "true"}, {"compression-type", "deflate"}}));
-  auto jks = sink_options({{"hostname", "h"},
-                           {"port", "1"},
-                           {"ssl", "true"},
-                           {"truststore", "/nonexistent.jks"}});
+  auto jks = sink_options(
+      {{"hostname", "h"}, {"port", "1"}, {"ssl", "true"}, {"truststore", "/nonexistent.jks"}});
   ASSERT_FALSE(jks);
   EXPECT_NE(jks.error().message.find("truststore: cannot open"), std::string::npos);
   EXPECT_FALSE(sink_options({{"hostname", "h"}, {"port", "1"}, {"client.type", "THRIFT"}}));
@@ -168,7 +166,8 @@ TEST(AvroTier, FullChannelAnswersFailedAndNothingIsLost) {
   t.sink->set_channel(t.edge.get());
   ASSERT_TRUE(t.sink->start());
   std::vector<std::string> got;
-  for (int i = 0; i < 2; ++i) {
+  // Two batches of 5, the second in flight until the third call's empty take waits for it.
+  for (int i = 0; i < 3; ++i) {
     auto ok = t.sink->process();
     ASSERT_TRUE(ok) << ok.error().message;
     for (auto& b : drain(*t.collector)) got.push_back(b);
@@ -195,8 +194,7 @@ TEST(AvroTier, FailureWithTwoBatchesInFlightKeepsTheOrder) {
   std::vector<std::string> got = drain(*t.collector);
   ASSERT_EQ(got.size(), 10u);
   for (int i = 0; i < 40 && got.size() < 30; ++i) {
-    auto r = t.sink->process();
-    if (!r) continue;  // a collector still full of a batch answered FAILED: retried
+    (void)t.sink->process();
     for (auto& b : drain(*t.collector)) got.push_back(b);
   }
   ASSERT_EQ(got.size(), 30u);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -272,7 +273,8 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
   // The call being served.
   int32_t serial = 0;
   avro_rpc::Request req;
-  size_t next = 0;  // events of req committed so far
+  size_t next = 0;         // events of req committed so far
+  size_t call_events = 0;  // events of req
   Batch batch;
   PutProgress progress;
   std::chrono::milliseconds retry_delay{1};
@@ -343,7 +345,8 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
         c.append_batch_received.add();
         break;
     }
-    c.event_received.add(static_cast<int64_t>(req.events.size()));
+    call_events = req.events.size();
+    c.event_received.add(static_cast<int64_t>(call_events));
     next = 0;
     retry_until = std::chrono::steady_clock::now() + kMaxPutRetry;
     commit_next();
@@ -375,8 +378,27 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
     });
   }
 
+  // True when the client has closed its side (a zero-byte peek): a put being retried for it is
+  // given up, since the client resends the batch on a new connection (committing it would add a
+  // copy). Best effort: under TLS the close_notify record hides the end of the stream.
+  bool peer_closed() {
+    char c;
+    const ssize_t n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;                                                    // FIN
+    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;  // RST
+  }
+
   void on_committed(size_t k, Status s) {
     if (!s) {
+      if (s.error().retryable() && !impl->stopping && peer_closed()) {
+        impl->source.counters().channel_write_fail.add();
+        if (impl->fail_log.allow())
+          log::warn(
+              "avro source {}: {} gone while its batch of {} events waited for room in the "
+              "channel; dropped (the client sends it again)",
+              impl->source.name(), log::escape(peer), call_events);
+        return close();
+      }
       if (s.error().retryable() && !impl->stopping &&
           std::chrono::steady_clock::now() + retry_delay < retry_until) {
         timer.expires_after(retry_delay);
@@ -393,7 +415,7 @@ struct AvroSource::Impl::Connection : std::enable_shared_from_this<Connection> {
         log::warn(
             "avro source {}: Unable to process event batch from {} ({} events): {}; "
             "answering FAILED",
-            impl->source.name(), log::escape(peer), req.events.size(), s.error().message);
+            impl->source.name(), log::escape(peer), call_events, s.error().message);
       return finish_call(false);
     }
     next += k;
