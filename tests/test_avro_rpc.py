@@ -136,6 +136,22 @@ class AvroRpcInterop(AgentTestCase):
         self.assertEqual(m["SOURCE.r1"]["ChannelWriteFail"], "1")
         self.assertGreaterEqual(int(m["SINK.k1"]["EventWriteFail"]), 1)
 
+    def test_silent_server_times_out_and_nothing_is_lost(self):
+        """A server that accepts and never answers: the first call (the handshake) fails after
+        connect-timeout and the events stay in the channel (rolled back)."""
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        self.addCleanup(silent.close)
+        port = silent.getsockname()[1]
+        a = self.start_agent(tier_config(port, extra_sink="a1.sinks.k1.connect-timeout = 1000"))
+        events = sample_events("late", 10)
+        self.assertEqual(append_batch(a.port("r1"), events), "OK")
+        wait_for(lambda: int(metrics(a)["SINK.k1"]["EventWriteFail"]) >= 1, 10,
+                 what="the handshake timing out")
+        self.assertIn("Handshake timed out after 1000ms", a.output())
+        self.assertEqual(metrics(a)["CHANNEL.c1"]["ChannelSize"], "10")
+
     def test_ip_filter(self):
         server = FlumeServer()
         self.addCleanup(server.close)

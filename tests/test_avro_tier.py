@@ -118,6 +118,21 @@ class AvroTier(AgentTestCase):
         self.send(edge.port("r1"), lines)
         self.assertEqual(self.arrived([out], 300), lines)
 
+    def test_reset_connection_interval(self):
+        col, out = self.collector()
+        edge = self.start_agent(edge_config({"k1": avro_sink(
+            "k1", col.port("r1"), extra="a1.sinks.k1.reset-connection-interval = 1\n")}))
+        sent = []
+
+        def reconnected():
+            line = f"reset {len(sent)}"
+            self.send(edge.port("r1"), [line])
+            sent.append(line)
+            return int(metrics(edge)["SINK.k1"]["ConnectionCreatedCount"]) >= 3
+        wait_for(reconnected, timeout=15, interval=0.1, what="two connection resets")
+        self.assertEqual(self.arrived([out], len(sent)), sent)
+        self.assertGreaterEqual(int(metrics(edge)["SINK.k1"]["ConnectionClosedCount"]), 2)
+
     def test_load_balance_with_a_collector_down(self):
         a, out_a = self.collector()
         b, out_b = self.collector()
