@@ -152,6 +152,10 @@ a1.sinkgroups.g1.processor.backoff = true
         got = self.arrived([out_a, out_b], 400)
         self.assertEqual(sorted(got), sorted(first))
         self.assertTrue(rolled(out_a) and rolled(out_b), "round robin used both collectors")
+        # Every take is committed once the edge idles, the batches sent ahead (pipelining)
+        # included: a sink with a batch in flight asks its group to call it again.
+        wait_for(lambda: sum(int(metrics(edge)[f"SINK.{k}"]["EventDrainSuccessCount"])
+                             for k in ("k1", "k2")) == 400, 10, what="every take committed")
         b.kill()  # collector B dies (SIGKILL): its sink fails and is backed off
         second = [f"b down {i}" for i in range(400)]
         self.send(edge.port("r1"), second)

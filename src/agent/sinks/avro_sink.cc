@@ -379,6 +379,11 @@ Status AvroSink::complete_oldest() {
   return {};
 }
 
+Clock::time_point AvroSink::next_timer() const {
+  if (in_flight_.empty()) return Clock::time_point::max();
+  return in_flight_.front().sent + std::chrono::milliseconds(100);
+}
+
 Result<SinkStatus> AvroSink::process() {
   Tx tx = channel_->begin();
   auto n = tx.take(opts_.batch_size);
@@ -416,7 +421,7 @@ Result<SinkStatus> AvroSink::process() {
   if (!serial)
     return fail(&tx, Error(serial.error().code,
                            describe() + ": Failed to send batch: " + serial.error().message));
-  in_flight_.push_back(InFlight{std::move(tx), *serial, *n, deadline});
+  in_flight_.push_back(InFlight{std::move(tx), *serial, *n, deadline, Clock::now()});
   // One batch may stay in flight while the next is taken and sent (pipelining); with `first`,
   // none.
   while (in_flight_.size() > (first ? 0u : kMaxInFlight - 1))
