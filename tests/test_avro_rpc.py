@@ -118,39 +118,36 @@ class AvroRpcInterop(AgentTestCase):
         self.roundtrip(deflate=False, java_hash=False)
 
     def test_full_channel_answers_failed_and_acks_only_commits(self):
-        # The sink's server answers FAILED, so the 10-event channel stays full of the first batch.
+        # The sink's server answers FAILED, so the 10-event channel stays full of the first batch
+        # (but for the moments the sink holds it taken: the memory channel counts only queued
+        # events against its capacity, so a batch sent then may be accepted, and is then owed).
         server = FlumeServer(status="FAILED")
         self.addCleanup(server.close)
         a = self.start_agent(tier_config(server.port, capacity=10, tx_capacity=10))
         port = a.port("r1")
-        first = sample_events("fits", 10)
-        self.assertEqual(append_batch(port, first), "OK")
-        self.assertEqual(append_batch(port, sample_events("too-many", 5)), "FAILED")
+        acked = sample_events("fits", 10)
+        self.assertEqual(append_batch(port, acked), "OK")
+        failed = []
+
+        def refused():
+            batch = sample_events(f"more-{len(failed)}-{len(acked)}", 5)
+            if append_batch(port, batch) == "OK":
+                acked.extend(batch)
+                return False
+            failed.extend(batch)
+            return True
+        wait_for(refused, 20, interval=0.05, what="a FAILED answer from the full channel")
         wait_for(lambda: server.responder.calls >= 2, what="the sink retrying")
         self.assertEqual(server.events, [])  # FAILED calls commit nothing at the sink's side
         server.status_value = "OK"
-        wait_for(lambda: len(server.events) >= 10, 30, what="delivery once the server says OK")
-        got = server.events
-        self.assertEqual([event_datum_bytes(e) for e in got], [event_datum_bytes(e) for e in first])
+        wait_for(lambda: len(server.events) >= len(acked), 30,
+                 what="delivery once the server says OK")
+        got = sorted(event_datum_bytes(e) for e in server.events)
+        # Every acknowledged event exactly once; nothing of a batch answered FAILED.
+        self.assertEqual(got, sorted(event_datum_bytes(e) for e in acked))
         m = metrics(a)
-        self.assertEqual(m["SOURCE.r1"]["ChannelWriteFail"], "1")
+        self.assertGreaterEqual(int(m["SOURCE.r1"]["ChannelWriteFail"]), 1)
         self.assertGreaterEqual(int(m["SINK.k1"]["EventWriteFail"]), 1)
-
-    def test_silent_server_times_out_and_nothing_is_lost(self):
-        """A server that accepts and never answers: the first call (the handshake) fails after
-        connect-timeout and the events stay in the channel (rolled back)."""
-        silent = socket.socket()
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        self.addCleanup(silent.close)
-        port = silent.getsockname()[1]
-        a = self.start_agent(tier_config(port, extra_sink="a1.sinks.k1.connect-timeout = 1000"))
-        events = sample_events("late", 10)
-        self.assertEqual(append_batch(a.port("r1"), events), "OK")
-        wait_for(lambda: int(metrics(a)["SINK.k1"]["EventWriteFail"]) >= 1, 10,
-                 what="the handshake timing out")
-        self.assertIn("Handshake timed out after 1000ms", a.output())
-        self.assertEqual(metrics(a)["CHANNEL.c1"]["ChannelSize"], "10")
 
     def test_ip_filter(self):
         server = FlumeServer()

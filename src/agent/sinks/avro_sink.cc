@@ -148,7 +148,7 @@ class AvroSink::Client {
               socket_, results,
               [done](boost::system::error_code e, const tcp::endpoint&) { done(e); });
         },
-        deadline, "connect");
+        deadline, Phase::kConnect);
     if (!s) return s;
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.set_option(asio::socket_base::keep_alive(true), ec);
@@ -159,7 +159,7 @@ class AvroSink::Client {
             tls_->async_handshake(asio::ssl::stream_base::client,
                                   [done](boost::system::error_code e) { done(e); });
           },
-          deadline, "connect");
+          deadline, Phase::kConnect);
       if (!h) return make_error(h.error().code, "TLS handshake: " + h.error().message);
     }
     return {};
@@ -190,7 +190,7 @@ class AvroSink::Client {
           else
             asio::async_write(socket_, asio::buffer(*out), std::move(h));
         },
-        deadline, first ? "handshake" : "request");
+        deadline, first ? Phase::kHandshake : Phase::kRequest);
     if (!w) return w.error();
     return serial;
   }
@@ -230,7 +230,7 @@ class AvroSink::Client {
             else
               socket_.async_read_some(asio::buffer(into, room), std::move(h));
           },
-          deadline, first ? "handshake" : "request");
+          deadline, first ? Phase::kHandshake : Phase::kRequest);
       if (!r) return r.error();
       if (inflater_) {
         inflated_.clear();
@@ -246,10 +246,13 @@ class AvroSink::Client {
   }
 
  private:
+  // What an operation is part of: the TCP connect (and TLS handshake), the first call (the Avro
+  // handshake: connect-timeout), a later call (request-timeout).
+  enum class Phase { kConnect, kHandshake, kRequest };
   // Starts an operation and runs the io_context until it completes or `deadline` passes (then the
   // socket is closed: the client is dead and will be replaced).
   template <class Start>
-  Status run(Start start, Clock::time_point deadline, const char* what) {
+  Status run(Start start, Clock::time_point deadline, Phase phase) {
     io_.restart();
     bool done = false;
     boost::system::error_code result;
@@ -259,25 +262,20 @@ class AvroSink::Client {
     });
     while (!done && io_.run_one_until(deadline) > 0) {
     }
+    static constexpr const char* kNames[] = {"Connect", "Handshake", "RPC request"};
+    const char* name = kNames[static_cast<int>(phase)];
     if (!done) {
       boost::system::error_code ignored;
       socket_.close(ignored);
       io_.restart();
       io_.run();  // the aborted handler
-      const auto ms = what == std::string_view("connect")     ? opts_.connect_timeout.count()
-                      : what == std::string_view("handshake") ? opts_.connect_timeout.count()
-                                                              : opts_.request_timeout.count();
-      return make_error(Errc::kTimeout,
-                        std::string(what == std::string_view("handshake") ? "Handshake"
-                                    : what == std::string_view("connect") ? "Connect"
-                                                                          : "RPC request") +
-                            " timed out after " + std::to_string(ms) + "ms");
+      const auto ms = phase == Phase::kRequest ? opts_.request_timeout : opts_.connect_timeout;
+      return make_error(Errc::kTimeout, std::string(name) + " timed out after " +
+                                            std::to_string(ms.count()) + "ms");
     }
     if (result == asio::error::eof)
-      return make_error(Errc::kUnavailable,
-                        "connection closed by "
-                        "the server");
-    if (result) return make_error(Errc::kUnavailable, std::string(what) + ": " + result.message());
+      return make_error(Errc::kUnavailable, "connection closed by the server");
+    if (result) return make_error(Errc::kUnavailable, std::string(name) + ": " + result.message());
     return {};
   }
 
