@@ -243,6 +243,7 @@ class FlumeServer:
                     try:
                         serial, payload = stream.read_pack()
                     except (EOFError, OSError):
+                        sock.close()
                         return
                     if handshaken:
                         resp = outer.responder.respond_connected(payload)
@@ -288,7 +289,9 @@ def make_certs(d, cn="localhost"):
                    capture_output=True)
     pem = os_path.join(d, f"{cn}-keystore.pem")
     with open(pem, "wb") as out:
-        out.write(open(cert, "rb").read() + open(key, "rb").read())
+        for part in (cert, key):
+            with open(part, "rb") as f:
+                out.write(f.read())
     p12 = os_path.join(d, f"{cn}.p12")
     subprocess.run(["openssl", "pkcs12", "-export", "-in", cert, "-inkey", key, "-out", p12,
                     "-passout", "pass:secret"], check=True, capture_output=True)
