@@ -26,6 +26,11 @@ class AvroWriter {
       out_.push_back(static_cast<char>(z));  // the common case: counts, short lengths
       return;
     }
+    if (z < 0x4000) {  // lengths up to 8191: short bodies
+      const char two[2] = {static_cast<char>((z & 0x7F) | 0x80), static_cast<char>(z >> 7)};
+      out_.append(two, 2);
+      return;
+    }
     write_varint(z);
   }
   void write_int(int32_t v) { write_long(v); }
@@ -56,6 +61,12 @@ class AvroReader {
     if (pos_ < in_.size() && !(static_cast<uint8_t>(in_[pos_]) & 0x80)) {
       const auto b = static_cast<uint8_t>(in_[pos_++]);  // one byte: the common case
       return static_cast<int64_t>(b >> 1) ^ -static_cast<int64_t>(b & 1);
+    }
+    if (in_.size() - pos_ >= 2 && !(static_cast<uint8_t>(in_[pos_ + 1]) & 0x80)) {
+      const uint64_t z = (static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_]) & 0x7F)) |
+                         (static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + 1])) << 7);
+      pos_ += 2;  // two bytes: lengths of short bodies
+      return static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
     }
     return read_varint();
   }
