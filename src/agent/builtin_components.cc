@@ -29,6 +29,7 @@
 #include "agent/sources/http_source.h"
 #include "agent/sources/netcat_source.h"
 #include "agent/sources/seq_source.h"
+#include "agent/sources/stress_source.h"
 #include "agent/sources/spooldir_source.h"
 #include "agent/sources/syslog_source_options.h"
 #include "agent/sources/syslog_tcp_source.h"
@@ -160,6 +161,14 @@ const std::vector<SourceType>& source_types() {
          if (!o) return o.error();
          return std::unique_ptr<Source>(
              std::make_unique<SequenceGeneratorSource>(name, std::move(p), *o));
+       }},
+      // org.apache.flume.source.StressSource (flume-ng-core; no alias in Flume).
+      {stress_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv&) -> Result<std::unique_ptr<Source>> {
+         auto o = stress_source_options(s);
+         if (!o) return o.error();
+         return std::unique_ptr<Source>(std::make_unique<StressSource>(name, std::move(p), *o));
        }},
       // Issue 19: taildir (TAILDIR, org.apache.flume.source.taildir.TaildirSource).
       {taildir_source_spec,

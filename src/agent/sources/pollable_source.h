@@ -41,11 +41,11 @@ class PollableSource : public Source {
   // Derived classes call this first in their destructor, so poll() never runs on a part
   // already destroyed.
   void stop_runner();
+  // Waits `d` or until stop(); false when stopping. For poll() too (a rate limit).
+  bool wait(std::chrono::milliseconds d);
 
  private:
   void run();
-  // Waits `d` or until stop(); false when stopping.
-  bool wait(std::chrono::milliseconds d);
   PollBackoff backoff_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
