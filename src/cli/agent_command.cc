@@ -136,6 +136,7 @@ int run_agent(const AgentArgs& a) {
   // -D flags, as Flume's JVM system properties.
   std::string monitoring_type;
   int metrics_port = a.metrics_port;
+  bool env_var_resolver = false;
   for (const auto& d : a.defines) {
     auto eq = d.find('=');
     std::string k = d.substr(0, eq);
@@ -150,6 +151,9 @@ int run_agent(const AgentArgs& a) {
         return 2;
       }
       metrics_port = static_cast<int>(*port);
+    } else if (k == "propertiesImplementation" &&
+               v == "org.apache.flume.node.EnvVarResolverProperties") {
+      env_var_resolver = true;  // `${NAME}` that is no key reads the environment, as Flume
     } else if (k == "flume.root.logger") {
       if (!log::set_level(v)) log::warn("-Dflume.root.logger: unknown level '{}' ignored", v);
     } else {
@@ -179,7 +183,7 @@ int run_agent(const AgentArgs& a) {
   Diagnostics diags;
   Properties props = apply_config_quirks(lines, a.lenient, diags);
   std::vector<std::string> unresolved;
-  if (auto s = substitute_values(props, process_env, &unresolved); !s) {
+  if (auto s = substitute_values(props, process_env, &unresolved, env_var_resolver); !s) {
     std::fprintf(stderr, "ingestor agent: %s\n", s.error().message.c_str());
     return 2;
   }

@@ -381,7 +381,8 @@ constexpr size_t kMaxTotalExpanded = size_t{64} << 20;
 
 class Substitutor {
  public:
-  Substitutor(const Properties& raw, const EnvLookup& env) : raw_(raw), env_(env) {}
+  Substitutor(const Properties& raw, const EnvLookup& env, bool bare_names_from_env)
+      : raw_(raw), env_(env), bare_names_from_env_(bare_names_from_env) {}
 
   // Substitutes `text`; the problems go to problems_ (cleared by the caller per key).
   std::string run(std::string_view text) {
@@ -402,6 +403,7 @@ class Substitutor {
   std::optional<std::string> lookup(const std::string& name) {
     if (name.rfind("env:", 0) == 0) return env_ ? env_(name.substr(4)) : std::nullopt;
     if (const std::string* v = raw_.get(name)) return *v;
+    if (bare_names_from_env_ && env_) return env_(name);
     return std::nullopt;
   }
 
@@ -484,15 +486,16 @@ class Substitutor {
 
   const Properties& raw_;
   const EnvLookup& env_;
+  const bool bare_names_from_env_;
   size_t produced_ = 0;  // bytes substituted in for the current value, at every level
 };
 
 }  // namespace
 
 Status substitute_values(Properties& props, const EnvLookup& env,
-                         std::vector<std::string>* unresolved) {
+                         std::vector<std::string>* unresolved, bool bare_names_from_env) {
   const Properties raw = props;  // lookups see the values as written
-  Substitutor sub(raw, env);
+  Substitutor sub(raw, env, bare_names_from_env);
   size_t total = 0;  // bytes substituted in, over every value
   for (const auto& [key, value] : raw.entries()) {
     if (value.find('$') == std::string::npos) continue;

@@ -73,7 +73,9 @@ std::optional<std::string> process_env(const std::string& name);
 // 64 MiB: past that substitution stops with an error (Errc::kConfig) naming the key where the
 // total went over, "agent.sinks.k1.x: ${...} substitution stopped: ... exceed 64 MiB", and `props`
 // is left partly substituted (the caller stops).
+// `bare_names_from_env`: a `${NAME}` that is no key of `props` reads the environment variable NAME
+// (Flume with -DpropertiesImplementation=org.apache.flume.node.EnvVarResolverProperties).
 Status substitute_values(Properties& props, const EnvLookup& env,
-                         std::vector<std::string>* unresolved);
+                         std::vector<std::string>* unresolved, bool bare_names_from_env = false);
 
 }  // namespace ingestor
