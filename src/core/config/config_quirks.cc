@@ -75,6 +75,15 @@ Properties apply_config_quirks(const std::vector<PropertyLine>& lines, bool leni
       continue;
     }
     PropertyLine l = raw;
+    auto blank = [](const std::string& t) {
+      return nbsp_to_space(t).find_first_not_of(" \t\f") == std::string::npos;
+    };
+    if (has_nbsp(l.key) && blank(l.key) && blank(l.value)) {
+      // Java reads it as a key of no agent, which Flume ignores: harmless in either mode.
+      diags.warning("file", where(raw), "",
+                    "a line of non-breaking spaces (U+00A0) only; ignored, as Flume ignores it");
+      continue;
+    }
     if (has_nbsp(l.key) || has_nbsp(l.value)) {
       // Strict: an error, but the line is still read with a plain space so that the one error
       // does not bring others (a channel with no type, a source with no channel) after it.

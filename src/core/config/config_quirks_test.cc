@@ -83,6 +83,18 @@ TEST(ConfigQuirks, NonBreakingSpaceIsAnErrorStrictAndASpaceLenient) {
   EXPECT_EQ(lenient.notes.size(), 2u);
 }
 
+TEST(ConfigQuirks, ALineOfNonBreakingSpacesOnlyIsIgnoredInBothModes) {
+  const char* text = "a1.sources = r1\n\xC2\xA0\xC2\xA0\na1.channels = c1\n";
+  for (bool lenient : {false, true}) {
+    Read r = read(text, lenient);
+    EXPECT_FALSE(r.errors) << lenient;
+    ASSERT_EQ(r.notes.size(), 1u) << lenient;
+    EXPECT_THAT(r.notes[0], HasSubstr("warning: file agent.conf:2: a line of non-breaking spaces"));
+    EXPECT_EQ(get(r, "a1.channels"), "c1");
+    EXPECT_EQ(r.props.size(), 2u);
+  }
+}
+
 TEST(ConfigQuirks, SlashSlashLinesAreIgnoredWithAWarning) {
   Read r = read("// the agent\n//a1.sinks = k9\na1.sinks = k1\n");
   EXPECT_EQ(get(r, "a1.sinks"), "k1");
