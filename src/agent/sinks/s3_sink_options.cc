@@ -61,6 +61,12 @@ std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names, bo
       {k("closeTries"), KeyType::kInt, "0", false, "Accepted; uploads retry until they succeed"},
       {k("retryInterval"), KeyType::kLong, "180", false,
        "Accepted; uploads back off between 1 s and 60 s"},
+      // HDFS security and client keys: real Flume keys that S3 and local paths have no use for.
+      {k("kerberosPrincipal"), KeyType::kString, "", false, "Accepted; HDFS only, no effect"},
+      {k("kerberosKeytab"), KeyType::kString, "", false, "Accepted; HDFS only, no effect"},
+      {k("proxyUser"), KeyType::kString, "", false, "Accepted; HDFS only, no effect"},
+      {k("useRawLocalFileSystem"), KeyType::kBool, "false", false,
+       "Accepted; local paths are always written directly"},
       {"serializer", KeyType::kString, "TEXT", false, "text, header_and_text or avro_event"},
       {"serializer.*", KeyType::kPrefix, std::nullopt, false,
        "Serializer options: appendNewline (true); avro_event: compressionCodec (null), "
