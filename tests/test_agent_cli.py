@@ -121,6 +121,13 @@ class CliTest(AgentTestCase):
             for w in words:
                 self.assertIn(w, p.stdout, (name, w))
 
+    def test_flume_builtins_not_provided_are_refused_as_such(self):
+        out = self.assertRefused(
+            GOOD.replace("a1.sinks.k1.type = null", "a1.sinks.k1.type = org.apache.flume.sink.hbase.HBaseSink")
+            .replace("a1.sources.r1.type = netcat", "a1.sources.r1.type = thrift"),
+            "HBase sinks are not supported", "the thrift source (Flume's Thrift RPC) is not supported")
+        self.assertNotIn("unknown sink type", out)
+
     def test_check_validates_prints_the_wiring_and_binds_nothing(self):
         # A port that is busy: a real start would fail to bind it, --check never tries.
         busy = socket.socket()

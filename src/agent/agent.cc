@@ -62,6 +62,7 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     if (!t) {
       std::string msg = "unknown sink type '" + sc.type + "' (known: " + known_aliases("sink") +
                         ", or a Flume class name)";
+      if (auto why = refused_type("sink", sc.type)) msg = *why;
       diags.error("sink", sc.name, pfx + "type", msg);
       continue;
     }
@@ -127,9 +128,11 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     const std::string pfx = prefix_of(a, "sources", sc.name);
     const SourceType* t = find_source_type(sc.type);
     if (!t) {
+      auto why = refused_type("source", sc.type);
       diags.error("source", sc.name, pfx + "type",
-                  "unknown source type '" + sc.type + "' (known: " + known_aliases("source") +
-                      ", or a Flume class name)");
+                  why ? *why
+                      : "unknown source type '" + sc.type + "' (known: " +
+                            known_aliases("source") + ", or a Flume class name)");
       continue;
     }
     Settings s =

@@ -364,6 +364,61 @@ std::optional<std::string> refused_type(std::string_view kind, std::string_view 
     return "morphline interceptors are not supported (they need Kite Morphlines, a Java library); "
            "use regex_extractor, search_replace, regex_filter or remove_header for the same "
            "header and body edits";
+  // Flume built-ins (aliases and class names, lower case) that are not provided, with why and
+  // what to use instead: said as such, not as a typo.
+  struct Refusal {
+    std::string_view kind;
+    std::initializer_list<std::string_view> names;
+    std::string_view why;
+  };
+  static const Refusal kRefused[] = {
+      {"source",
+       {"thrift", "org.apache.flume.source.thriftsource"},
+       "the thrift source (Flume's Thrift RPC) is not supported; between agents use the avro "
+       "source and sink (Flume's Avro RPC), which Flume agents speak too"},
+      {"sink",
+       {"thrift", "org.apache.flume.sink.thriftsink"},
+       "the thrift sink (Flume's Thrift RPC) is not supported; between agents use the avro sink "
+       "and source (Flume's Avro RPC), which Flume agents speak too"},
+      {"source",
+       {"jms", "org.apache.flume.source.jms.jmssource"},
+       "the jms source is not supported: it needs a JMS provider's Java client"},
+      {"source",
+       {"twitter", "org.apache.flume.source.twitter.twittersource"},
+       "the twitter source is not supported: the Twitter v1.1 streaming API it reads has been "
+       "retired"},
+      {"source",
+       {"scribe", "org.apache.flume.source.scribe.scribesource"},
+       "the scribe source is not supported"},
+      {"sink",
+       {"hbase", "hbase2", "asynchbase", "org.apache.flume.sink.hbase.hbasesink",
+        "org.apache.flume.sink.hbase2.hbase2sink", "org.apache.flume.sink.hbase.asynchbasesink"},
+       "HBase sinks are not supported: they need an HBase cluster's Java client; land the events "
+       "in S3 (hdfs sink on an s3a:// path) or Kafka (KafkaSink) and load them from there"},
+      {"sink",
+       {"hive", "org.apache.flume.sink.hive.hivesink"},
+       "the hive sink is not supported: it needs Hive streaming (Java); write to the table's "
+       "location with the hdfs sink on an s3a:// or file:// path instead"},
+      {"sink",
+       {"elasticsearch", "org.apache.flume.sink.elasticsearch.elasticsearchsink"},
+       "the elasticsearch sink left Flume's distribution before 1.11 (FLUME-3414) and is not "
+       "provided; send the events through Kafka or the http sink"},
+      {"sink",
+       {"org.apache.flume.sink.kite.datasetsink"},
+       "the Kite dataset sink was removed from Flume before 1.11 and is not provided; use the hdfs "
+       "sink with serializer = avro_event"},
+      {"sink",
+       {"morphline_solr", "org.apache.flume.sink.solr.morphline.morphlinesolrsink"},
+       "the morphline Solr sink is not supported (Kite Morphlines and Solr's Java client)"},
+      {"sink",
+       {"irc", "org.apache.flume.sink.irc.ircsink"},
+       "the irc sink is not supported"},
+  };
+  for (const Refusal& r : kRefused) {
+    if (r.kind != kind) continue;
+    for (std::string_view n : r.names)
+      if (t == n) return std::string(r.why);
+  }
   return std::nullopt;
 }
 

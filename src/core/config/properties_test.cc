@@ -315,6 +315,22 @@ TEST(Substitution, EnvironmentVariables) {
   EXPECT_TRUE(unresolved.empty());
 }
 
+// -DpropertiesImplementation=org.apache.flume.node.EnvVarResolverProperties: a bare ${NAME}
+// that is no key reads the environment; a key still wins; without the flag it stays as written.
+TEST(Substitution, EnvVarResolverPropertiesReadsBareNamesFromTheEnvironment) {
+  const char* text = "a1.sources.r1.port = ${NC_PORT}\nhost = h1\na1.sources.r1.bind = ${host}\n";
+  Properties p = parse_ok(text);
+  std::vector<std::string> unresolved;
+  substitute_values(p, fake_env({{"NC_PORT", "44444"}, {"host", "from-env"}}), &unresolved, true);
+  EXPECT_EQ(value_of(p, "a1.sources.r1.port"), "44444");
+  EXPECT_EQ(value_of(p, "a1.sources.r1.bind"), "h1");
+  EXPECT_TRUE(unresolved.empty());
+  Properties q = parse_ok(text);
+  substitute_values(q, fake_env({{"NC_PORT", "44444"}}), &unresolved);
+  EXPECT_EQ(value_of(q, "a1.sources.r1.port"), "${NC_PORT}");
+  EXPECT_EQ(unresolved.size(), 1u);
+}
+
 // Each line doubles the one below it: without a budget, 31 lines would take 2^31 bytes and hang
 // the start (found by the properties fuzz target).
 TEST(Substitution, ThatDoublesAtEveryLevelStopsAtABudget) {
