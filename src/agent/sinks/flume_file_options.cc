@@ -35,22 +35,51 @@ Status read_flume_file_options(const std::string& p, const Settings& s, FlumeFil
 
   std::string file_type = lower(s.str(key("fileType")));
   std::string codec = s.str(key("codeC"));
+  const std::string n = lower(codec);
+  const bool unsupported = n.find("snappy") != std::string::npos ||
+                           n.find("lzo") != std::string::npos || n.find("lz4") != std::string::npos;
+  bool sequence_file = false;
   if (file_type == "sequencefile") {
-    return make_error(Errc::kConfig,
-                      key("fileType") +
-                          ": SequenceFile (Flume's default) is not supported; set it to "
-                          "DataStream (plain text) or CompressedStream with " +
-                          key("codeC") + " = gzip, bzip2 or zstd");
-  }
-  if (file_type == "datastream") {
+    // HDFSSequenceFile: key LongWritable; value BytesWritable (Writable) or Text (Text), matched
+    // case-sensitively as Flume's enum. A codec means BLOCK compression; Flume's "None" is BLOCK
+    // with DefaultCodec and no file extension (SequenceFile.Writer's CompressionOption).
+    sequence_file = true;
+    SeqFormat f;
+    std::string wf = s.str(key("writeFormat"));
+    if (wf == "Writable") {
+      f.value = SeqValueType::kBytesWritable;
+    } else if (wf == "Text") {
+      f.value = SeqValueType::kText;
+    } else {
+      return make_error(Errc::kConfig, key("writeFormat") + ": expected Writable or Text, got '" +
+                                           wf + "'");
+    }
+    if (!codec.empty()) {
+      if (n == "none") {
+        f.codec = SeqCodec::kDefault;
+        o.seq_extension.clear();
+      } else if (auto c = seq_codec_from_name(codec)) {
+        f.codec = *c;
+        o.seq_extension = seq_codec_extension(*c);
+      } else {
+        return make_error(Errc::kConfig,
+                          key("codeC") + ": '" + codec + "' is not supported with SequenceFile" +
+                              (unsupported ? " (its Hadoop framing is readable only by Hadoop's "
+                                             "native libraries)"
+                                           : "") +
+                              "; use default (zlib), gzip or bzip2");
+      }
+    }
+    o.serializer = SerializerOptions{};
+    o.serializer.type = SerializerType::kSequenceFile;
+    o.serializer.seq = f;
+  } else if (file_type == "datastream") {
     if (!codec.empty())
       return make_error(Errc::kConfig, key("codeC") + " is set but " + key("fileType") +
                                            " is DataStream; use CompressedStream");
   } else if (file_type == "compressedstream") {
     auto c = codec_from_name(codec);
-    std::string n = lower(codec);
-    if (n.find("snappy") != std::string::npos || n.find("lzo") != std::string::npos ||
-        n.find("lz4") != std::string::npos) {
+    if (unsupported) {
       return make_error(Errc::kConfig,
                         key("codeC") + ": '" + codec +
                             "' is not supported: Hadoop's block framing of it is readable only "
@@ -64,7 +93,7 @@ Status read_flume_file_options(const std::string& p, const Settings& s, FlumeFil
     o.codec = *c;
   } else {
     return make_error(Errc::kConfig, key("fileType") +
-                                         ": expected DataStream or "
+                                         ": expected SequenceFile, DataStream or "
                                          "CompressedStream, got '" +
                                          s.str(key("fileType")) + "'");
   }
@@ -93,8 +122,11 @@ Status read_flume_file_options(const std::string& p, const Settings& s, FlumeFil
   } else {
     o.time.time_zone = TimeZone::local();
   }
-  if (auto err = serializer_options(s.str("serializer"), s.sub("serializer."), o.serializer))
-    return make_error(Errc::kConfig, "serializer: " + *err);
+  // SequenceFile ignores `serializer`, as Flume.
+  if (!sequence_file) {
+    if (auto err = serializer_options(s.str("serializer"), s.sub("serializer."), o.serializer))
+      return make_error(Errc::kConfig, "serializer: " + *err);
+  }
   return {};
 }
 

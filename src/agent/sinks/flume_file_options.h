@@ -27,19 +27,26 @@ struct FlumeFileOptions {
   int64_t roll_count = 10;   // 0: off
   int64_t idle_timeout_s = 0;
   size_t batch_size = 100;
-  Codec codec = Codec::kNone;
+  Codec codec = Codec::kNone;  // CompressedStream only; SequenceFile: serializer.seq.codec
   TimeOptions time;
   std::chrono::milliseconds call_timeout{30000};
   SerializerOptions serializer;
   int64_t max_open_files = 5000;
 
+  std::string seq_extension;  // SequenceFile with a codec: the codec's extension (".deflate")
+
   std::string effective_suffix() const {
-    return file_suffix.empty() ? std::string(codec_extension(codec)) : file_suffix;
+    if (!file_suffix.empty()) return file_suffix;
+    // Flume's BucketWriter names a SequenceFile with a codec after the codec (.gz) too.
+    if (serializer.type == SerializerType::kSequenceFile) return seq_extension;
+    return codec_extension(codec);
   }
 };
 
 // Reads the keys above, each named `p` + key ("hdfs." for type = hdfs, "" for type = s3), plus
-// `serializer`. Errors name the key; snappy and lzo are refused with the codecs to use instead.
+// `serializer`. fileType SequenceFile (the default, as Flume) sets the serializer to
+// kSequenceFile with writeFormat and codeC (BLOCK compression), ignoring `serializer`. Errors name
+// the key; snappy and lzo are refused with the codecs to use instead.
 [[nodiscard]] Status read_flume_file_options(const std::string& p, const Settings& s,
                                              FlumeFileOptions& o);
 

@@ -205,6 +205,11 @@ Status HdfsLocalSink::stage(const Batch& events) {
   bool expanded = false;
   auto it = writers_.end();
   for (const Event& e : events) {
+    if (auto why = ser_.reject(e)) {  // SequenceFile: a timestamp header that is no number
+      dead_letters_.add();
+      if (auto s = dead_letters_file_.write(e, *why); !s) return s;
+      continue;
+    }
     if (!constant || !expanded) {
       auto pr = path_pattern_.expand(e.headers, now_ms, opts_.time);
       auto fr = pr ? prefix_pattern_.expand(e.headers, now_ms, opts_.time) : pr;
@@ -238,15 +243,15 @@ Status HdfsLocalSink::stage(const Batch& events) {
       it = writers_.emplace(bucket, std::move(w)).first;
     }
     Writer& w = it->second;
-    const size_t before = w.pending.size() + w.ser.block.size();
+    const size_t before = w.pending.size() + w.ser.held();
     if (auto s = ser_.add(w.ser, e, w.pending); !s) return s;
-    const size_t buffered = w.pending.size() + w.ser.block.size();
+    const size_t buffered = w.pending.size() + w.ser.held();
     group_bytes_ += buffered - std::min(before, buffered);
     ++w.count;
     w.last_event = now;
     // Size rolls count encoded bytes: known before the write only without compression (an
     // avro_event block adds its count, size and sync marker, and the file its header).
-    if (opts_.codec == Codec::kNone && opts_.serializer.avro_codec == AvroCodec::kNull &&
+    if (opts_.codec == Codec::kNone && !ser_.compresses() &&
         opts_.roll_size > 0 && w.bytes + static_cast<int64_t>(buffered) >= opts_.roll_size)
       w.roll = true;
     // Write as the buffer fills: writes of kWriteBytes whose bytes are still in the CPU's cache.
@@ -262,7 +267,7 @@ void HdfsLocalSink::discard_uncommitted() {
   counters_.event_write_fail.add();
   for (auto& [bucket, w] : writers_) {
     w.pending.clear();
-    ser_.discard(w.ser, w.committed_bytes == 0);
+    ser_.discard(w.ser, w.committed_bytes);
     if ((w.bytes != w.committed_bytes || w.torn) &&
         ::ftruncate(w.file.fd(), w.committed_bytes) != 0)
       log::error("sink {}: cannot truncate {} after a failed write: {}", name(), w.in_use_path,

@@ -138,7 +138,7 @@ Result<SinkStatus> RollingFileSink::process() {
   size_t group_bytes = 0;
   buf_.clear();
   // What a failed call left in the open block was rolled back; a header not written is due again.
-  ser_.discard(ser_file_, !file_.is_open() || file_bytes_ == 0);
+  ser_.discard(ser_file_, file_.is_open() ? file_bytes_ : 0);
   // A failed write cuts the file back to here: the group's takes roll back, so none of its bytes
   // may stay (and an avro_event file stays whole blocks).
   const int64_t group_start = file_.is_open() ? file_bytes_ : 0;
@@ -176,9 +176,9 @@ Result<SinkStatus> RollingFileSink::process() {
     counters_.event_drain_attempt.add(static_cast<int64_t>(*n));
     taken += static_cast<int64_t>(*n);
     for (const Event& e : tx.taken()) {
-      const size_t before = buf_.size() + ser_file_.block.size();
+      const size_t before = buf_.size() + ser_file_.held();
       if (auto s = ser_.add(ser_file_, e, buf_); !s) return s.error();
-      const size_t after = buf_.size() + ser_file_.block.size();
+      const size_t after = buf_.size() + ser_file_.held();
       group_bytes += after - std::min(before, after);
       if (after >= kWriteBytes) {
         if (auto s = ser_.end_block(ser_file_, buf_); !s) return s.error();

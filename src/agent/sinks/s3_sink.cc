@@ -259,7 +259,7 @@ Error S3Sink::discard_uncommitted(Error why) {
   counters_.event_write_fail.add();
   for (auto& [bp, w] : writers_) {
     w.pending.clear();
-    ser_.discard(w.ser, w.committed_bytes == 0);
+    ser_.discard(w.ser, w.committed_bytes);
     w.count = w.committed_count;
     w.bytes = w.committed_bytes;
     w.roll = (opts_.roll_count > 0 && w.count >= opts_.roll_count) ||
@@ -489,6 +489,11 @@ Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped
       ++*skipped;  // staged before a crash; its take was not committed then
       continue;
     }
+    if (auto why = ser_.reject(e)) {  // SequenceFile: a timestamp header that is no number
+      if (auto s = dead_letter(e, *why); !s) return s;
+      if (tracked) serialized_high_ = std::max(serialized_high_, e.seq);
+      continue;
+    }
     // Where does the event go? Flume's bucket: expanded path + "/" + expanded prefix.
     if (!constant || !expanded) {
       auto pr = path_pattern_.expand(e.headers, now_ms, opts_.time);
@@ -530,15 +535,15 @@ Status S3Sink::stage(const Batch& events, uint64_t staged_high, int64_t* skipped
       it = writers_.emplace(bp, std::move(w)).first;
     }
     Writer& w = it->second;
-    const size_t before = w.pending.size() + w.ser.block.size();
+    const size_t before = w.pending.size() + w.ser.held();
     if (auto s = ser_.add(w.ser, e, w.pending); !s) return s;
-    const size_t buffered = w.pending.size() + w.ser.block.size();
+    const size_t buffered = w.pending.size() + w.ser.held();
     group_bytes_ += buffered - std::min(before, buffered);
     if (tracked) serialized_high_ = std::max(serialized_high_, e.seq);
     ++w.count;
     w.last_event = now;
     // Size rolls count encoded bytes: known before the upload only without compression.
-    if (opts_.codec == Codec::kNone && opts_.serializer.avro_codec == AvroCodec::kNull) {
+    if (opts_.codec == Codec::kNone && !ser_.compresses()) {
       int64_t encoded = w.bytes + static_cast<int64_t>(buffered);
       if (opts_.roll_size > 0 && encoded >= opts_.roll_size) w.roll = true;
     }

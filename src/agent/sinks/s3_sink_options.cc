@@ -41,11 +41,14 @@ std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names, bo
        "Seconds without events before an object is closed; 0: off", 0},
       {k("batchSize"), KeyType::kInt, "100", false, "Events taken per transaction", 1},
       {k("codeC"), KeyType::kString, "", false,
-       "gzip, bzip2 or zstd (with fileType CompressedStream); snappy and lzo are refused"},
+       "CompressedStream: gzip, bzip2 or zstd; SequenceFile: default (zlib), deflate, gzip or "
+       "bzip2, BLOCK compression (none: DefaultCodec without an extension); snappy and lzo are "
+       "refused"},
       {k("fileType"), KeyType::kString, "SequenceFile", false,
-       "DataStream or CompressedStream (SequenceFile is not supported)"},
+       "SequenceFile (Hadoop's, key LongWritable = the timestamp header or now), DataStream or "
+       "CompressedStream; serializer applies to the last two only"},
       {k("writeFormat"), KeyType::kString, "Writable", false,
-       "Accepted (applies to SequenceFile only)"},
+       "SequenceFile values: Writable (BytesWritable) or Text (case-sensitive)"},
       {k("maxOpenFiles"), KeyType::kLong, "5000", false, "Open objects kept; the eldest is closed",
        1},
       {k("round"), KeyType::kBool, "false", false, "Round the timestamp down"},

@@ -69,10 +69,36 @@ TEST(S3SinkOptions, CompressedStreamTakesTheCodecExtension) {
   EXPECT_EQ(o->effective_suffix(), ".log.zst");
 }
 
+TEST(S3SinkOptions, SequenceFileIsTheDefault) {
+  auto o = hdfs_options({{"hdfs.path", "s3a://b/p"}, {"serializer", "avro_event"}});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->serializer.type, SerializerType::kSequenceFile);  // `serializer` is ignored
+  EXPECT_EQ(o->serializer.seq.value, SeqValueType::kBytesWritable);
+  EXPECT_EQ(o->serializer.seq.codec, SeqCodec::kNone);
+  EXPECT_EQ(o->codec, Codec::kNone);
+  EXPECT_EQ(o->effective_suffix(), "");
+  o = hdfs_options({{"hdfs.path", "s3a://b/p"},
+                    {"hdfs.fileType", "sequencefile"},
+                    {"hdfs.writeFormat", "Text"},
+                    {"hdfs.codeC", "gzip"}});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->serializer.seq.value, SeqValueType::kText);
+  EXPECT_EQ(o->serializer.seq.codec, SeqCodec::kGzip);
+  EXPECT_EQ(o->codec, Codec::kNone);         // no stream compression around it
+  EXPECT_EQ(o->effective_suffix(), ".gz");  // Flume's BucketWriter: the codec's extension
+  o = hdfs_options({{"hdfs.path", "s3a://b/p"}, {"hdfs.codeC", "None"}});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->serializer.seq.codec, SeqCodec::kDefault);  // Hadoop: BLOCK needs a codec
+  EXPECT_EQ(o->effective_suffix(), "");
+  auto wf = hdfs_options({{"hdfs.path", "s3a://b/p"}, {"hdfs.writeFormat", "text"}});
+  ASSERT_FALSE(wf);
+  EXPECT_NE(wf.error().message.find("hdfs.writeFormat"), std::string::npos);
+  auto snappy = hdfs_options({{"hdfs.path", "s3a://b/p"}, {"hdfs.codeC", "snappy"}});
+  ASSERT_FALSE(snappy);
+  EXPECT_NE(snappy.error().message.find("not supported with SequenceFile"), std::string::npos);
+}
+
 TEST(S3SinkOptions, ClearErrors) {
-  auto seq = hdfs_options({{"hdfs.path", "s3a://b/p"}});  // Flume's default SequenceFile
-  ASSERT_FALSE(seq);
-  EXPECT_NE(seq.error().message.find("SequenceFile"), std::string::npos);
   auto hdfs = hdfs_options({{"hdfs.path", "hdfs://nn/p"}, {"hdfs.fileType", "DataStream"}});
   ASSERT_FALSE(hdfs);
   EXPECT_NE(hdfs.error().message.find("hdfs.path"), std::string::npos);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 
 #include "core/flume_avro.h"
 
@@ -93,13 +94,55 @@ void serialize_event(const SerializerOptions& o, const Event& e, std::string& ou
   if (o.append_newline) out += '\n';
 }
 
-EventSerializer::EventSerializer(const SerializerOptions& o) : o_(o), blocks_(o.avro_codec) {}
+EventSerializer::EventSerializer(const SerializerOptions& o) : o_(o), blocks_(o.avro_codec) {
+  if (o_.type == SerializerType::kSequenceFile) seq_ = std::make_unique<SequenceFileEncoder>(o_.seq);
+}
 
 void EventSerializer::new_file(File& f) const {
   f.block.clear();
   f.records = 0;
   f.header_due = true;
   if (buffers()) f.sync = random_avro_sync_marker();
+  // Hadoop's marker is an MD5 of a UID and the time: 16 bytes that differ per file.
+  if (seq_) SequenceFileEncoder::start(f.seq, random_avro_sync_marker());
+}
+
+namespace {
+// Long.valueOf: an optional sign and decimal digits, within a long.
+std::optional<int64_t> java_long(std::string_view s) {
+  int64_t v = 0;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  const bool plus = b != e && *b == '+';
+  if (plus) ++b;
+  if (b == e || (plus && *b == '-')) return std::nullopt;
+  auto [p, ec] = std::from_chars(b, e, v);
+  if (ec != std::errc() || p != e) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+std::optional<std::string> EventSerializer::reject(const Event& e) const {
+  if (!seq_) return std::nullopt;
+  const std::string* ts = e.headers.find("timestamp");
+  if (ts && !java_long(*ts))
+    return "SequenceFile: the timestamp header '" + *ts +
+           "' is not a number of milliseconds (the record's key)";
+  return std::nullopt;
+}
+
+Status EventSerializer::add_seq(File& f, const Event& e, std::string& out) {
+  if (f.seq.sync.empty()) SequenceFileEncoder::start(f.seq, random_avro_sync_marker());
+  // HDFSWritableSerializer / HDFSTextSerializer: the timestamp header, or now.
+  const std::string* ts = e.headers.find("timestamp");
+  std::optional<int64_t> key = ts ? java_long(*ts) : std::nullopt;
+  if (ts && !key)
+    return make_error(Errc::kInvalidArgument, *reject(e));
+  if (!key)
+    key = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  return seq_->append(f.seq, *key, std::string_view(e.body.data(), e.body.size()), out);
 }
 
 Status EventSerializer::add_avro(File& f, const Event& e, std::string& out) {
@@ -111,6 +154,7 @@ Status EventSerializer::add_avro(File& f, const Event& e, std::string& out) {
 }
 
 Status EventSerializer::end_block(File& f, std::string& out) {
+  if (seq_) return seq_->sync(f.seq, out);
   if (f.records == 0) return {};
   if (f.header_due) {
     write_avro_container_header(kFlumeEventSchema, o_.avro_codec, f.sync, out);
@@ -122,10 +166,11 @@ Status EventSerializer::end_block(File& f, std::string& out) {
   return {};
 }
 
-void EventSerializer::discard(File& f, bool file_empty) const {
+void EventSerializer::discard(File& f, int64_t kept_bytes) const {
   f.block.clear();
   f.records = 0;
-  if (file_empty) f.header_due = true;
+  if (kept_bytes == 0) f.header_due = true;
+  if (seq_) seq_->rollback(f.seq, kept_bytes);
 }
 
 }  // namespace ingestor
