@@ -44,7 +44,8 @@ std::vector<KeySpec> sink_keys(const char* p, std::deque<std::string>& names, bo
        "CompressedStream: gzip, bzip2 or zstd; SequenceFile: default (zlib), deflate, gzip or "
        "bzip2, BLOCK compression (none: DefaultCodec without an extension); snappy and lzo are "
        "refused"},
-      {k("fileType"), KeyType::kString, "SequenceFile", false,
+      // Flume's hdfs sink defaults to SequenceFile; our own `s3` type writes the events' text.
+      {k("fileType"), KeyType::kString, hdfs ? "SequenceFile" : "DataStream", false,
        "SequenceFile (Hadoop's, key LongWritable = the timestamp header or now), DataStream or "
        "CompressedStream; serializer applies to the last two only"},
       {k("writeFormat"), KeyType::kString, "Writable", false,

@@ -69,6 +69,17 @@ TEST(S3SinkOptions, CompressedStreamTakesTheCodecExtension) {
   EXPECT_EQ(o->effective_suffix(), ".log.zst");
 }
 
+// Our own `s3` type (no Flume class) writes the events' text unless told otherwise.
+TEST(S3SinkOptions, TheS3TypeDefaultsToDataStream) {
+  Diagnostics d;
+  Settings s = Settings::validate(s3_sink_spec(), {{"path", "s3a://b/p"}}, "sink", "k1",
+                                  "a1.sinks.k1.", d);
+  ASSERT_FALSE(d.has_errors()) << d.all()[0].to_string();
+  auto o = s3_sink_options("s3", "k1", s, "", nullptr);
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_NE(o->serializer.type, SerializerType::kSequenceFile);
+}
+
 TEST(S3SinkOptions, SequenceFileIsTheDefault) {
   auto o = hdfs_options({{"hdfs.path", "s3a://b/p"}, {"serializer", "avro_event"}});
   ASSERT_TRUE(o) << o.error().message;
