@@ -15,13 +15,13 @@ PYTHON ?= $(or $(shell ls /root/.pyenv/versions/3.11*/bin/python3 2>/dev/null | 
 DEB_BUILD_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libssl-dev libpcre2-dev libpugixml-dev libsqlite3-dev zlib1g-dev libbz2-dev libzstd-dev \
-  libspdlog-dev libfmt-dev libcli11-dev libsnappy-dev \
+  libspdlog-dev libfmt-dev libcli11-dev libsnappy-dev librdkafka-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
 # rsyslog: the peer of bench/bench_taildir.py and bench/bench_syslog.py, run there as a private
 # foreground instance; on a host with systemd the package also enables and starts the system's
 # rsyslogd, which the benchmarks do not use (`systemctl disable --now rsyslog` if it is not wanted).
 DEB_TEST_PACKAGES := curl socat netcat-openbsd zstd gzip procps python3 logrotate \
-  s3cmd rclone prometheus chromium chromium-driver rsyslog avro-bin python3-avro
+  s3cmd rclone prometheus chromium chromium-driver rsyslog avro-bin python3-avro kcat
 DEB_PACKAGES := $(DEB_BUILD_PACKAGES) $(DEB_TEST_PACKAGES)
 # `make image` / `make image-test` without a Docker engine (docs/deploy.md, "Image").
 DEB_IMAGE_PACKAGES := podman runc debootstrap podman-compose
