@@ -20,6 +20,7 @@
 #include "agent/sinks/avro_sink.h"
 #include "agent/sinks/hdfs_local_sink.h"
 #include "agent/sinks/http_sink.h"
+#include "agent/sinks/kafka_sink.h"
 #include "agent/sinks/logger_sink.h"
 #include "agent/sinks/null_sink.h"
 #include "agent/sinks/rolling_file_sink.h"
@@ -273,6 +274,16 @@ const std::vector<SinkType>& sink_types() {
       {hdfs_sink_spec,
        [](const std::string& name, const Settings& s,
           BuildEnv& env) -> Result<std::unique_ptr<Sink>> { return make_hdfs_sink(name, s, env); }},
+      // Issue 20: kafka (org.apache.flume.sink.kafka.KafkaSink).
+      {kafka_sink_spec,
+       [](const std::string& name, const Settings& s,
+          BuildEnv& env) -> Result<std::unique_ptr<Sink>> {
+         std::vector<std::string> warnings;
+         auto o = kafka_sink_options(s, &warnings);
+         if (!o) return o.error();
+         for (auto& w : warnings) env.diags->warning("sink", name, "", w);
+         return upcast<Sink>(KafkaSink::create(name, std::move(*o)));
+       }},
       // Issue 18 (storage): the http sink.
       {http_sink_spec,
        [](const std::string& name, const Settings& s,
