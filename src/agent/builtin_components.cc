@@ -28,6 +28,7 @@
 #include "agent/sources/avro_source.h"
 #include "agent/sources/exec_source.h"
 #include "agent/sources/http_source.h"
+#include "agent/sources/kafka_source.h"
 #include "agent/sources/netcat_source.h"
 #include "agent/sources/seq_source.h"
 #include "agent/sources/stress_source.h"
@@ -181,6 +182,17 @@ const std::vector<SourceType>& source_types() {
          for (auto& w : warnings) env.diags->warning("source", name, "", w);
          return std::unique_ptr<Source>(
              std::make_unique<TaildirSource>(name, std::move(p), std::move(*o)));
+       }},
+      // Issue 20: kafka (org.apache.flume.source.kafka.KafkaSource).
+      {kafka_source_spec,
+       [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
+          BuildEnv& env) -> Result<std::unique_ptr<Source>> {
+         std::vector<std::string> warnings;
+         auto o = kafka_source_options(s, &warnings);
+         if (!o) return o.error();
+         for (auto& w : warnings) env.diags->warning("source", name, "", w);
+         return std::unique_ptr<Source>(
+             std::make_unique<KafkaSource>(name, std::move(p), std::move(*o)));
        }},
       // Issue 19: spooldir (org.apache.flume.source.SpoolDirectorySource)
       {spooldir_source_spec,

@@ -7,7 +7,9 @@
 //    sasl.jaas.config or *password* key (secrets stay out of logs);
 //  - what translates carries the user's key in `from`, and no Java-only key survives under its
 //    Java name (key.serializer, sasl.jaas.config, ssl.truststore.location, max.request.size...);
-//  - librdkafka's own check of the result never crashes.
+//  - librdkafka's own check of the result never crashes;
+//  - each value, read as kafka.topics.regex, translates to "^(...)$" that POSIX regcomp accepts,
+//    or is refused with Errc::kConfig.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,7 +18,10 @@
 
 #include "agent/kafka/kafka_client.h"
 #include "agent/kafka/kafka_properties.h"
+#include "agent/kafka/kafka_consumer.h"
 #include "base/fuzz_check.h"
+
+#include <regex.h>
 
 using namespace ingestor;
 using namespace ingestor::kafka;
@@ -49,6 +54,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         INGESTOR_FUZZ_CHECK(p.key != java);
     }
     (void)make_conf(t->props, nullptr);
+  }
+  for (const auto& [k, v] : given) {
+    auto re = java_regex_to_posix(v);
+    if (!re) {
+      INGESTOR_FUZZ_CHECK(re.error().code == Errc::kConfig);
+      continue;
+    }
+    INGESTOR_FUZZ_CHECK(re->rfind("^(", 0) == 0 && re->size() >= 4 &&
+                        re->compare(re->size() - 2, 2, ")$") == 0);
+    regex_t compiled;
+    if (regcomp(&compiled, re->c_str(), REG_EXTENDED | REG_NOSUB) == 0) regfree(&compiled);
   }
   return 0;
 }
