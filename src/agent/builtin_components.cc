@@ -6,6 +6,7 @@
 
 #include "agent/channel_selectors.h"
 #include "agent/channels/file_channel.h"
+#include "agent/channels/kafka_channel.h"
 #include "agent/channels/memory_channel.h"
 #include "agent/channels/spillable_channel.h"
 #include "agent/interceptors/host_interceptor.h"
@@ -244,6 +245,16 @@ const std::vector<ChannelType>& channel_types() {
          auto o = file_channel_options(s, *env.diags, name);
          if (!o) return o.error();
          return std::unique_ptr<Channel>(std::make_unique<FileChannel>(name, std::move(*o)));
+       }},
+      // Issue 20: kafka (org.apache.flume.channel.kafka.KafkaChannel).
+      {kafka_channel_spec,
+       [](const std::string& name, const Settings& s,
+          BuildEnv& env) -> Result<std::unique_ptr<Channel>> {
+         std::vector<std::string> warnings;
+         auto o = kafka_channel_options(s, &warnings);
+         if (!o) return o.error();
+         for (auto& w : warnings) env.diags->warning("channel", name, "", w);
+         return std::unique_ptr<Channel>(std::make_unique<KafkaChannel>(name, std::move(*o)));
        }},
       // Issue 18 (storage): spillablememory, and jdbc refused.
       {spillable_channel_spec,
