@@ -70,6 +70,7 @@ bool is_gauge(const std::string& attr) {
                                                              "StagedBytes",
                                                              "UploadsPending",
                                                              "LastUploadTime",
+                                                             "KafkaConsumerLag",
                                                              "RollInterval",
                                                              "UploadErrorsInARow"};
   return kGauges.count(attr) > 0;
@@ -142,10 +143,17 @@ std::string render_prometheus(const std::vector<const Component*>& components) {
     for (const auto& [k, v] : m) {
       auto value = prometheus_value(v);
       if (!value) continue;
-      std::string name = "ingestor_" + group + "_" + snake_case(k);
-      gauge[name] = is_gauge(k);
+      // A per-partition attribute "Name.<partition>@<topic>" (the Kafka consumer lag) is the
+      // metric Name with a partition label.
+      std::string attr = k, partition;
+      if (size_t dot = k.find('.'); dot != std::string::npos) {
+        attr = k.substr(0, dot);
+        partition = ",partition=\"" + label_escape(k.substr(dot + 1)) + "\"";
+      }
+      std::string name = "ingestor_" + group + "_" + snake_case(attr);
+      gauge[name] = is_gauge(attr);
       samples[name].push_back(name + "{component=\"" + label_escape(c->name()) + "\",type=\"" +
-                              label_escape(c->type()) + "\"} " + *value);
+                              label_escape(c->type()) + "\"" + partition + "} " + *value);
     }
   }
   std::string out;

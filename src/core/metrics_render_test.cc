@@ -63,6 +63,30 @@ TEST(MetricsRender, PrometheusSamplesAreNumbers) {
   EXPECT_NE(render_flume_json({&c}).find("\"Note\":\"not a number\""), std::string::npos);
 }
 
+// The Kafka source's per-partition lag ("KafkaConsumerLag.<partition>@<topic>").
+class FakeKafkaSource : public Component {
+ public:
+  FakeKafkaSource() : Component("r1", "kafka") {}
+  const char* metrics_group() const override { return "SOURCE"; }
+  void collect_metrics(MetricList& out) const override {
+    out.emplace_back("KafkaConsumerLag.0@t\"1", "5");
+    out.emplace_back("KafkaConsumerLag", "5");
+  }
+};
+
+TEST(MetricsRender, PerPartitionLagIsALabel) {
+  FakeKafkaSource s;
+  std::string p = render_prometheus({&s});
+  EXPECT_NE(p.find("# TYPE ingestor_source_kafka_consumer_lag gauge\n"), std::string::npos) << p;
+  EXPECT_NE(p.find("ingestor_source_kafka_consumer_lag{component=\"r1\",type=\"kafka\","
+                   "partition=\"0@t\\\"1\"} 5\n"),
+            std::string::npos)
+      << p;
+  EXPECT_NE(p.find("ingestor_source_kafka_consumer_lag{component=\"r1\",type=\"kafka\"} 5\n"),
+            std::string::npos)
+      << p;
+}
+
 TEST(MetricsRender, SinkStateGauges) {
   SinkCounters k;
   k.consecutive_errors.set(3);
