@@ -91,7 +91,11 @@ void KafkaConsumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partiti
     } else {
       rd_kafka_assign(rk, parts);
     }
-    if (paused_) rd_kafka_pause_partitions(rk, parts);
+    // librdkafka keeps a partition's pause flag across unassign/assign: set it as we want it.
+    if (paused_)
+      rd_kafka_pause_partitions(rk, parts);
+    else
+      rd_kafka_resume_partitions(rk, parts);
   } else {
     if (listener_ && !closed_) listener_->on_revoke(parts);
     {
@@ -130,6 +134,7 @@ Status KafkaConsumer::commit(const OffsetMap& offsets, bool async) {
   for (const auto& [tp, off] : offsets)
     rd_kafka_topic_partition_list_add(l.get(), tp.first.c_str(), tp.second)->offset = off;
   rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), l.get(), async ? 1 : 0);
+  last_commit_err_ = e;
   if (e) return make_error(Errc::kUnavailable, std::string("offset commit: ") + rd_kafka_err2str(e));
   return {};
 }

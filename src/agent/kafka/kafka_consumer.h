@@ -56,8 +56,10 @@ class KafkaConsumer {
   // One message, an error event, or null after `timeout_ms`. Rebalance callbacks run inside.
   MessagePtr poll(int timeout_ms);
 
-  // Commits `offsets` synchronously (with `metadata` per partition, as Flume's batch UUID).
+  // Commits `offsets` (synchronously unless `async`). last_commit_error() keeps the code of the
+  // last failed synchronous commit (REBALANCE_IN_PROGRESS while the group rebalances).
   [[nodiscard]] Status commit(const OffsetMap& offsets, bool async = false);
+  rd_kafka_resp_err_t last_commit_error() const { return last_commit_err_; }
   // The group's committed offsets for `parts` (elements' offsets set; INVALID when none).
   [[nodiscard]] Status committed(rd_kafka_topic_partition_list_t* parts, int timeout_ms);
 
@@ -88,6 +90,7 @@ class KafkaConsumer {
   RebalanceListener* listener_ = nullptr;
   HandlePtr rk_;
   bool closed_ = false;
+  rd_kafka_resp_err_t last_commit_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool paused_ = false;
   mutable std::mutex mu_;
   OffsetMap assigned_;  // assigned partitions -> next offset read (-1: nothing read yet)

@@ -240,6 +240,11 @@ bool KafkaSource::put_batch() {
   if (Status c = consumer_->commit(channel_committed_, pos_channel_ != nullptr); !c) {
     commit_fail_.add();
     if (warn_.allow()) log::warn("kafka source {}: {}", name(), c.error().message);
+    if (consumer_->last_commit_error() == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) {
+      rebalancing_ = true;
+      rebalancing_until_ = Clock::now() + std::chrono::seconds(30);
+      consumer_->pause_all();
+    }
   } else {
     channel_committed_.clear();
   }
@@ -259,14 +264,18 @@ PollStatus KafkaSource::poll() {
   if (!consumer_) return PollStatus::kBackoff;
   if (!batch_.empty()) {
     // The channel refused this batch: stay in the group (poll with partitions paused), retry.
-    kafka::OffsetMap reread;  // records fetched before the pause took effect: read them later
-    while (auto m = consumer_->poll(0))
-      if (!m->err) reread.try_emplace({rd_kafka_topic_name(m->rkt), m->partition}, m->offset);
-    for (const auto& [tp, off] : reread) consumer_->seek(tp.first, tp.second, off);
+    idle_poll(0);
     if (batch_.empty()) return PollStatus::kReady;  // a revocation discarded it
     if (!put_batch()) return PollStatus::kRetry;
     consumer_->resume_all();
     return PollStatus::kReady;
+  }
+  if (rebalancing_) {
+    if (Clock::now() < rebalancing_until_) {
+      idle_poll(100);  // the revocation comes inside
+      if (rebalancing_) return PollStatus::kReady;
+    }
+    rebalancing_ = false;
   }
   consumer_->resume_all();
   const size_t max = std::min(opts_.batch_size, std::max<size_t>(processor().max_batch(), 1));
@@ -314,8 +323,16 @@ PollStatus KafkaSource::poll() {
   return put_batch() ? PollStatus::kReady : PollStatus::kRetry;
 }
 
+void KafkaSource::idle_poll(int timeout_ms) {
+  kafka::OffsetMap reread;  // records fetched before the pause took effect: read them later
+  for (auto m = consumer_->poll(timeout_ms); m; m = consumer_->poll(0))
+    if (!m->err) reread.try_emplace({rd_kafka_topic_name(m->rkt), m->partition}, m->offset);
+  for (const auto& [tp, off] : reread) consumer_->seek(tp.first, tp.second, off);
+}
+
 void KafkaSource::on_assign(rd_kafka_topic_partition_list_t* parts) {
   rebalances_.add();
+  rebalancing_ = false;
   if (!pos_channel_) return;  // the group's committed offsets
   auto positions = pos_channel_->committed_positions(name());
   if (!positions) return;
@@ -336,6 +353,7 @@ void KafkaSource::on_assign(rd_kafka_topic_partition_list_t* parts) {
 
 void KafkaSource::on_revoke(const rd_kafka_topic_partition_list_t* parts) {
   rebalances_.add();
+  rebalancing_ = false;
   if (!batch_.empty() || !batch_next_.empty()) {
     // Not in the channel: the next owner of the revoked partitions reads them again; this
     // consumer re-reads its remaining partitions from the batch's first offsets.

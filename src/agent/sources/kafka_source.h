@@ -74,6 +74,9 @@ class KafkaSource final : public PollableSource, private kafka::RebalanceListene
   // commits the offsets to Kafka. False when the channel refused it (batch_ kept for a retry).
   bool put_batch();
   void discard_batch();
+  // Polls with every partition paused (callbacks served, membership kept); records fetched before
+  // the pause are sought back to be read later.
+  void idle_poll(int timeout_ms);
   Slice copy_body(const void* data, size_t n);
 
   KafkaSourceOptions opts_;
@@ -84,6 +87,10 @@ class KafkaSource final : public PollableSource, private kafka::RebalanceListene
   kafka::OffsetMap batch_next_;       // per partition: next offset after the batch's records
   kafka::OffsetMap batch_first_;      // per partition: the batch's first offset
   kafka::OffsetMap channel_committed_;  // committed to the channel, not yet to Kafka
+  // A commit failed because the group is rebalancing: read nothing more until the rebalance
+  // happened (so the next owner re-reads at most the batch whose commit failed), up to a deadline.
+  bool rebalancing_ = false;
+  std::chrono::steady_clock::time_point rebalancing_until_{};
   ChunkRef arena_;
   size_t arena_used_ = 0;
   Counter get_timer_ms_, commit_timer_ms_, empty_count_, commit_fail_, rebalances_;
