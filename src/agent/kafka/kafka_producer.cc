@@ -59,9 +59,8 @@ void KafkaProducer::request_stop() {
   if (rk_) rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 }
 
-size_t KafkaProducer::send(std::span<OutRecord> recs) {
+void KafkaProducer::produce(std::span<OutRecord> recs) {
   rd_kafka_t* rk = rk_.get();
-  size_t outstanding = 0;
   std::vector<rd_kafka_vu_t> vu;
   for (OutRecord& r : recs) {
     if (r.delivered()) continue;
@@ -119,10 +118,7 @@ size_t KafkaProducer::send(std::span<OutRecord> recs) {
     vu.push_back(v);
     for (;;) {
       rd_kafka_error_t* e = rd_kafka_produceva(rk, vu.data(), vu.size());
-      if (!e) {
-        ++outstanding;
-        break;
-      }
+      if (!e) break;
       rd_kafka_resp_err_t code = rd_kafka_error_code(e);
       rd_kafka_error_destroy(e);
       if (code == RD_KAFKA_RESP_ERR__QUEUE_FULL && !stopping_) {
@@ -133,14 +129,23 @@ size_t KafkaProducer::send(std::span<OutRecord> recs) {
       break;
     }
   }
+}
+
+size_t KafkaProducer::wait(std::span<OutRecord> recs, bool flush) {
+  rd_kafka_t* rk = rk_.get();
   // Every produced record gets exactly one report within message.timeout.ms (or at once after a
   // purge): wait for all of them, so no pointer into `recs` stays inside librdkafka.
   auto pending = [&] {
-    size_t n = 0;
-    for (const OutRecord& r : recs) n += r.err == RD_KAFKA_RESP_ERR__IN_PROGRESS;
-    return n;
+    for (const OutRecord& r : recs)
+      if (r.err == RD_KAFKA_RESP_ERR__IN_PROGRESS) return true;
+    return false;
   };
-  while (outstanding > 0 && pending() > 0) rd_kafka_flush(rk, 100);
+  while (pending()) {
+    if (flush)
+      rd_kafka_flush(rk, 100);
+    else
+      rd_kafka_poll(rk, 10);
+  }
   size_t failed = 0;
   for (const OutRecord& r : recs) failed += !r.delivered();
   return failed;

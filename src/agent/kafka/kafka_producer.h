@@ -50,7 +50,19 @@ class KafkaProducer {
   // Sends every record of `recs` that is not delivered yet and waits for their reports. Returns
   // how many of `recs` are still not delivered (their `err` says why). Never leaves a record
   // inside librdkafka.
-  size_t send(std::span<OutRecord> recs);
+  size_t send(std::span<OutRecord> recs) {
+    produce(recs);
+    return wait(recs, true);
+  }
+
+  // The two halves of send(), for a caller that keeps several batches in flight: produce()
+  // enqueues every record not delivered yet (an immediate failure is set in its `err`); wait()
+  // serves delivery reports until none of `recs` is in flight (`flush`: make lingering records go
+  // at once, else they leave after linger.ms while the caller prepares its next batch) and
+  // returns how many are not delivered. Every produced record must be waited for before its bytes
+  // go away.
+  void produce(std::span<OutRecord> recs);
+  size_t wait(std::span<OutRecord> recs, bool flush);
 
   // Makes a send() in progress give up at once (its records purged, reported as not delivered).
   void request_stop();

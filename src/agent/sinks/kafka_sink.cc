@@ -133,23 +133,28 @@ Status KafkaSink::start() {
 void KafkaSink::stop() {
   if (!producer_) return;
   producer_->request_stop();
-  if (tx_.open()) {
+  // Newest first, so the events go back to the head of the channel in their order.
+  while (!in_flight_.empty()) {
+    InFlight& b = in_flight_.back();
+    producer_->wait(b.recs, true);  // purged: returns at once
     size_t acked = 0;
-    for (auto& r : recs_) acked += r.delivered();
+    for (auto& r : b.recs) acked += r.delivered();
     rollbacks_.add();
     log::warn("kafka sink {}: stopping with a batch of {} events not fully acknowledged; rolled "
               "back ({} of them already in Kafka will be sent again)",
-              name(), recs_.size(), acked);
-    tx_.rollback();
+              name(), b.recs.size(), acked);
+    b.tx.rollback();
+    in_flight_.pop_back();
   }
   producer_.reset();
   counters_.stopped();
 }
 
-Status KafkaSink::build_records(const Batch& events) {
-  recs_.clear();
-  topics_.clear();
-  values_.clear();
+Status KafkaSink::build_records(InFlight& b) {
+  const Batch& events = b.tx.taken();
+  std::vector<kafka::OutRecord>& recs_ = b.recs;
+  std::vector<std::string>& topics_ = b.topics;
+  std::vector<std::string>& values_ = b.values;
   recs_.resize(events.size());
   topics_.reserve(events.size());  // the records point into these: no reallocation below
   values_.reserve(opts_.use_flume_event_format ? events.size() : 0);
@@ -208,64 +213,86 @@ Status KafkaSink::build_records(const Batch& events) {
   return {};
 }
 
+bool KafkaSink::start_batch(Status& err) {
+  InFlight b;
+  b.tx = channel_->begin();
+  auto n = b.tx.take(opts_.batch_size);
+  if (!n) {
+    counters_.channel_read_fail.add();
+    b.tx.rollback();
+    err = n.error();
+    return false;
+  }
+  const Batch& events = b.tx.taken();
+  if (events.empty()) {
+    if (auto c = b.tx.commit(); !c) err = c.error();
+    return false;
+  }
+  if (events.size() < opts_.batch_size)
+    counters_.batch_underflow.add();
+  else
+    counters_.batch_complete.add();
+  counters_.event_drain_attempt.add(static_cast<int64_t>(events.size()));
+  if (Status s = build_records(b); !s) {
+    // Flume: EventDeliveryException, rollback; the same batch comes back (a poison event
+    // blocks the sink, as in Flume; the message names it).
+    counters_.event_write_fail.add();
+    rollbacks_.add();
+    b.tx.rollback();
+    err = s.error();
+    return false;
+  }
+  producer_->produce(b.recs);
+  in_flight_.push_back(std::move(b));
+  return true;
+}
+
 Result<SinkStatus> KafkaSink::process() {
-  if (!tx_.open()) {
-    tx_ = channel_->begin();
-    auto n = tx_.take(opts_.batch_size);
-    if (!n) {
-      counters_.channel_read_fail.add();
-      tx_.rollback();
-      return n.error();
-    }
-    const Batch& events = tx_.taken();
-    if (events.empty()) {
+  const bool failing = !in_flight_.empty() && in_flight_.front().failed;
+  if (failing) {
+    InFlight& f = in_flight_.front();
+    size_t todo = 0;
+    for (auto& r : f.recs) todo += !r.delivered();
+    resent_.add(static_cast<int64_t>(todo));
+    producer_->produce(f.recs);  // only the records not delivered
+    f.failed = false;
+  } else if (in_flight_.size() < kDepth) {
+    Status err;
+    if (!start_batch(err) && in_flight_.empty()) {
+      if (!err) return err.error();  // a failed take or a batch that cannot be mapped
       counters_.batch_empty.add();
-      if (auto c = tx_.commit(); !c) return c.error();
       return SinkStatus::kBackoff;
     }
-    if (events.size() < opts_.batch_size)
-      counters_.batch_underflow.add();
-    else
-      counters_.batch_complete.add();
-    counters_.event_drain_attempt.add(static_cast<int64_t>(events.size()));
-    if (Status b = build_records(events); !b) {
-      // Flume: EventDeliveryException, rollback; the same batch comes back (a poison event
-      // blocks the sink, as in Flume; the message names it).
-      counters_.event_write_fail.add();
-      rollbacks_.add();
-      tx_.rollback();
-      return b.error();
-    }
-  } else {
-    size_t todo = 0;
-    for (auto& r : recs_) todo += !r.delivered();
-    resent_.add(static_cast<int64_t>(todo));
+    // (With a batch already in flight, a failed start is retried at the next call.)
   }
+  InFlight& f = in_flight_.front();
   const auto t0 = std::chrono::steady_clock::now();
-  const size_t failed = producer_->send(recs_);
+  // Nothing behind it to overlap with: make it go at once instead of after linger.ms.
+  const size_t failed = producer_->wait(f.recs, /*flush=*/in_flight_.size() == 1);
   send_timer_ms_.add(std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now() - t0)
                          .count());
   if (failed > 0) {
     // The transaction stays open: the next call re-sends only these.
+    f.failed = true;
     counters_.event_write_fail.add();
     rd_kafka_resp_err_t first = RD_KAFKA_RESP_ERR_NO_ERROR;
     std::string_view topic;
-    for (auto& r : recs_)
+    for (auto& r : f.recs)
       if (!r.delivered()) {
         first = r.err;
         topic = r.topic;
         break;
       }
     return make_error(Errc::kUnavailable,
-                      std::to_string(failed) + " of " + std::to_string(recs_.size()) +
+                      std::to_string(failed) + " of " + std::to_string(f.recs.size()) +
                           " records not acknowledged by Kafka (topic " + log::escape(topic) +
                           ": " + kafka::KafkaProducer::err_name(first) +
                           "); only those will be sent again");
   }
-  if (auto c = tx_.commit(); !c) return c.error();
-  counters_.event_drain_success.add(static_cast<int64_t>(recs_.size()));
-  recs_.clear();
+  if (auto c = f.tx.commit(); !c) return c.error();
+  counters_.event_drain_success.add(static_cast<int64_t>(f.recs.size()));
+  in_flight_.pop_front();
   return SinkStatus::kReady;
 }
 
