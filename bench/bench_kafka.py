@@ -142,7 +142,7 @@ a1.sinks.k1.flumeBatchSize = {batch}
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.sendall(data)
         wait(lambda: int(a.metrics("SINK.k1")["EventDrainSuccessCount"]) >= n + n_warm, 600,
-             "sink", interval=0.05)
+             "sink", interval=0.01)
         dt = time.monotonic() - t0
         return {"seconds": dt, "records_per_s": n / dt, "rss_kib": a.rss_kib(),
                 "send_ms": int(a.metrics("SINK.k1")["KafkaEventSendTimer"])}
@@ -176,7 +176,7 @@ a1.sinks.k1.batchSize = {batch}
              60, "assignment", interval=0.005)
         t0 = time.monotonic()
         wait(lambda: int(a.metrics("SOURCE.r1")["EventAcceptedCount"]) >= n, 600, "source",
-             interval=0.05)
+             interval=0.01)
         dt = time.monotonic() - t0
         m = a.metrics("SOURCE.r1")
         return {"seconds": dt, "records_per_s": n / dt, "rss_kib": a.rss_kib(),

@@ -188,6 +188,7 @@ void KafkaSource::add(const rd_kafka_message_t* m) {
   } else {
     e.body = std::move(value);
   }
+  e.headers.reserve(e.headers.size() + 5 + opts_.header_map.size());
   rd_kafka_timestamp_type_t tstype;
   int64_t ts = rd_kafka_message_timestamp(m, &tstype);
   if (ts >= 0 && !e.headers.contains("timestamp")) e.headers.set("timestamp", std::to_string(ts));
