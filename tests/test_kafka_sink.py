@@ -197,6 +197,25 @@ a1.sinks.k1.requiredAcks = all
         self.assertNotEqual(code, 0)
         self.assertIn("kafka.producer.lingerms", out)
 
+    def test_a_kafka_source_feeding_the_sink_warns_of_the_topic_loop(self):
+        loop = f"""a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = kafka
+a1.sources.r1.channels = c1
+a1.sources.r1.kafka.bootstrap.servers = {self.kafka.bootstrap}
+a1.sources.r1.kafka.topics = t1
+a1.channels.c1.type = memory
+a1.sinks.k1.type = kafka
+a1.sinks.k1.channel = c1
+a1.sinks.k1.kafka.bootstrap.servers = {self.kafka.bootstrap}
+a1.sinks.k1.kafka.topic = custom-topic
+"""
+        a = self.start_agent(loop)
+        self.assertIn("topic loop", a.output())
+        b = self.start_agent(loop + "a1.sources.r1.setTopicHeader = false\n")
+        self.assertNotIn("topic loop", b.output())
+
     def test_brokers_down_and_back_deliver_every_record_once(self):
         a = self.start_agent(config(self.kafka.bootstrap, "a1.sinks.k1.kafka.topic = t1\n"))
         self.post(a, [{"body": f"before-{i}"} for i in range(50)])

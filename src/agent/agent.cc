@@ -7,6 +7,8 @@
 
 #include "agent/channel_selectors.h"
 #include "agent/sink_processors.h"
+#include "agent/sinks/kafka_sink.h"
+#include "agent/sources/kafka_source.h"
 #include "base/log.h"
 
 namespace ingestor {
@@ -178,6 +180,7 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
     agent->sources_.push_back(std::move(*src));
   }
 
+  warn_kafka_topic_loops(*agent, diags);
   for (auto& sink : agent->sinks_) {
     size_t takers = 0;
     for (auto& other : agent->sinks_) takers += other->channel() == sink->channel();
@@ -194,6 +197,34 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
   if (agent->sources_.empty() && agent->sinks_.empty())
     return make_error(Errc::kConfig, "agent '" + a + "' has no valid source and no valid sink");
   return agent;
+}
+
+// Flume's topic loop (shared reference kafka.md §4.10): a Kafka source writes the record's topic
+// into header `topic`, and a Kafka sink with allowTopicOverride sends an event to the topic named
+// there, so a source feeding a sink through the same header name sends every event back to the
+// topic it came from. Kept for compatibility, warned about.
+void Agent::warn_kafka_topic_loops(const Agent& agent, Diagnostics& diags) {
+  for (const auto& src : agent.sources_) {
+    const auto* ks = dynamic_cast<const KafkaSource*>(src.get());
+    if (!ks || !ks->options().set_topic_header) continue;
+    const ChannelSelector& sel = ks->processor().selector();
+    for (const auto& sink : agent.sinks_) {
+      const auto* kk = dynamic_cast<const KafkaSink*>(sink.get());
+      if (!kk || !kk->options().allow_topic_override ||
+          kk->options().topic_header != ks->options().topic_header)
+        continue;
+      bool fed = false;
+      for (const auto* list : {&sel.required, &sel.optional})
+        for (const Channel* c : *list) fed = fed || c == sink->channel();
+      if (!fed) continue;
+      diags.warning("sink", sink->name(), "",
+                    "kafka source " + src->name() + " puts each record's topic in header '" +
+                        ks->options().topic_header + "' and this sink's allowTopicOverride sends "
+                        "the event to the topic named there: events go back to the topic they "
+                        "were read from (Flume's topic loop). Set setTopicHeader = false on the "
+                        "source, allowTopicOverride = false on the sink, or another topicHeader");
+    }
+  }
 }
 
 // The wiring of what was built, from the configuration it was built from. Multiplexing selectors

@@ -50,6 +50,7 @@ class Agent {
 
  private:
   Agent() = default;
+  static void warn_kafka_topic_loops(const Agent& agent, Diagnostics& diags);
   static AgentTopology describe_topology(const AgentConfig& config, const Agent& agent);
   std::string name_;
   std::unique_ptr<net::IoPool> pool_;

@@ -20,6 +20,7 @@ class Source : public Component {
   void collect_metrics(MetricList& out) const override { counters_.collect(out); }
   SourceCounters& counters() { return counters_; }
   ChannelProcessor& processor() { return *processor_; }
+  const ChannelProcessor& processor() const { return *processor_; }
 
   // The TCP/UDP port a network source listens on once started (0 for others). Tests start
   // sources on port 0 and read the real port from here (reported in the agent's status file).

@@ -67,6 +67,7 @@ class KafkaSink final : public Sink {
   size_t batch_size() const override { return opts_.batch_size; }
   Result<SinkStatus> process() override;
   void collect_metrics(MetricList& out) const override;
+  const KafkaSinkOptions& options() const { return opts_; }
 
  private:
   // A taken batch whose records are in Kafka's hands: its take commits once all are acknowledged.

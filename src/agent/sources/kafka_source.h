@@ -64,6 +64,7 @@ class KafkaSource final : public PollableSource, private kafka::RebalanceListene
   void stop() override;
   PollStatus poll() override;
   void collect_metrics(MetricList& out) const override;
+  const KafkaSourceOptions& options() const { return opts_; }
 
  private:
   void on_assign(rd_kafka_topic_partition_list_t* parts) override;
