@@ -46,7 +46,8 @@ std::string run(rd_kafka_mock_cluster_t* mc, const std::string& line) {
   } else if (cmd == "down" || cmd == "up") {
     int id = 0;
     if (!(in >> id)) return "usage: down|up ID";
-    err = cmd == "down" ? rd_kafka_mock_broker_set_down(mc, id) : rd_kafka_mock_broker_set_up(mc, id);
+    err =
+        cmd == "down" ? rd_kafka_mock_broker_set_down(mc, id) : rd_kafka_mock_broker_set_up(mc, id);
   } else if (cmd == "rtt") {
     int id = 0, ms = 0;
     if (!(in >> id >> ms)) return "usage: rtt ID MS";

@@ -186,7 +186,8 @@ Tx KafkaChannel::begin() { return Tx(std::make_unique<KafkaTransaction>(*this));
 
 Status KafkaChannel::ensure_consumer() {
   if (consumer_) return {};
-  if (stopping_) return make_error(Errc::kChannelClosed, "kafka channel " + name() + " is stopping");
+  if (stopping_)
+    return make_error(Errc::kChannelClosed, "kafka channel " + name() + " is stopping");
   auto c = kafka::KafkaConsumer::create("kafka channel " + name(), opts_.consumer, this);
   if (!c) return c.error();
   if (auto s = (*c)->subscribe({opts_.topic}); !s) return s.error();
@@ -217,10 +218,11 @@ void KafkaChannel::fill(size_t max, std::chrono::milliseconds wait) {
       if (!e) {
         dropped_.add();
         if (warn_.allow())
-          log::error("kafka channel {}: record {} offset {} is not an AvroFlumeEvent ({}); "
-                     "skipped (is parseAsFlumeEvent right for this topic?)",
-                     name(), log::escape(kafka::partition_key(t.topic, t.partition)), t.offset,
-                     e.error().message);
+          log::error(
+              "kafka channel {}: record {} offset {} is not an AvroFlumeEvent ({}); "
+              "skipped (is parseAsFlumeEvent right for this topic?)",
+              name(), log::escape(kafka::partition_key(t.topic, t.partition)), t.offset,
+              e.error().message);
         continue;
       }
       t.event = std::move(*e);

@@ -94,7 +94,7 @@ class KafkaChannel final : public Channel, private kafka::RebalanceListener {
   std::unique_ptr<kafka::KafkaProducer> producer_;
   mutable std::mutex cmu_;
   std::unique_ptr<kafka::KafkaConsumer> consumer_;
-  std::deque<Taken> ready_;      // read from Kafka (or rolled back), not taken yet
+  std::deque<Taken> ready_;       // read from Kafka (or rolled back), not taken yet
   kafka::OffsetMap uncommitted_;  // taken and committed by a sink, Kafka commit failed
   bool stopping_ = false;
   Counter get_timer_ms_, send_timer_ms_, commit_timer_ms_, rollbacks_, commit_fail_, dropped_;

@@ -16,10 +16,10 @@ const ComponentSpec& kafka_channel_spec() {
           {"kafka.topic", KeyType::kString, "flume-channel", false, "The channel's topic"},
           {"parseAsFlumeEvent", KeyType::kBool, "true", false,
            "Values are AvroFlumeEvent datums (headers kept); false: the body only"},
-          {"kafka.pollTimeout", KeyType::kLong, "500", false,
-           "ms a take waits for records", 1},
+          {"kafka.pollTimeout", KeyType::kLong, "500", false, "ms a take waits for records", 1},
           {"pollTimeout", KeyType::kLong, std::nullopt, false,
-           "The user guide's spelling of kafka.pollTimeout (Flume ignores it; accepted, warned)", 1},
+           "The user guide's spelling of kafka.pollTimeout (Flume ignores it; accepted, warned)",
+           1},
           {"defaultPartitionId", KeyType::kInt, std::nullopt, false, "Partition of every put", 0},
           {"partitionIdHeader", KeyType::kString, std::nullopt, false,
            "Header whose integer value is a put's partition"},
@@ -59,7 +59,8 @@ Result<KafkaChannelOptions> kafka_channel_options(const Settings& s,
     warn("brokerList is deprecated. Please use the parameter kafka.bootstrap.servers");
   }
   if (o.bootstrap.empty())
-    return make_error(Errc::kConfig, "Bootstrap Servers must be specified (kafka.bootstrap.servers)");
+    return make_error(Errc::kConfig,
+                      "Bootstrap Servers must be specified (kafka.bootstrap.servers)");
   o.topic = s.str("kafka.topic");
   if (!s.has("kafka.topic") && s.has("topic")) {
     o.topic = s.str("topic");
@@ -69,10 +70,12 @@ Result<KafkaChannelOptions> kafka_channel_options(const Settings& s,
   o.poll_timeout = std::chrono::milliseconds(s.i64("kafka.pollTimeout"));
   if (!s.has("kafka.pollTimeout") && s.has("pollTimeout")) {
     o.poll_timeout = std::chrono::milliseconds(s.i64("pollTimeout"));
-    warn("pollTimeout is the user guide's spelling, which Flume ignores; used here as "
-         "kafka.pollTimeout");
+    warn(
+        "pollTimeout is the user guide's spelling, which Flume ignores; used here as "
+        "kafka.pollTimeout");
   }
-  if (s.has("defaultPartitionId")) o.default_partition = static_cast<int32_t>(s.i64("defaultPartitionId"));
+  if (s.has("defaultPartitionId"))
+    o.default_partition = static_cast<int32_t>(s.i64("defaultPartitionId"));
   o.partition_id_header = s.str("partitionIdHeader");
 
   std::vector<std::pair<std::string, std::string>> given;
@@ -87,9 +90,11 @@ Result<KafkaChannelOptions> kafka_channel_options(const Settings& s,
   given.clear();
   for (const auto& kv : s.sub("kafka.consumer.")) given.push_back(kv);
   if (!s.has("kafka.consumer.auto.offset.reset") && s.has("readSmallestOffset")) {
-    given.emplace_back("auto.offset.reset", s.boolean("readSmallestOffset") ? "earliest" : "latest");
-    warn("readSmallestOffset is deprecated. Please use the parameter "
-         "kafka.consumer.auto.offset.reset");
+    given.emplace_back("auto.offset.reset",
+                       s.boolean("readSmallestOffset") ? "earliest" : "latest");
+    warn(
+        "readSmallestOffset is deprecated. Please use the parameter "
+        "kafka.consumer.auto.offset.reset");
   }
   auto c = kafka::translate_java_properties(given, kafka::ClientRole::kConsumer, "kafka.consumer.");
   if (!c) return c.error();

@@ -10,7 +10,8 @@
 namespace ingestor::kafka {
 namespace {
 
-// librdkafka's syslog levels -> ours. Messages carry broker names and broker error strings: escaped.
+// librdkafka's syslog levels -> ours. Messages carry broker names and broker error strings:
+// escaped.
 void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   auto* component = static_cast<const std::string*>(rd_kafka_opaque(rk));
   const std::string who = component ? *component : std::string(rd_kafka_name(rk));
@@ -100,8 +101,8 @@ Status check_bootstrap_resolves(std::string_view servers) {
   size_t start = 0;
   while (start <= servers.size()) {
     size_t comma = servers.find(',', start);
-    std::string_view item =
-        servers.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view item = servers.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     start = comma == std::string_view::npos ? servers.size() + 1 : comma + 1;
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
@@ -126,8 +127,7 @@ Status check_bootstrap_resolves(std::string_view servers) {
     if (rc == 0) return {};
     last = host + ": " + gai_strerror(rc);
   }
-  return make_error(Errc::kUnavailable,
-                    "no bootstrap server resolves (" + log::escape(last) + ")");
+  return make_error(Errc::kUnavailable, "no bootstrap server resolves (" + log::escape(last) + ")");
 }
 
 }  // namespace ingestor::kafka

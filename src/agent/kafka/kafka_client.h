@@ -3,9 +3,9 @@
 // properties (kafka_properties.h), librdkafka's log and error callbacks routed to our log (escaped:
 // broker messages come from the network), and RAII handles.
 //
-// Thread-safety: as librdkafka's: a handle may be used from several threads, but the delivery-report
-// and rebalance callbacks run on whichever thread calls rd_kafka_poll / rd_kafka_flush /
-// rd_kafka_consumer_poll; each component calls those from one thread only.
+// Thread-safety: as librdkafka's: a handle may be used from several threads, but the
+// delivery-report and rebalance callbacks run on whichever thread calls rd_kafka_poll /
+// rd_kafka_flush / rd_kafka_consumer_poll; each component calls those from one thread only.
 
 #include <librdkafka/rdkafka.h>
 

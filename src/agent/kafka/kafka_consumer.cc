@@ -118,7 +118,8 @@ Status KafkaConsumer::subscribe(const std::vector<std::string>& topics) {
     registry()[rk_.get()] = this;
   }
   PartitionListPtr l(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
-  for (const auto& t : topics) rd_kafka_topic_partition_list_add(l.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  for (const auto& t : topics)
+    rd_kafka_topic_partition_list_add(l.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto e = rd_kafka_subscribe(rk_.get(), l.get()))
     return make_error(Errc::kConfig, component_ + ": subscribe: " + rd_kafka_err2str(e));
   return {};
@@ -135,7 +136,8 @@ Status KafkaConsumer::commit(const OffsetMap& offsets, bool async) {
     rd_kafka_topic_partition_list_add(l.get(), tp.first.c_str(), tp.second)->offset = off;
   rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), l.get(), async ? 1 : 0);
   last_commit_err_ = e;
-  if (e) return make_error(Errc::kUnavailable, std::string("offset commit: ") + rd_kafka_err2str(e));
+  if (e)
+    return make_error(Errc::kUnavailable, std::string("offset commit: ") + rd_kafka_err2str(e));
   return {};
 }
 
@@ -209,13 +211,26 @@ Result<std::string> java_regex_to_posix(std::string_view java) {
       char n = java[++i];
       const char* cls = nullptr;
       switch (n) {
-        case 'd': cls = in_class ? "0-9" : "[0-9]"; break;
-        case 'w': cls = in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]"; break;
-        case 's': cls = in_class ? "[:space:]" : "[[:space:]]"; break;
-        case 'D': cls = in_class ? nullptr : "[^0-9]"; break;
-        case 'W': cls = in_class ? nullptr : "[^A-Za-z0-9_]"; break;
-        case 'S': cls = in_class ? nullptr : "[^[:space:]]"; break;
-        default: break;
+        case 'd':
+          cls = in_class ? "0-9" : "[0-9]";
+          break;
+        case 'w':
+          cls = in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]";
+          break;
+        case 's':
+          cls = in_class ? "[:space:]" : "[[:space:]]";
+          break;
+        case 'D':
+          cls = in_class ? nullptr : "[^0-9]";
+          break;
+        case 'W':
+          cls = in_class ? nullptr : "[^A-Za-z0-9_]";
+          break;
+        case 'S':
+          cls = in_class ? nullptr : "[^[:space:]]";
+          break;
+        default:
+          break;
       }
       if (cls) {
         out += cls;
@@ -225,7 +240,8 @@ Result<std::string> java_regex_to_posix(std::string_view java) {
       if (std::isalnum(static_cast<unsigned char>(n)))
         return refuse(std::string("\\") + n);  // \p \Q \E \b \1 \t ...
       if (in_class) {
-        if (n == ']' || n == '\\' || n == '^' || n == '-') return refuse(std::string("\\") + n + " inside [...]");
+        if (n == ']' || n == '\\' || n == '^' || n == '-')
+          return refuse(std::string("\\") + n + " inside [...]");
         out += n;
       } else {
         out += '\\';

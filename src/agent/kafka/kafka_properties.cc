@@ -56,8 +56,10 @@ std::vector<std::string_view> split_commas(std::string_view s) {
   while (!s.empty()) {
     size_t c = s.find(',');
     std::string_view item = s.substr(0, c);
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front())))
+      item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back())))
+      item.remove_suffix(1);
     if (!item.empty()) out.push_back(item);
     if (c == std::string_view::npos) break;
     s.remove_prefix(c + 1);
@@ -70,7 +72,8 @@ bool ends_with_ci(std::string_view s, std::string_view suffix) {
 }
 
 Error refuse(std::string_view prefix, std::string_view key, std::string_view what) {
-  return make_error(Errc::kConfig, std::string(prefix) + std::string(key) + ": " + std::string(what));
+  return make_error(Errc::kConfig,
+                    std::string(prefix) + std::string(key) + ": " + std::string(what));
 }
 
 std::string jaas_advice(std::string_view prefix, std::string_view value) {
@@ -82,27 +85,34 @@ std::string jaas_advice(std::string_view prefix, std::string_view value) {
            "sasl.kerberos.service.name (serviceName)";
   if (value.find("OAuthBearerLoginModule") != std::string_view::npos)
     return "Java JAAS configuration is not supported by librdkafka: for OAUTHBEARER set " + p +
-           "sasl.oauthbearer.config (unsecured tokens) or " + p + "sasl.oauthbearer.method = oidc with " +
-           p + "sasl.oauthbearer.client.id, .client.secret, .scope and .token.endpoint.url";
+           "sasl.oauthbearer.config (unsecured tokens) or " + p +
+           "sasl.oauthbearer.method = oidc with " + p +
+           "sasl.oauthbearer.client.id, .client.secret, .scope and .token.endpoint.url";
   return "Java JAAS configuration is not supported by librdkafka: set " + p + "sasl.username and " +
-         p + "sasl.password (the username and password of the PlainLoginModule/ScramLoginModule "
-         "line) with " + p + "sasl.mechanism = PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512";
+         p +
+         "sasl.password (the username and password of the PlainLoginModule/ScramLoginModule "
+         "line) with " +
+         p + "sasl.mechanism = PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512";
 }
 
 // Java class names of partition.assignment.strategy -> librdkafka names.
 Result<std::string> assignment_strategy(std::string_view prefix, std::string_view value) {
   std::string out;
   for (std::string_view item : split_commas(value)) {
-    std::string_view name = item.substr(item.rfind('.') == std::string_view::npos ? 0 : item.rfind('.') + 1);
+    std::string_view name =
+        item.substr(item.rfind('.') == std::string_view::npos ? 0 : item.rfind('.') + 1);
     std::string_view mapped;
-    if (iequals(name, "RangeAssignor") || iequals(name, "range")) mapped = "range";
-    else if (iequals(name, "RoundRobinAssignor") || iequals(name, "roundrobin")) mapped = "roundrobin";
+    if (iequals(name, "RangeAssignor") || iequals(name, "range"))
+      mapped = "range";
+    else if (iequals(name, "RoundRobinAssignor") || iequals(name, "roundrobin"))
+      mapped = "roundrobin";
     else if (iequals(name, "CooperativeStickyAssignor") || iequals(name, "cooperative-sticky"))
       mapped = "cooperative-sticky";
     else
       return refuse(prefix, "partition.assignment.strategy",
-                    "'" + log::escape(item) + "' has no librdkafka equivalent; use range, "
-                    "roundrobin or cooperative-sticky");
+                    "'" + log::escape(item) +
+                        "' has no librdkafka equivalent; use range, "
+                        "roundrobin or cooperative-sticky");
     if (!out.empty()) out += ',';
     out += mapped;
   }
@@ -110,7 +120,8 @@ Result<std::string> assignment_strategy(std::string_view prefix, std::string_vie
 }
 
 Result<std::string> partitioner(std::string_view prefix, std::string_view value) {
-  std::string_view name = value.substr(value.rfind('.') == std::string_view::npos ? 0 : value.rfind('.') + 1);
+  std::string_view name =
+      value.substr(value.rfind('.') == std::string_view::npos ? 0 : value.rfind('.') + 1);
   if (iequals(name, "DefaultPartitioner")) return std::string("murmur2_random");
   if (iequals(name, "UniformStickyPartitioner")) return std::string("random");
   return refuse(prefix, "partitioner.class",
@@ -160,8 +171,9 @@ Result<TranslatedProperties> translate_java_properties(
       return refuse(prefix, key,
                     "JKS keystores are not supported by librdkafka; convert it to PKCS#12 "
                     "(keytool -importkeystore -srckeystore x.jks -destkeystore x.p12 "
-                    "-deststoretype PKCS12) for " + p + "ssl.keystore.location, or use " + p +
-                        "ssl.certificate.location and " + p + "ssl.key.location (PEM)");
+                    "-deststoretype PKCS12) for " +
+                        p + "ssl.keystore.location, or use " + p + "ssl.certificate.location and " +
+                        p + "ssl.key.location (PEM)");
     if (key == "ssl.keystore.type") {  // PKCS12: what librdkafka reads anyway
       out.warnings.push_back(from + " is ignored: librdkafka reads PKCS#12 keystores");
       continue;

@@ -22,8 +22,9 @@ namespace ingestor::kafka {
 
 enum class ClientRole { kProducer, kConsumer };
 
-// One librdkafka property. `from` is the key as the user wrote it ("kafka.producer.max.request.size"),
-// empty for a value the component sets itself, so messages can name the user's key.
+// One librdkafka property. `from` is the key as the user wrote it
+// ("kafka.producer.max.request.size"), empty for a value the component sets itself, so messages can
+// name the user's key.
 struct ClientProperty {
   std::string key;
   std::string value;
@@ -32,8 +33,8 @@ struct ClientProperty {
 };
 
 struct TranslatedProperties {
-  std::vector<ClientProperty> props;   // in the order given (later ones win in librdkafka)
-  std::vector<std::string> warnings;   // one line each, to log once at configure time
+  std::vector<ClientProperty> props;  // in the order given (later ones win in librdkafka)
+  std::vector<std::string> warnings;  // one line each, to log once at configure time
 };
 
 // Translates `given` (key -> value with the prefix removed, e.g. {"acks", "all"}) for a producer

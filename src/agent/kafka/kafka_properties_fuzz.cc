@@ -10,6 +10,8 @@
 //  - librdkafka's own check of the result never crashes;
 //  - each value, read as kafka.topics.regex, translates to "^(...)$" that POSIX regcomp accepts,
 //    or is refused with Errc::kConfig.
+#include <regex.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,11 +19,9 @@
 #include <vector>
 
 #include "agent/kafka/kafka_client.h"
-#include "agent/kafka/kafka_properties.h"
 #include "agent/kafka/kafka_consumer.h"
+#include "agent/kafka/kafka_properties.h"
 #include "base/fuzz_check.h"
-
-#include <regex.h>
 
 using namespace ingestor;
 using namespace ingestor::kafka;
@@ -48,9 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     for (const auto& p : t->props) {
       INGESTOR_FUZZ_CHECK(p.from.rfind("kafka.producer.", 0) == 0);
-      for (std::string_view java : {"key.serializer", "value.deserializer", "sasl.jaas.config",
-                                    "ssl.truststore.location", "max.request.size",
-                                    "partitioner.class", "ssl.disableTLSHostnameVerification"})
+      for (std::string_view java :
+           {"key.serializer", "value.deserializer", "sasl.jaas.config", "ssl.truststore.location",
+            "max.request.size", "partitioner.class", "ssl.disableTLSHostnameVerification"})
         INGESTOR_FUZZ_CHECK(p.key != java);
     }
     (void)make_conf(t->props, nullptr);

@@ -32,13 +32,14 @@ TEST(KafkaProperties, SameNamesPassThroughInOrder) {
 }
 
 TEST(KafkaProperties, JavaNamesBecomeLibrdkafkaNames) {
-  auto t = ok({{"max.request.size", "2000000"},
-               {"fetch.max.wait.ms", "100"},
-               {"metadata.max.age.ms", "1000"},
-               {"send.buffer.bytes", "131072"},
-               {"receive.buffer.bytes", "65536"},
-               {"buffer.memory", "33554432"},
-               {"partitioner.class", "org.apache.kafka.clients.producer.internals.DefaultPartitioner"}});
+  auto t =
+      ok({{"max.request.size", "2000000"},
+          {"fetch.max.wait.ms", "100"},
+          {"metadata.max.age.ms", "1000"},
+          {"send.buffer.bytes", "131072"},
+          {"receive.buffer.bytes", "65536"},
+          {"buffer.memory", "33554432"},
+          {"partitioner.class", "org.apache.kafka.clients.producer.internals.DefaultPartitioner"}});
   EXPECT_EQ(*find(t.props, "message.max.bytes"), "2000000");
   EXPECT_EQ(*find(t.props, "fetch.wait.max.ms"), "100");
   EXPECT_EQ(*find(t.props, "topic.metadata.refresh.interval.ms"), "1000");
@@ -118,7 +119,8 @@ TEST(KafkaProperties, SaslAndSslPassThrough) {
 }
 
 TEST(KafkaProperties, HostnameFlagOnlyActsWithTls) {
-  auto t = ok({{"security.protocol", "SASL_PLAINTEXT"}, {"ssl.disableTLSHostnameVerification", "true"}});
+  auto t =
+      ok({{"security.protocol", "SASL_PLAINTEXT"}, {"ssl.disableTLSHostnameVerification", "true"}});
   EXPECT_EQ(find(t.props, "ssl.endpoint.identification.algorithm"), nullptr);
   t = ok({{"ssl.endpoint.identification.algorithm", ""}});
   EXPECT_EQ(*find(t.props, "ssl.endpoint.identification.algorithm"), "none");
@@ -131,8 +133,8 @@ TEST(KafkaProperties, MalformedValuesAreRefused) {
   EXPECT_FALSE(refused({{"buffer.memory", ""}}).empty());
   EXPECT_NE(refused({{"partitioner.class", "com.acme.MyPartitioner"}}).find("murmur2_random"),
             std::string::npos);
-  std::string m = refused({{"partition.assignment.strategy", "a.StickyAssignor\n"}},
-                          ClientRole::kConsumer);
+  std::string m =
+      refused({{"partition.assignment.strategy", "a.StickyAssignor\n"}}, ClientRole::kConsumer);
   EXPECT_NE(m.find("cooperative-sticky"), std::string::npos);
   EXPECT_EQ(m.find('\n'), std::string::npos);  // escaped
   // Empty list items are skipped, not an error.

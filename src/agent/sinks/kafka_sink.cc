@@ -42,8 +42,7 @@ const ComponentSpec& kafka_sink_spec() {
           {"batchSize", KeyType::kInt, std::nullopt, false, "Deprecated (1.6): flumeBatchSize", 1},
           {"requiredAcks", KeyType::kString, std::nullopt, false,
            "Deprecated (1.6): kafka.producer.acks"},
-          {"serializer.class", KeyType::kString, std::nullopt, false,
-           "Deprecated (1.6): ignored"},
+          {"serializer.class", KeyType::kString, std::nullopt, false, "Deprecated (1.6): ignored"},
           {"key.serializer.class", KeyType::kString, std::nullopt, false,
            "Deprecated (1.6): ignored"},
       }};
@@ -62,7 +61,8 @@ Result<KafkaSinkOptions> kafka_sink_options(const Settings& s, std::vector<std::
     warn("brokerList is deprecated. Please use the parameter kafka.bootstrap.servers");
   }
   if (o.bootstrap.empty())
-    return make_error(Errc::kConfig, "Bootstrap Servers must be specified (kafka.bootstrap.servers)");
+    return make_error(Errc::kConfig,
+                      "Bootstrap Servers must be specified (kafka.bootstrap.servers)");
   if (s.has("kafka.topic")) {
     o.topic = s.str("kafka.topic");
   } else if (s.has("topic")) {
@@ -74,19 +74,22 @@ Result<KafkaSinkOptions> kafka_sink_options(const Settings& s, std::vector<std::
   o.batch_size = static_cast<size_t>(s.i64("flumeBatchSize"));
   if (!s.has("flumeBatchSize") && s.has("kafka.flumeBatchSize")) {
     o.batch_size = static_cast<size_t>(s.i64("kafka.flumeBatchSize"));
-    warn("kafka.flumeBatchSize is the user guide's spelling, which Flume ignores; "
-         "used here as flumeBatchSize");
+    warn(
+        "kafka.flumeBatchSize is the user guide's spelling, which Flume ignores; "
+        "used here as flumeBatchSize");
   } else if (!s.has("flumeBatchSize") && s.has("batchSize")) {
     o.batch_size = static_cast<size_t>(s.i64("batchSize"));
     warn("batchSize is deprecated. Please use the parameter flumeBatchSize");
   }
   for (const char* k : {"serializer.class", "key.serializer.class"})
     if (s.has(k))
-      warn(std::string(k) + " is deprecated. Flume now uses the latest Kafka producer which "
-                            "implements a different interface for serializers; ignored");
+      warn(std::string(k) +
+           " is deprecated. Flume now uses the latest Kafka producer which "
+           "implements a different interface for serializers; ignored");
   o.allow_topic_override = s.boolean("allowTopicOverride");
   o.topic_header = s.str("topicHeader");
-  if (s.has("defaultPartitionId")) o.default_partition = static_cast<int32_t>(s.i64("defaultPartitionId"));
+  if (s.has("defaultPartitionId"))
+    o.default_partition = static_cast<int32_t>(s.i64("defaultPartitionId"));
   o.partition_id_header = s.str("partitionIdHeader");
   o.timestamp_header = s.str("timestampHeader");
   o.use_flume_event_format = s.boolean("useFlumeEventFormat");
@@ -115,7 +118,8 @@ KafkaSink::KafkaSink(std::string name, KafkaSinkOptions o, BucketPath topic)
 Result<std::unique_ptr<KafkaSink>> KafkaSink::create(std::string name, KafkaSinkOptions o) {
   auto topic = BucketPath::compile(o.topic);
   if (!topic) return topic.error();
-  return std::unique_ptr<KafkaSink>(new KafkaSink(std::move(name), std::move(o), std::move(*topic)));
+  return std::unique_ptr<KafkaSink>(
+      new KafkaSink(std::move(name), std::move(o), std::move(*topic)));
 }
 
 KafkaSink::~KafkaSink() { stop(); }
@@ -140,9 +144,10 @@ void KafkaSink::stop() {
     size_t acked = 0;
     for (auto& r : b.recs) acked += r.delivered();
     rollbacks_.add();
-    log::warn("kafka sink {}: stopping with a batch of {} events not fully acknowledged; rolled "
-              "back ({} of them already in Kafka will be sent again)",
-              name(), b.recs.size(), acked);
+    log::warn(
+        "kafka sink {}: stopping with a batch of {} events not fully acknowledged; rolled "
+        "back ({} of them already in Kafka will be sent again)",
+        name(), b.recs.size(), acked);
     b.tx.rollback();
     in_flight_.pop_back();
   }
@@ -181,9 +186,9 @@ Status KafkaSink::build_records(InFlight& b) {
       int64_t p = 0;
       bool overflow = false;
       if (!parse_java_integer(*ph, p, overflow) || overflow || p < 0 || p > INT32_MAX)
-        return make_error(Errc::kInvalidArgument,
-                          "Non integer partition id specified in header " +
-                              opts_.partition_id_header + ": " + log::escape(*ph));
+        return make_error(Errc::kInvalidArgument, "Non integer partition id specified in header " +
+                                                      opts_.partition_id_header + ": " +
+                                                      log::escape(*ph));
       r.partition = static_cast<int32_t>(p);
     } else if (opts_.default_partition) {
       r.partition = *opts_.default_partition;
@@ -269,9 +274,9 @@ Result<SinkStatus> KafkaSink::process() {
   const auto t0 = std::chrono::steady_clock::now();
   // Nothing behind it to overlap with: make it go at once instead of after linger.ms.
   const size_t failed = producer_->wait(f.recs, /*flush=*/in_flight_.size() == 1);
-  send_timer_ms_.add(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now() - t0)
-                         .count());
+  send_timer_ms_.add(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
   if (failed > 0) {
     // The transaction stays open: the next call re-sends only these.
     f.failed = true;
@@ -286,8 +291,8 @@ Result<SinkStatus> KafkaSink::process() {
       }
     return make_error(Errc::kUnavailable,
                       std::to_string(failed) + " of " + std::to_string(f.recs.size()) +
-                          " records not acknowledged by Kafka (topic " + log::escape(topic) +
-                          ": " + kafka::KafkaProducer::err_name(first) +
+                          " records not acknowledged by Kafka (topic " + log::escape(topic) + ": " +
+                          kafka::KafkaProducer::err_name(first) +
                           "); only those will be sent again");
   }
   if (auto c = f.tx.commit(); !c) return c.error();

@@ -76,7 +76,7 @@ class KafkaSink final : public Sink {
     std::vector<kafka::OutRecord> recs;  // one per taken event, same order
     std::vector<std::string> topics;     // expanded topics and Avro values the records point into
     std::vector<std::string> values;
-    bool failed = false;                 // some record was refused: re-send only those
+    bool failed = false;  // some record was refused: re-send only those
   };
   // Up to this many batches are in flight: the next ones are taken and produced while the oldest
   // waits for its acknowledgements (takes still commit in order). 4 measured best against the

@@ -65,8 +65,8 @@ TEST(KafkaSinkConfig, Flume16KeysAreMappedWithWarnings) {
 
 TEST(KafkaSinkConfig, AcksOneTurnsIdempotenceOffWithAWarning) {
   std::vector<std::string> w;
-  auto o = options({{"kafka.bootstrap.servers", "b:1"}, {"kafka.topic", "t"},
-                    {"kafka.producer.acks", "1"}}, &w);
+  auto o = options(
+      {{"kafka.bootstrap.servers", "b:1"}, {"kafka.topic", "t"}, {"kafka.producer.acks", "1"}}, &w);
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(prop(*o, "enable.idempotence"), "false");
   ASSERT_EQ(w.size(), 1u);
@@ -95,7 +95,8 @@ TEST(KafkaSinkConfig, Refusals) {
   auto o = options({{"kafka.topic", "t"}});
   ASSERT_FALSE(o);
   EXPECT_NE(o.error().message.find("Bootstrap Servers must be specified"), std::string::npos);
-  o = options({{"kafka.bootstrap.servers", "b:1"}, {"kafka.producer.ssl.truststore.location", "/t.jks"}});
+  o = options(
+      {{"kafka.bootstrap.servers", "b:1"}, {"kafka.producer.ssl.truststore.location", "/t.jks"}});
   ASSERT_FALSE(o);
   EXPECT_NE(o.error().message.find("ssl.ca.location"), std::string::npos);
   o = options({{"kafka.bootstrap.servers", "b:1"}, {"kafka.producer.no.such.thing", "1"}});

@@ -24,7 +24,8 @@ const ComponentSpec& kafka_source_spec() {
           {"kafka.topics.regex", KeyType::kString, std::nullopt, false,
            "Java regex of topics (full match); wins over kafka.topics"},
           {"batchSize", KeyType::kInt, "1000", false, "Most events put in one transaction", 1},
-          {"batchDurationMillis", KeyType::kLong, "1000", false, "Most ms spent filling a batch", 1},
+          {"batchDurationMillis", KeyType::kLong, "1000", false, "Most ms spent filling a batch",
+           1},
           {"backoffSleepIncrement", KeyType::kLong, "1000", false,
            "ms added to the wait after each failed poll in a row", 1},
           {"maxBackoffSleep", KeyType::kLong, "5000", false, "Longest wait after failed polls", 1},
@@ -50,17 +51,20 @@ const ComponentSpec& kafka_source_spec() {
   return spec;
 }
 
-Result<KafkaSourceOptions> kafka_source_options(const Settings& s, std::vector<std::string>* warnings) {
+Result<KafkaSourceOptions> kafka_source_options(const Settings& s,
+                                                std::vector<std::string>* warnings) {
   KafkaSourceOptions o;
   auto warn = [&](std::string w) {
     if (warnings) warnings->push_back(std::move(w));
   };
   o.bootstrap = s.str("kafka.bootstrap.servers");
   if (s.has("zookeeperConnect"))
-    warn("zookeeperConnect is deprecated and not used: brokers are not looked up in ZooKeeper "
-         "and ZooKeeper offsets are not migrated");
+    warn(
+        "zookeeperConnect is deprecated and not used: brokers are not looked up in ZooKeeper "
+        "and ZooKeeper offsets are not migrated");
   if (o.bootstrap.empty())
-    return make_error(Errc::kConfig, "Bootstrap Servers must be specified (kafka.bootstrap.servers)");
+    return make_error(Errc::kConfig,
+                      "Bootstrap Servers must be specified (kafka.bootstrap.servers)");
   if (s.has("kafka.topics.regex") && !s.str("kafka.topics.regex").empty()) {
     auto re = kafka::java_regex_to_posix(s.str("kafka.topics.regex"));
     if (!re) return re.error();
@@ -84,8 +88,9 @@ Result<KafkaSourceOptions> kafka_source_options(const Settings& s, std::vector<s
   if (o.topics.empty())
     return make_error(Errc::kConfig, "At least one Kafka topic must be specified (kafka.topics)");
   if (s.has("timestampHeader"))
-    warn("timestampHeader is documented by Flume but read by nothing; ignored (the record "
-         "timestamp is always in header timestamp)");
+    warn(
+        "timestampHeader is documented by Flume but read by nothing; ignored (the record "
+        "timestamp is always in header timestamp)");
   o.batch_size = static_cast<size_t>(s.i64("batchSize"));
   o.batch_duration = std::chrono::milliseconds(s.i64("batchDurationMillis"));
   o.backoff.increment = std::chrono::milliseconds(s.i64("backoffSleepIncrement"));
@@ -120,7 +125,8 @@ Result<KafkaSourceOptions> kafka_source_options(const Settings& s, std::vector<s
 
 KafkaSource::KafkaSource(std::string name, std::shared_ptr<ChannelProcessor> processor,
                          KafkaSourceOptions o)
-    : PollableSource(std::move(name), "kafka", std::move(processor), o.backoff), opts_(std::move(o)) {
+    : PollableSource(std::move(name), "kafka", std::move(processor), o.backoff),
+      opts_(std::move(o)) {
   const ChannelSelector& sel = this->processor().selector();
   if (!sel.multiplexing && sel.required.size() == 1 && sel.required[0]->stores_positions())
     pos_channel_ = sel.required[0];
@@ -198,7 +204,8 @@ void KafkaSource::add(const rd_kafka_message_t* m) {
       for (const auto& [flume_name, kname] : opts_.header_map) {
         const void* v = nullptr;
         size_t n = 0;
-        if (rd_kafka_header_get_last(hdrs, kname.c_str(), &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR && v)
+        if (rd_kafka_header_get_last(hdrs, kname.c_str(), &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            v)
           e.headers.set(flume_name, std::string(static_cast<const char*>(v), n));
       }
     }
@@ -221,9 +228,10 @@ bool KafkaSource::put_batch() {
   if (Status s = processor().process(batch_, progress_); !s) {
     counters_.channel_write_fail.add();
     if (warn_.allow())
-      log::warn("kafka source {}: channel refused a batch of {} events ({}); partitions paused "
-                "until it fits",
-                name(), n, log::escape(s.error().message));
+      log::warn(
+          "kafka source {}: channel refused a batch of {} events ({}); partitions paused "
+          "until it fits",
+          name(), n, log::escape(s.error().message));
     consumer_->pause_all();
     return false;
   }
@@ -376,9 +384,10 @@ void KafkaSource::on_revoke(const rd_kafka_topic_partition_list_t* parts) {
   }
   if (Status s = consumer_->commit(mine); !s) {
     commit_fail_.add();
-    log::warn("kafka source {}: commit before giving partitions up failed ({}): their next owner "
-              "may read up to one batch again",
-              name(), s.error().message);
+    log::warn(
+        "kafka source {}: commit before giving partitions up failed ({}): their next owner "
+        "may read up to one batch again",
+        name(), s.error().message);
   }
 }
 

@@ -85,8 +85,8 @@ class KafkaSource final : public PollableSource, private kafka::RebalanceListene
   std::unique_ptr<kafka::KafkaConsumer> consumer_;
   Batch batch_;
   PutProgress progress_;
-  kafka::OffsetMap batch_next_;       // per partition: next offset after the batch's records
-  kafka::OffsetMap batch_first_;      // per partition: the batch's first offset
+  kafka::OffsetMap batch_next_;         // per partition: next offset after the batch's records
+  kafka::OffsetMap batch_first_;        // per partition: the batch's first offset
   kafka::OffsetMap channel_committed_;  // committed to the channel, not yet to Kafka
   // A commit failed because the group is rebalancing: read nothing more until the rebalance
   // happened (so the next owner re-reads at most the batch whose commit failed), up to a deadline.

@@ -34,7 +34,7 @@ TEST(KafkaSourceConfig, DefaultsAreFlumes) {
   EXPECT_EQ(o->topic_header, "topic");
   EXPECT_EQ(prop(*o, "group.id"), "flume");
   EXPECT_EQ(prop(*o, "enable.auto.commit"), "false");
-  EXPECT_EQ(prop(*o, "session.timeout.ms"), "10000");  // the Java client's
+  EXPECT_EQ(prop(*o, "session.timeout.ms"), "10000");   // the Java client's
   EXPECT_EQ(prop(*o, "auto.offset.reset"), "<unset>");  // latest, as the Java default
 }
 
@@ -60,7 +60,8 @@ TEST(KafkaSourceConfig, Flume16KeysAndRegexPrecedence) {
   EXPECT_EQ(o->topics, std::vector<std::string>{"old"});
   EXPECT_EQ(o->group_id, "og");
   EXPECT_EQ(w.size(), 2u);
-  o = options({{"kafka.bootstrap.servers", "b:1"}, {"kafka.topics", "t"},
+  o = options({{"kafka.bootstrap.servers", "b:1"},
+               {"kafka.topics", "t"},
                {"kafka.topics.regex", "^topic[0-9]$"}});
   ASSERT_TRUE(o);
   EXPECT_EQ(o->topics, std::vector<std::string>{"^(^topic[0-9]$)$"});
@@ -75,7 +76,8 @@ TEST(KafkaSourceConfig, Refusals) {
   EXPECT_NE(o.error().message.find("Bootstrap Servers"), std::string::npos);
   o = options({{"kafka.bootstrap.servers", "b:1"}, {"kafka.topics.regex", "(?i)t.*"}});
   ASSERT_FALSE(o);
-  o = options({{"kafka.bootstrap.servers", "b:1"}, {"kafka.topics", "t"},
+  o = options({{"kafka.bootstrap.servers", "b:1"},
+               {"kafka.topics", "t"},
                {"kafka.consumer.partition.assignment.strategy", "org.x.StickyAssignor"}});
   ASSERT_FALSE(o);
 }
@@ -106,8 +108,8 @@ TEST(JavaRegexToPosix, FullMatchAndJavaClasses) {
 }
 
 TEST(JavaRegexToPosix, MalformedAndJavaOnlySyntaxIsRefused) {
-  for (const char* bad : {"(?i)topic", "a(?=b)", "\\p{Alpha}", "\\Qa.b\\E", "(a)\\1", "a++",
-                          "a*+", "t\\", "[abc", "[\\D]", "\\b"}) {
+  for (const char* bad : {"(?i)topic", "a(?=b)", "\\p{Alpha}", "\\Qa.b\\E", "(a)\\1", "a++", "a*+",
+                          "t\\", "[abc", "[\\D]", "\\b"}) {
     auto r = kafka::java_regex_to_posix(bad);
     EXPECT_FALSE(r) << bad << " -> " << (r ? *r : "");
     if (!r) {
