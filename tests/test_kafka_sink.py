@@ -8,7 +8,15 @@ Events enter through the http source (JSON events with headers) and a memory cha
 """
 import io
 import json
+import sys
 import unittest
+
+try:
+    import avro.io  # noqa: F401
+except ImportError:
+    # The tests' Python may be another 3.11 (pyenv, with boto3); Debian's python3-avro is pure
+    # Python and is used from its dist-packages then.
+    sys.path.append("/usr/lib/python3/dist-packages")
 
 from harness import AgentTestCase, http, metrics, run_agent_once, wait_for
 from kafka_harness import (API_PRODUCE, ERR_MSG_SIZE_TOO_LARGE, ERR_NOT_ENOUGH_REPLICAS,
