@@ -118,8 +118,6 @@ class Headers {
   // Room for n headers without reallocating (a source that knows how many it sets).
   void reserve(size_t n) { kv_.reserve(n); }
   bool empty() const noexcept { return kv_.empty(); }
-  // Room for `n` headers without reallocating (a source that adds several per event).
-  void reserve(size_t n) { kv_.reserve(n); }
   size_t size() const noexcept { return kv_.size(); }
   auto begin() const noexcept { return kv_.begin(); }
   auto end() const noexcept { return kv_.end(); }
