@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/avro.h"
+#include "base/log.h"
 #include "core/flume_avro.h"
 
 namespace ingestor::avro_rpc {
@@ -493,7 +494,9 @@ Result<CallStatus> ClientSession::read_response(std::string_view payload) {
     std::string msg = "(undecodable)";
     if (*b == 0)
       if (auto s = r.read_string()) msg = std::string(*s);
-    return make_error(Errc::kUnavailable, "avro rpc: the server answered an error: " + msg);
+    // The server's text reaches our logs: escaped, and cut.
+    return make_error(Errc::kUnavailable,
+                      "avro rpc: the server answered an error: " + log::escape(msg, 200));
   }
   auto st = r.read_int();
   if (!st) return corrupt("response status: " + st.error().message);

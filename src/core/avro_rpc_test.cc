@@ -203,6 +203,15 @@ TEST_F(AvroRpc, ClientAndServerRoundTrip) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::kUnavailable);
   EXPECT_NE(st.error().message.find("No such remote message"), std::string::npos);
+  // The server's text reaches our logs: a control character in it arrives escaped.
+  std::string req2;
+  c.write_append_batch(events, req2);
+  std::string resp2;
+  write_error_response("bad\nline\x1b[31m", resp2);
+  auto st2 = c.read_response(resp2);
+  ASSERT_FALSE(st2);
+  EXPECT_EQ(st2.error().message.find('\n'), std::string::npos) << st2.error().message;
+  EXPECT_EQ(st2.error().message.find('\x1b'), std::string::npos) << st2.error().message;
 }
 
 TEST_F(AvroRpc, UnknownMessageAndPing) {
