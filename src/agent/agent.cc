@@ -7,8 +7,10 @@
 
 #include "agent/channel_selectors.h"
 #include "agent/sink_processors.h"
+#ifndef INGESTOR_NO_KAFKA
 #include "agent/sinks/kafka_sink.h"
 #include "agent/sources/kafka_source.h"
+#endif
 #include "base/log.h"
 
 namespace ingestor {
@@ -204,6 +206,10 @@ Result<std::unique_ptr<Agent>> Agent::build(const AgentConfig& config, Diagnosti
 // there, so a source feeding a sink through the same header name sends every event back to the
 // topic it came from. Kept for compatibility, warned about.
 void Agent::warn_kafka_topic_loops(const Agent& agent, Diagnostics& diags) {
+#ifdef INGESTOR_NO_KAFKA
+  (void)agent;
+  (void)diags;
+#else
   for (const auto& src : agent.sources_) {
     const auto* ks = dynamic_cast<const KafkaSource*>(src.get());
     if (!ks || !ks->options().set_topic_header) continue;
@@ -225,6 +231,7 @@ void Agent::warn_kafka_topic_loops(const Agent& agent, Diagnostics& diags) {
                         "source, allowTopicOverride = false on the sink, or another topicHeader");
     }
   }
+#endif
 }
 
 // The wiring of what was built, from the configuration it was built from. Multiplexing selectors

@@ -6,7 +6,9 @@
 
 #include "agent/channel_selectors.h"
 #include "agent/channels/file_channel.h"
+#ifndef INGESTOR_NO_KAFKA
 #include "agent/channels/kafka_channel.h"
+#endif
 #include "agent/channels/memory_channel.h"
 #include "agent/channels/spillable_channel.h"
 #include "agent/interceptors/host_interceptor.h"
@@ -21,7 +23,9 @@
 #include "agent/sinks/avro_sink.h"
 #include "agent/sinks/hdfs_local_sink.h"
 #include "agent/sinks/http_sink.h"
+#ifndef INGESTOR_NO_KAFKA
 #include "agent/sinks/kafka_sink.h"
+#endif
 #include "agent/sinks/logger_sink.h"
 #include "agent/sinks/null_sink.h"
 #include "agent/sinks/rolling_file_sink.h"
@@ -29,7 +33,9 @@
 #include "agent/sources/avro_source.h"
 #include "agent/sources/exec_source.h"
 #include "agent/sources/http_source.h"
+#ifndef INGESTOR_NO_KAFKA
 #include "agent/sources/kafka_source.h"
+#endif
 #include "agent/sources/netcat_source.h"
 #include "agent/sources/seq_source.h"
 #include "agent/sources/stress_source.h"
@@ -184,6 +190,7 @@ const std::vector<SourceType>& source_types() {
          return std::unique_ptr<Source>(
              std::make_unique<TaildirSource>(name, std::move(p), std::move(*o)));
        }},
+#ifndef INGESTOR_NO_KAFKA
       // Issue 20: kafka (org.apache.flume.source.kafka.KafkaSource).
       {kafka_source_spec,
        [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
@@ -195,6 +202,7 @@ const std::vector<SourceType>& source_types() {
          return std::unique_ptr<Source>(
              std::make_unique<KafkaSource>(name, std::move(p), std::move(*o)));
        }},
+#endif
       // Issue 19: spooldir (org.apache.flume.source.SpoolDirectorySource)
       {spooldir_source_spec,
        [](const std::string& name, const Settings& s, std::shared_ptr<ChannelProcessor> p,
@@ -246,6 +254,7 @@ const std::vector<ChannelType>& channel_types() {
          if (!o) return o.error();
          return std::unique_ptr<Channel>(std::make_unique<FileChannel>(name, std::move(*o)));
        }},
+#ifndef INGESTOR_NO_KAFKA
       // Issue 20: kafka (org.apache.flume.channel.kafka.KafkaChannel).
       {kafka_channel_spec,
        [](const std::string& name, const Settings& s,
@@ -256,6 +265,7 @@ const std::vector<ChannelType>& channel_types() {
          for (auto& w : warnings) env.diags->warning("channel", name, "", w);
          return std::unique_ptr<Channel>(std::make_unique<KafkaChannel>(name, std::move(*o)));
        }},
+#endif
       // Issue 18 (storage): spillablememory, and jdbc refused.
       {spillable_channel_spec,
        [](const std::string& name, const Settings& s,
@@ -297,6 +307,7 @@ const std::vector<SinkType>& sink_types() {
       {hdfs_sink_spec,
        [](const std::string& name, const Settings& s,
           BuildEnv& env) -> Result<std::unique_ptr<Sink>> { return make_hdfs_sink(name, s, env); }},
+#ifndef INGESTOR_NO_KAFKA
       // Issue 20: kafka (org.apache.flume.sink.kafka.KafkaSink).
       {kafka_sink_spec,
        [](const std::string& name, const Settings& s,
@@ -307,6 +318,7 @@ const std::vector<SinkType>& sink_types() {
          for (auto& w : warnings) env.diags->warning("sink", name, "", w);
          return upcast<Sink>(KafkaSink::create(name, std::move(*o)));
        }},
+#endif
       // Issue 18 (storage): the http sink.
       {http_sink_spec,
        [](const std::string& name, const Settings& s,
@@ -448,6 +460,14 @@ std::optional<std::string> refused_type(std::string_view kind, std::string_view 
        {"irc", "org.apache.flume.sink.irc.ircsink"},
        "the irc sink is not supported"},
   };
+#ifdef INGESTOR_NO_KAFKA
+  if (t == "kafka" || t.starts_with("org.apache.flume.source.kafka.") ||
+      t.starts_with("org.apache.flume.sink.kafka.") ||
+      t.starts_with("org.apache.flume.channel.kafka."))
+    return "this ingestor binary was built without Kafka (the static build: librdkafka cannot be "
+           "linked statically with Debian's packages); use the dynamic build or the container "
+           "image";
+#endif
   for (const Refusal& r : kRefused) {
     if (r.kind != kind) continue;
     for (std::string_view n : r.names)
