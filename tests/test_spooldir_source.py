@@ -195,7 +195,12 @@ a1.sources.r1.decodeErrorPolicy = REPLACE""") + "a1.sinks.k1.sink.serializer = h
         times, then a last run delivering everything. Returns the bodies received, in order."""
         server = self.server(paused=True)
         self.write("big", b"\n".join(lines(n)) + b"\n")
+        # A channel smaller than the file: however fast the source runs between the poll and the
+        # kill, it blocks on the full channel before the file is done, so every kill lands
+        # inside the file (on a quiet machine it used to finish all 3000 lines first).
         cfg = self.config(f"a1.sources.r1.batchSize = {batch}", channel="file",
+                          channel_keys=f"a1.channels.c1.capacity = {n // 4}\n"
+                                       f"a1.channels.c1.transactionCapacity = {batch}",
                           sink=self.http_sink(server))
         rng = random.Random(19)
         for i in range(kills):
@@ -205,7 +210,9 @@ a1.sources.r1.decodeErrorPolicy = REPLACE""") + "a1.sinks.k1.sink.serializer = h
             def progressed():
                 if self.exists("big.COMPLETED"):
                     return True
-                return int(metrics(agent)["SOURCE.r1"]["EventAcceptedCount"]) >= goal
+                m = metrics(agent)["SOURCE.r1"]
+                return (int(m["EventAcceptedCount"]) >= goal
+                        or int(m["ChannelWriteFail"]) >= 1)  # blocked on the full channel
             # Polled tightly: the source runs on between the poll and the kill.
             wait_for(progressed, interval=0.001, what=f"progress before kill {i + 1}")
             agent.kill()
