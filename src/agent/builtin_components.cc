@@ -44,6 +44,7 @@
 #include "agent/sources/syslog_tcp_source.h"
 #include "agent/sources/taildir_source.h"
 #include "agent/sources/udp_source.h"
+#include "base/strings.h"
 
 namespace ingestor {
 
@@ -52,13 +53,6 @@ namespace {
 std::chrono::milliseconds keep_alive_of(const ChannelProcessor& p) {
   const auto& req = p.selector().required;
   return req.empty() ? std::chrono::seconds(3) : req.front()->keep_alive();
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Flume's jdbc channel: known, so that it is refused with a clear message, not as a typo.
@@ -75,7 +69,7 @@ template <class T>
 const T* find_in(const std::vector<T>& types, std::string_view type) {
   for (const auto& t : types) {
     const ComponentSpec& s = t.spec();
-    if (iequals(s.alias, type) || (!s.class_name.empty() && s.class_name == type)) return &t;
+    if (ascii_iequals(s.alias, type) || (!s.class_name.empty() && s.class_name == type)) return &t;
   }
   return nullptr;
 }
@@ -398,7 +392,7 @@ const ComponentSpec* find_spec(std::string_view type) {
        {&replicating_selector_spec, &multiplexing_selector_spec, &default_sink_processor_spec,
         &failover_sink_processor_spec, &load_balance_sink_processor_spec}) {
     const ComponentSpec& s = (*spec)();
-    if (iequals(s.alias, type) || s.class_name == type) return &s;
+    if (ascii_iequals(s.alias, type) || s.class_name == type) return &s;
   }
   return nullptr;
 }

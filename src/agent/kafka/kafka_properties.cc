@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "base/log.h"
+#include "base/strings.h"
 
 namespace ingestor::kafka {
 namespace {
@@ -43,13 +44,6 @@ constexpr Dropped kDropped[] = {
     {"ssl.truststore.password", "use ssl.ca.location (PEM) instead of a truststore"},
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // "a, b ,c" -> {"a", "b", "c"} (Java's comma lists; empty items dropped).
 std::vector<std::string_view> split_commas(std::string_view s) {
   std::vector<std::string_view> out;
@@ -68,7 +62,7 @@ std::vector<std::string_view> split_commas(std::string_view s) {
 }
 
 bool ends_with_ci(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+  return s.size() >= suffix.size() && ascii_iequals(s.substr(s.size() - suffix.size()), suffix);
 }
 
 Error refuse(std::string_view prefix, std::string_view key, std::string_view what) {
@@ -102,11 +96,11 @@ Result<std::string> assignment_strategy(std::string_view prefix, std::string_vie
     std::string_view name =
         item.substr(item.rfind('.') == std::string_view::npos ? 0 : item.rfind('.') + 1);
     std::string_view mapped;
-    if (iequals(name, "RangeAssignor") || iequals(name, "range"))
+    if (ascii_iequals(name, "RangeAssignor") || ascii_iequals(name, "range"))
       mapped = "range";
-    else if (iequals(name, "RoundRobinAssignor") || iequals(name, "roundrobin"))
+    else if (ascii_iequals(name, "RoundRobinAssignor") || ascii_iequals(name, "roundrobin"))
       mapped = "roundrobin";
-    else if (iequals(name, "CooperativeStickyAssignor") || iequals(name, "cooperative-sticky"))
+    else if (ascii_iequals(name, "CooperativeStickyAssignor") || ascii_iequals(name, "cooperative-sticky"))
       mapped = "cooperative-sticky";
     else
       return refuse(prefix, "partition.assignment.strategy",
@@ -122,8 +116,8 @@ Result<std::string> assignment_strategy(std::string_view prefix, std::string_vie
 Result<std::string> partitioner(std::string_view prefix, std::string_view value) {
   std::string_view name =
       value.substr(value.rfind('.') == std::string_view::npos ? 0 : value.rfind('.') + 1);
-  if (iequals(name, "DefaultPartitioner")) return std::string("murmur2_random");
-  if (iequals(name, "UniformStickyPartitioner")) return std::string("random");
+  if (ascii_iequals(name, "DefaultPartitioner")) return std::string("murmur2_random");
+  if (ascii_iequals(name, "UniformStickyPartitioner")) return std::string("random");
   return refuse(prefix, "partitioner.class",
                 "Java partitioner '" + log::escape(value) + "' cannot run here; use " +
                     std::string(prefix) +
@@ -141,7 +135,7 @@ Result<TranslatedProperties> translate_java_properties(
   std::string protocol;
   for (const auto& [k, v] : given)
     if (k == "security.protocol") protocol = v;
-  const bool tls = iequals(protocol, "SSL") || iequals(protocol, "SASL_SSL");
+  const bool tls = ascii_iequals(protocol, "SSL") || ascii_iequals(protocol, "SASL_SSL");
 
   for (const auto& [key, value] : given) {
     const std::string from = p + key;
@@ -166,7 +160,7 @@ Result<TranslatedProperties> translate_java_properties(
                     "Java truststores are not supported by librdkafka; set " + p +
                         "ssl.ca.location to a PEM file (or directory) of the CA certificates, or " +
                         p + "ssl.ca.pem to the PEM text");
-    if ((key == "ssl.keystore.type" && iequals(value, "JKS")) ||
+    if ((key == "ssl.keystore.type" && ascii_iequals(value, "JKS")) ||
         (key == "ssl.keystore.location" && ends_with_ci(value, ".jks")))
       return refuse(prefix, key,
                     "JKS keystores are not supported by librdkafka; convert it to PKCS#12 "
@@ -179,7 +173,7 @@ Result<TranslatedProperties> translate_java_properties(
       continue;
     }
     if (key == "ssl.disableTLSHostnameVerification") {  // Flume's own key (FLUME-3315)
-      if (tls && iequals(value, "true")) add("ssl.endpoint.identification.algorithm", "none");
+      if (tls && ascii_iequals(value, "true")) add("ssl.endpoint.identification.algorithm", "none");
       continue;
     }
     if (key == "ssl.endpoint.identification.algorithm" && value.empty()) {
@@ -198,7 +192,7 @@ Result<TranslatedProperties> translate_java_properties(
       add("socket.timeout.ms", value);  // the Java consumer's client-side request timeout
       continue;
     }
-    if (key == "auto.offset.reset" && iequals(value, "none")) {
+    if (key == "auto.offset.reset" && ascii_iequals(value, "none")) {
       add(key, "error");  // librdkafka's name for "fail when there is no committed offset"
       continue;
     }

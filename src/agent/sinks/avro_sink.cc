@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "base/compression.h"
+#include "base/strings.h"
 #include "core/avro_rpc.h"
 
 namespace ingestor {
@@ -58,14 +59,6 @@ const ComponentSpec& avro_sink_spec() {
   return spec;
 }
 
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-}  // namespace
 
 Result<AvroSinkOptions> avro_sink_options(const Settings& s, std::vector<std::string>* warnings) {
   AvroSinkOptions o;
@@ -89,9 +82,9 @@ Result<AvroSinkOptions> avro_sink_options(const Settings& s, std::vector<std::st
   o.request_timeout = timeout("request-timeout", "Request");
   o.reset_connection_interval = std::chrono::seconds(s.i64("reset-connection-interval"));
   const std::string ct = s.str("compression-type");
-  if (iequals(ct, "deflate"))
+  if (ascii_iequals(ct, "deflate"))
     o.deflate = true;
-  else if (!iequals(ct, "none"))
+  else if (!ascii_iequals(ct, "none"))
     return make_error(Errc::kConfig,
                       "compression-type: expected none or deflate, got '" + ct + "'");
   o.compression_level = static_cast<int>(s.i64("compression-level"));
@@ -99,7 +92,7 @@ Result<AvroSinkOptions> avro_sink_options(const Settings& s, std::vector<std::st
     warn(
         "maxIoWorkers: Specifying the number of workers is no longer "
         "supported (ignored)");
-  if (!iequals(s.str("client.type"), "DEFAULT"))
+  if (!ascii_iequals(s.str("client.type"), "DEFAULT"))
     return make_error(Errc::kConfig, "client.type: only DEFAULT is supported, got '" +
                                          s.str("client.type") +
                                          "'; use a failover or load_balance sink group");

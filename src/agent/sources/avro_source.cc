@@ -14,6 +14,7 @@
 
 #include "base/compression.h"
 #include "base/log.h"
+#include "base/strings.h"
 #include "core/avro_rpc.h"
 
 namespace ingestor {
@@ -60,13 +61,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 }  // namespace
@@ -164,9 +158,9 @@ Result<AvroSourceOptions> avro_source_options(const Settings& s,
           s.str("threads") + " (ignored)");
   }
   const std::string ct = s.str("compression-type");
-  if (iequals(ct, "deflate"))
+  if (ascii_iequals(ct, "deflate"))
     o.deflate = true;
-  else if (!iequals(ct, "none"))
+  else if (!ascii_iequals(ct, "none"))
     return make_error(Errc::kConfig,
                       "compression-type: expected none or deflate, got '" + ct + "'");
   if (s.boolean("ssl")) {

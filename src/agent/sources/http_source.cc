@@ -11,6 +11,7 @@
 #include "agent/sources/json_number_text.h"
 #include "base/charset.h"
 #include "base/log.h"
+#include "base/strings.h"
 #include "net/http_server.h"
 
 namespace ingestor {
@@ -72,13 +73,6 @@ const ComponentSpec& http_source_spec() {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -93,7 +87,7 @@ std::optional<std::string_view> content_type_charset(std::string_view ct) {
     pos = ct.find(';');
     std::string_view param = trim(ct.substr(0, pos));
     size_t eq = param.find('=');
-    if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "charset")) continue;
+    if (eq == std::string_view::npos || !ascii_iequals(trim(param.substr(0, eq)), "charset")) continue;
     std::string_view v = trim(param.substr(eq + 1));
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     return v;
@@ -148,7 +142,7 @@ Result<Batch> json_handler_events(std::string_view content_type, std::string_vie
   Charset cs = Charset::kUtf8;
   if (auto name = content_type_charset(content_type)) {
     // Flume's JSONHandler accepts exactly these three names (any case), not their aliases.
-    if (!(iequals(*name, "utf-8") || iequals(*name, "utf-16") || iequals(*name, "utf-32"))) {
+    if (!(ascii_iequals(*name, "utf-8") || ascii_iequals(*name, "utf-16") || ascii_iequals(*name, "utf-32"))) {
       return make_error(Errc::kUnsupported, "JSON handler supports UTF-8, UTF-16 and UTF-32 only.");
     }
     cs = *charset_from_name(*name);
@@ -248,9 +242,9 @@ Result<HttpSourceOptions> HttpSource::options_from(const Settings& s) {
   o.bind = s.str("bind");
   o.port = static_cast<uint16_t>(s.i64("port"));
   const std::string handler = s.str("handler");
-  if (handler == kJsonHandlerClass || iequals(handler, "JSONHandler")) {
+  if (handler == kJsonHandlerClass || ascii_iequals(handler, "JSONHandler")) {
     o.handler = HttpSourceHandler::kJson;
-  } else if (handler == kBlobHandlerClass || iequals(handler, "BLOBHandler")) {
+  } else if (handler == kBlobHandlerClass || ascii_iequals(handler, "BLOBHandler")) {
     o.handler = HttpSourceHandler::kBlob;
   } else {
     return make_error(Errc::kConfig, "handler: unsupported handler '" + handler +
@@ -273,7 +267,7 @@ Result<HttpSourceOptions> HttpSource::options_from(const Settings& s) {
   }
   const Context http_ctx = s.sub("HttpConfiguration.");
   if (auto it = http_ctx.find("sendServerVersion"); it != http_ctx.end()) {
-    o.send_server_version = !iequals(it->second, "false");
+    o.send_server_version = !ascii_iequals(it->second, "false");
   }
   const Context conn_ctx = s.sub("ServerConnector.");
   if (auto it = conn_ctx.find("idleTimeout"); it != conn_ctx.end()) {

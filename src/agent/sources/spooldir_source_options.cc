@@ -3,16 +3,11 @@
 #include <cctype>
 #include <filesystem>
 
+#include "base/strings.h"
+
 namespace ingestor {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 constexpr std::string_view kLineClass = "org.apache.flume.serialization.LineDeserializer$Builder";
 constexpr std::string_view kBlobClass =
@@ -131,9 +126,9 @@ Result<SpoolDirOptions> spooldir_source_options(const Settings& s,
     return make_error(Errc::kConfig, "errorSuffix: must be non-empty and differ from fileSuffix");
 
   const std::string del = s.str("deletePolicy");
-  if (iequals(del, "never")) {
+  if (ascii_iequals(del, "never")) {
     o.delete_policy = DeletePolicy::kNever;
-  } else if (iequals(del, "immediate")) {
+  } else if (ascii_iequals(del, "immediate")) {
     o.delete_policy = DeletePolicy::kImmediate;
   } else {
     return make_error(Errc::kConfig, "deletePolicy: '" + del +
@@ -141,9 +136,9 @@ Result<SpoolDirOptions> spooldir_source_options(const Settings& s,
                                          "not yet supported");
   }
   const std::string track = s.str("trackingPolicy");
-  if (iequals(track, "rename")) {
+  if (ascii_iequals(track, "rename")) {
     o.tracking_policy = TrackingPolicy::kRename;
-  } else if (iequals(track, "tracker_dir")) {
+  } else if (ascii_iequals(track, "tracker_dir")) {
     o.tracking_policy = TrackingPolicy::kTrackerDir;
   } else {
     return make_error(Errc::kConfig, "trackingPolicy: '" + track +
@@ -183,7 +178,7 @@ Result<SpoolDirOptions> spooldir_source_options(const Settings& s,
 
   const std::string deser = s.str("deserializer");
   const Context sub = s.sub("deserializer.");
-  if (iequals(deser, "LINE") || deser == kLineClass) {
+  if (ascii_iequals(deser, "LINE") || deser == kLineClass) {
     o.deserializer = DeserializerKind::kLine;
     int64_t def = s.has("bufferMaxLineLength") ? s.i64("bufferMaxLineLength") : 2048;
     if (s.has("bufferMaxLineLength") && warnings)
@@ -205,7 +200,7 @@ Result<SpoolDirOptions> spooldir_source_options(const Settings& s,
         return make_error(Errc::kConfig, "deserializer." + k +
                                              ": unknown key for the LINE deserializer (known: "
                                              "maxLineLength, outputCharset)");
-  } else if (iequals(deser, "BLOB") || deser == kBlobClass) {
+  } else if (ascii_iequals(deser, "BLOB") || deser == kBlobClass) {
     o.deserializer = DeserializerKind::kBlob;
     auto it = sub.find(std::string("maxBlobLength"));
     if (it != sub.end()) {
@@ -226,7 +221,7 @@ Result<SpoolDirOptions> spooldir_source_options(const Settings& s,
         return make_error(Errc::kConfig, "deserializer." + k +
                                              ": unknown key for the BLOB deserializer (known: "
                                              "maxBlobLength)");
-  } else if (iequals(deser, "AVRO") || deser == kAvroClass) {
+  } else if (ascii_iequals(deser, "AVRO") || deser == kAvroClass) {
     return make_error(Errc::kConfig,
                       "deserializer: '" + deser +
                           "' (Flume's AvroEventDeserializer) is not supported: use LINE or BLOB");
