@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "agent/avro_rpc_options.h"
 #include "base/compression.h"
 #include "base/strings.h"
 #include "core/avro_rpc.h"
@@ -81,12 +82,9 @@ Result<AvroSinkOptions> avro_sink_options(const Settings& s, std::vector<std::st
   o.connect_timeout = timeout("connect-timeout", "Connection");
   o.request_timeout = timeout("request-timeout", "Request");
   o.reset_connection_interval = std::chrono::seconds(s.i64("reset-connection-interval"));
-  const std::string ct = s.str("compression-type");
-  if (ascii_iequals(ct, "deflate"))
-    o.deflate = true;
-  else if (!ascii_iequals(ct, "none"))
-    return make_error(Errc::kConfig,
-                      "compression-type: expected none or deflate, got '" + ct + "'");
+  auto deflate = avro_deflate(s);
+  if (!deflate) return deflate.error();
+  o.deflate = *deflate;
   o.compression_level = static_cast<int>(s.i64("compression-level"));
   if (s.has("maxIoWorkers"))
     warn(
@@ -97,20 +95,13 @@ Result<AvroSinkOptions> avro_sink_options(const Settings& s, std::vector<std::st
                                          s.str("client.type") +
                                          "'; use a failover or load_balance sink group");
   if (s.boolean("ssl")) {
-    if (o.deflate)
-      return make_error(Errc::kConfig,
-                        "ssl: TLS together with compression-type = deflate is not supported "
-                        "(Flume 1.11 compresses the TLS records, Flume 1.9 the data inside TLS; "
-                        "the two do not interoperate): use one of them");
-    net::TlsKeys k;
-    k.trust_all = s.boolean("trust-all-certs");
-    k.store = s.str("truststore");
-    k.password = s.str("truststore-password");
-    k.type = s.str("truststore-type");
-    k.include_protocols = s.list("include-protocols");
-    k.exclude_protocols = s.list("exclude-protocols");
-    k.cipher_suites_given = s.has("include-cipher-suites") || s.has("exclude-cipher-suites");
-    auto ctx = net::make_client_tls(k, warnings);
+    auto k = avro_common_tls_keys(s, o.deflate);
+    if (!k) return k.error();
+    k->trust_all = s.boolean("trust-all-certs");
+    k->store = s.str("truststore");
+    k->password = s.str("truststore-password");
+    k->type = s.str("truststore-type");
+    auto ctx = net::make_client_tls(*k, warnings);
     if (!ctx) return ctx.error();
     o.tls = std::move(*ctx);
   }

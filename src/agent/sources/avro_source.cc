@@ -12,9 +12,9 @@
 #include <optional>
 #include <set>
 
+#include "agent/avro_rpc_options.h"
 #include "base/compression.h"
 #include "base/log.h"
-#include "base/strings.h"
 #include "core/avro_rpc.h"
 
 namespace ingestor {
@@ -157,26 +157,16 @@ Result<AvroSourceOptions> avro_source_options(const Settings& s,
           "value: " +
           s.str("threads") + " (ignored)");
   }
-  const std::string ct = s.str("compression-type");
-  if (ascii_iequals(ct, "deflate"))
-    o.deflate = true;
-  else if (!ascii_iequals(ct, "none"))
-    return make_error(Errc::kConfig,
-                      "compression-type: expected none or deflate, got '" + ct + "'");
+  auto deflate = avro_deflate(s);
+  if (!deflate) return deflate.error();
+  o.deflate = *deflate;
   if (s.boolean("ssl")) {
-    if (o.deflate)
-      return make_error(Errc::kConfig,
-                        "ssl: TLS together with compression-type = deflate is not supported "
-                        "(Flume 1.11 compresses the TLS records, Flume 1.9 the data inside TLS; "
-                        "the two do not interoperate): use one of them");
-    net::TlsKeys k;
-    k.store = s.str("keystore");
-    k.password = s.str("keystore-password");
-    k.type = s.str("keystore-type");
-    k.include_protocols = s.list("include-protocols");
-    k.exclude_protocols = s.list("exclude-protocols");
-    k.cipher_suites_given = s.has("include-cipher-suites") || s.has("exclude-cipher-suites");
-    auto ctx = net::make_server_tls(k, warnings);
+    auto k = avro_common_tls_keys(s, o.deflate);
+    if (!k) return k.error();
+    k->store = s.str("keystore");
+    k->password = s.str("keystore-password");
+    k->type = s.str("keystore-type");
+    auto ctx = net::make_server_tls(*k, warnings);
     if (!ctx) return ctx.error();
     o.tls = std::move(*ctx);
   }
