@@ -96,23 +96,10 @@ Result<KafkaChannelOptions> kafka_channel_options(const Settings& s,
         "readSmallestOffset is deprecated. Please use the parameter "
         "kafka.consumer.auto.offset.reset");
   }
-  auto c = kafka::translate_java_properties(given, kafka::ClientRole::kConsumer, "kafka.consumer.");
+  auto c = kafka::consumer_properties(s, given, o.bootstrap, o.group_id, warn);
   if (!c) return c.error();
-  for (auto& w : c->warnings) warn(std::move(w));
-  o.consumer = std::move(c->props);
-  if (const std::string* g = kafka::find(o.consumer, "group.id")) {
-    o.group_id = *g;
-  } else if (s.has("groupId")) {
-    o.group_id = s.str("groupId");
-    warn("groupId is deprecated. Please use the parameter kafka.consumer.group.id");
-  }
+  o.consumer = std::move(*c);
   kafka::set_default(o.consumer, "auto.offset.reset", "earliest");  // Flume's code default
-  kafka::set_default(o.consumer, "session.timeout.ms", "10000");
-  kafka::set_default(o.consumer, "isolation.level", "read_uncommitted");
-  kafka::force(o.consumer, "bootstrap.servers", o.bootstrap);
-  kafka::force(o.consumer, "group.id", o.group_id);
-  kafka::force(o.consumer, "enable.auto.commit", "false");
-  kafka::force(o.consumer, "enable.auto.offset.store", "false");
   if (auto r = kafka::check_client(o.producer, RD_KAFKA_PRODUCER); !r) return r.error();
   if (auto r = kafka::check_client(o.consumer, RD_KAFKA_CONSUMER); !r) return r.error();
   return o;

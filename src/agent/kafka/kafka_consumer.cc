@@ -6,6 +6,29 @@
 
 namespace ingestor::kafka {
 
+Result<std::vector<ClientProperty>> consumer_properties(
+    const Settings& s, const std::vector<std::pair<std::string, std::string>>& given,
+    const std::string& bootstrap, std::string& group_id,
+    const std::function<void(std::string)>& warn) {
+  auto t = translate_java_properties(given, ClientRole::kConsumer, "kafka.consumer.");
+  if (!t) return t.error();
+  for (auto& w : t->warnings) warn(std::move(w));
+  std::vector<ClientProperty> props = std::move(t->props);
+  if (const std::string* g = find(props, "group.id")) {
+    group_id = *g;
+  } else if (s.has("groupId")) {
+    group_id = s.str("groupId");
+    warn("groupId is deprecated. Please use the parameter kafka.consumer.group.id");
+  }
+  set_default(props, "session.timeout.ms", "10000");
+  set_default(props, "isolation.level", "read_uncommitted");
+  force(props, "bootstrap.servers", bootstrap);
+  force(props, "group.id", group_id);
+  force(props, "enable.auto.commit", "false");
+  force(props, "enable.auto.offset.store", "false");
+  return props;
+}
+
 Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(
     std::string component, const std::vector<ClientProperty>& props, RebalanceListener* listener) {
   std::unique_ptr<KafkaConsumer> c(new KafkaConsumer(std::move(component)));

@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,8 +22,19 @@
 #include <vector>
 
 #include "agent/kafka/kafka_client.h"
+#include "core/config/spec.h"
 
 namespace ingestor::kafka {
+
+// The consumer properties a Kafka source and the Kafka channel share: `given` (the keys under
+// kafka.consumer., prefix removed) translated for librdkafka; `group_id` from
+// kafka.consumer.group.id, else Flume 1.6's groupId (with a warning), else left as it is; the Java
+// client's defaults where librdkafka's differ (kafka.md §2 rows 24, 32); and what Flume forces
+// (bootstrap.servers, group.id, no automatic commit or offset store). Warnings go to `warn`.
+[[nodiscard]] Result<std::vector<ClientProperty>> consumer_properties(
+    const Settings& s, const std::vector<std::pair<std::string, std::string>>& given,
+    const std::string& bootstrap, std::string& group_id,
+    const std::function<void(std::string)>& warn);
 
 // Topic-partition -> next offset to read (Kafka's committed-offset meaning: last read + 1).
 using OffsetMap = std::map<std::pair<std::string, int32_t>, int64_t>;

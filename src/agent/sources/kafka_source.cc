@@ -102,24 +102,10 @@ Result<KafkaSourceOptions> kafka_source_options(const Settings& s,
 
   std::vector<std::pair<std::string, std::string>> given;
   for (const auto& kv : s.sub("kafka.consumer.")) given.push_back(kv);
-  auto t = kafka::translate_java_properties(given, kafka::ClientRole::kConsumer, "kafka.consumer.");
-  if (!t) return t.error();
-  for (auto& w : t->warnings) warn(std::move(w));
-  o.consumer = std::move(t->props);
-  if (const std::string* g = kafka::find(o.consumer, "group.id")) {
-    o.group_id = *g;
-  } else if (s.has("groupId")) {
-    o.group_id = s.str("groupId");
-    warn("groupId is deprecated. Please use the parameter kafka.consumer.group.id");
-  }
-  // The Java client's defaults where librdkafka's differ (kafka.md §2 rows 24, 32).
-  kafka::set_default(o.consumer, "session.timeout.ms", "10000");
-  kafka::set_default(o.consumer, "isolation.level", "read_uncommitted");
-  kafka::force(o.consumer, "bootstrap.servers", o.bootstrap);
-  kafka::force(o.consumer, "group.id", o.group_id);
-  kafka::force(o.consumer, "enable.auto.commit", "false");
-  kafka::force(o.consumer, "enable.auto.offset.store", "false");
-  if (auto c = kafka::check_client(o.consumer, RD_KAFKA_CONSUMER); !c) return c.error();
+  auto c = kafka::consumer_properties(s, given, o.bootstrap, o.group_id, warn);
+  if (!c) return c.error();
+  o.consumer = std::move(*c);
+  if (auto r = kafka::check_client(o.consumer, RD_KAFKA_CONSUMER); !r) return r.error();
   return o;
 }
 
