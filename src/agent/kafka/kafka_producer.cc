@@ -97,13 +97,10 @@ void KafkaProducer::produce(std::span<OutRecord> recs) {
       v.u.i64 = r.timestamp_ms;
       vu.push_back(v);
     }
-    std::vector<std::string> names;  // header names must be NUL-terminated
-    names.reserve(r.headers.size());
     for (auto& [hk, hv] : r.headers) {
-      names.emplace_back(hk);
       v = {};
       v.vtype = RD_KAFKA_VTYPE_HEADER;
-      v.u.header.name = names.back().c_str();
+      v.u.header.name = hk.data();  // NUL-terminated (OutRecord)
       v.u.header.val = hv.data();
       v.u.header.size = static_cast<ssize_t>(hv.size());
       vu.push_back(v);

@@ -33,6 +33,8 @@ struct OutRecord {
   std::optional<std::string_view> key;
   std::string_view value;
   int64_t timestamp_ms = 0;  // 0: the producer's clock (CreateTime)
+  // Header names must view NUL-terminated strings (std::string), as `topic`: librdkafka reads
+  // them as C strings.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
   // Set by send(): NO_ERROR once Kafka acknowledged the record; anything else: not (yet) delivered.
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__IN_PROGRESS;
