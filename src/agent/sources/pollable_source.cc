@@ -12,6 +12,22 @@ PollableSource::PollableSource(std::string name, std::string type,
 
 PollableSource::~PollableSource() { stop_runner(); }
 
+bool PollableSource::put_generated(Batch& batch, PutProgress& progress, bool batch_mode) {
+  const auto k = static_cast<int64_t>(batch.size());
+  if (Status s = processor().process(batch, progress); !s) {
+    counters_.channel_write_fail.add();
+    if (put_fail_log_.allow())
+      log::error("{} source could not write to channel: {}", name(),
+                 log::escape(s.error().message));
+    return false;
+  }
+  batch.clear();
+  counters_.event_received.add(k);
+  counters_.event_accepted.add(k);
+  if (batch_mode) counters_.append_batch_accepted.add();
+  return true;
+}
+
 Status PollableSource::start() {
   if (thread_.joinable()) return {};
   stopping_ = false;

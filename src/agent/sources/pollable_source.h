@@ -14,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/log.h"
+#include "core/channel_processor.h"
 #include "core/source.h"
 
 namespace ingestor {
@@ -43,6 +45,11 @@ class PollableSource : public Source {
   void stop_runner();
   // Waits `d` or until stop(); false when stopping. For poll() too (a rate limit).
   bool wait(std::chrono::milliseconds d);
+  // Puts a batch the source generated itself (seq, stress). Committed: counts its events (and the
+  // batch when `batch_mode`), clears it, returns true. Failed (a full channel): counts
+  // ChannelWriteFail, logs at most once a second, keeps `batch` and `progress` for the retry and
+  // returns false.
+  bool put_generated(Batch& batch, PutProgress& progress, bool batch_mode);
 
  private:
   void run();
@@ -51,6 +58,7 @@ class PollableSource : public Source {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable cv_;
+  log::Throttle put_fail_log_;
 };
 
 }  // namespace ingestor

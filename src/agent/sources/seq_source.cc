@@ -65,18 +65,8 @@ PollStatus SequenceGeneratorSource::poll() {
     progress_ = PutProgress{};
   }
   const size_t k = batch_.size();
-  if (Status s = processor().process(batch_, progress_); !s) {
-    counters_.channel_write_fail.add();
-    if (fail_log_.allow())
-      log::error("{} source could not write to channel: {}", name(),
-                 log::escape(s.error().message));
-    return PollStatus::kRetry;
-  }
-  batch_.clear();
+  if (!put_generated(batch_, progress_, opts_.batch_size > 1)) return PollStatus::kRetry;
   next_ += static_cast<int64_t>(k);
-  counters_.event_received.add(static_cast<int64_t>(k));
-  counters_.event_accepted.add(static_cast<int64_t>(k));
-  if (opts_.batch_size > 1) counters_.append_batch_accepted.add();
   return PollStatus::kReady;
 }
 

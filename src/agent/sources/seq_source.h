@@ -45,7 +45,6 @@ class SequenceGeneratorSource final : public PollableSource {
   Batch batch_;  // generated, not yet committed (kept for retries)
   PutProgress progress_;
   bool done_logged_ = false;
-  log::Throttle fail_log_;
 };
 
 }  // namespace ingestor

@@ -53,7 +53,6 @@ class StressSource final : public PollableSource {
   PutProgress progress_;
   std::chrono::steady_clock::time_point next_free_{};
   bool done_logged_ = false;
-  log::Throttle fail_log_;
 };
 
 }  // namespace ingestor
