@@ -24,7 +24,7 @@ import unittest
 from harness import metrics, wait_for
 from kafka_harness import KCAT_X, MockKafka
 from test_s3_sink import BUCKET, S3SinkTest
-from test_taildir_s3_crash import TaildirS3CrashTest
+from test_taildir_s3_crash import TaildirS3CrashTest, file_channel_s3_sink
 
 PREFIX = "kafka"
 KEY_RE = re.compile(rf"^{PREFIX}/FlumeData\.\d+$")
@@ -45,27 +45,7 @@ a1.sources.r1.batchSize = 50
 a1.sources.r1.batchDurationMillis = 100
 a1.sources.r1.interceptors = u
 a1.sources.r1.interceptors.u.type = uuid
-a1.channels.c1.type = file
-a1.channels.c1.checkpointDir = {chan}/checkpoint
-a1.channels.c1.dataDirs = {chan}/data
-a1.channels.c1.capacity = 100000
-a1.channels.c1.transactionCapacity = 1000
-a1.channels.c1.minimumRequiredSpace = 1048576
-a1.channels.c1.checkpointInterval = 2000
-a1.sinks.k1.type = hdfs
-a1.sinks.k1.channel = c1
-a1.sinks.k1.hdfs.path = s3a://{BUCKET}/{PREFIX}
-a1.sinks.k1.hdfs.fileType = DataStream
-a1.sinks.k1.hdfs.useLocalTimeStamp = true
-a1.sinks.k1.hdfs.rollInterval = 1
-a1.sinks.k1.hdfs.rollSize = 0
-a1.sinks.k1.hdfs.rollCount = 200
-a1.sinks.k1.hdfs.batchSize = 20
-a1.sinks.k1.serializer = header_and_text
-a1.sinks.k1.s3.endpoint = {endpoint}
-a1.sinks.k1.s3.pathStyleAccess = true
-a1.sinks.k1.s3.stagingDir = {staging}
-"""
+{file_channel_s3_sink(chan, staging, endpoint, PREFIX)}"""
 
 
 class KafkaS3CrashTest(S3SinkTest):

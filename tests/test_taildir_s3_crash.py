@@ -26,6 +26,32 @@ PREFIX = "tail"
 KEY_RE = re.compile(rf"^{PREFIX}/FlumeData\.\d+$")
 
 
+def file_channel_s3_sink(chan, staging, endpoint, prefix):
+    """The crash tests' channel and sink: a file channel into the S3 sink (hdfs on s3a://),
+    small objects (200 lines or 1 s), header_and_text so every line carries its uuid header."""
+    return f"""a1.channels.c1.type = file
+a1.channels.c1.checkpointDir = {chan}/checkpoint
+a1.channels.c1.dataDirs = {chan}/data
+a1.channels.c1.capacity = 100000
+a1.channels.c1.transactionCapacity = 1000
+a1.channels.c1.minimumRequiredSpace = 1048576
+a1.channels.c1.checkpointInterval = 2000
+a1.sinks.k1.type = hdfs
+a1.sinks.k1.channel = c1
+a1.sinks.k1.hdfs.path = s3a://{BUCKET}/{prefix}
+a1.sinks.k1.hdfs.fileType = DataStream
+a1.sinks.k1.hdfs.useLocalTimeStamp = true
+a1.sinks.k1.hdfs.rollInterval = 1
+a1.sinks.k1.hdfs.rollSize = 0
+a1.sinks.k1.hdfs.rollCount = 200
+a1.sinks.k1.hdfs.batchSize = 20
+a1.sinks.k1.serializer = header_and_text
+a1.sinks.k1.s3.endpoint = {endpoint}
+a1.sinks.k1.s3.pathStyleAccess = true
+a1.sinks.k1.s3.stagingDir = {staging}
+"""
+
+
 def agent_config(logs, pos, chan, staging, endpoint):
     return f"""a1.sources = r1
 a1.channels = c1
@@ -41,27 +67,7 @@ a1.sources.r1.maxBackoffSleep = 200
 a1.sources.r1.backoffSleepIncrement = 50
 a1.sources.r1.interceptors = u
 a1.sources.r1.interceptors.u.type = uuid
-a1.channels.c1.type = file
-a1.channels.c1.checkpointDir = {chan}/checkpoint
-a1.channels.c1.dataDirs = {chan}/data
-a1.channels.c1.capacity = 100000
-a1.channels.c1.transactionCapacity = 1000
-a1.channels.c1.minimumRequiredSpace = 1048576
-a1.channels.c1.checkpointInterval = 2000
-a1.sinks.k1.type = hdfs
-a1.sinks.k1.channel = c1
-a1.sinks.k1.hdfs.path = s3a://{BUCKET}/{PREFIX}
-a1.sinks.k1.hdfs.fileType = DataStream
-a1.sinks.k1.hdfs.useLocalTimeStamp = true
-a1.sinks.k1.hdfs.rollInterval = 1
-a1.sinks.k1.hdfs.rollSize = 0
-a1.sinks.k1.hdfs.rollCount = 200
-a1.sinks.k1.hdfs.batchSize = 20
-a1.sinks.k1.serializer = header_and_text
-a1.sinks.k1.s3.endpoint = {endpoint}
-a1.sinks.k1.s3.pathStyleAccess = true
-a1.sinks.k1.s3.stagingDir = {staging}
-"""
+{file_channel_s3_sink(chan, staging, endpoint, PREFIX)}"""
 
 
 class TaildirS3CrashTest(S3SinkTest):
