@@ -25,9 +25,7 @@ import json
 import os
 import platform
 import shutil
-import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,8 +33,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_taildir import cpu_seconds, find_rsyslogd, stop  # noqa: E402
-from run_bench import metrics, rss_kb  # noqa: E402
+from bench_taildir import cpu_seconds, find_rsyslogd, finish, med, stop  # noqa: E402
+from run_bench import metrics  # noqa: E402
 
 PREFIX = "<13>Dec  7 14:00:00 host app: "
 VARIANTS = ("syslogtcp -> memory -> file_roll", "rsyslog")
@@ -87,17 +85,6 @@ def loadgen(build, port, lines, size, conns):
                     "--prefix", PREFIX], check=True, capture_output=True)
 
 
-def wait_done(p, t0, log, progress, what):
-    """Polls progress() every 5 ms until done; fails when the process exits first or after 600 s."""
-    while True:
-        done, desc = progress()
-        if done:
-            return time.monotonic() - t0
-        if p.poll() is not None or time.monotonic() - t0 > 600:
-            raise RuntimeError(f"{what}: {desc}\n" + open(log.name).read()[-2000:])
-        time.sleep(0.005)
-
-
 def first_line(path):
     with open(path, "rb") as f:
         return f.readline()
@@ -133,9 +120,8 @@ def run_agent(build, tmp, lines, size, conns, batch):
                 nonlocal drained
                 drained = int(metrics(mport)["SINK.k1"]["EventDrainSuccessCount"])
                 return drained >= lines, f"the sink drained {drained} of {lines}"
-            secs = wait_done(p, t0, log, progress, "agent")
-            cpu = cpu_seconds(p.pid) - cpu0
-            peak = rss_kb(p.pid, "VmHWM") / 1024
+            secs, cpu, peak = finish(p, t0, log, progress, "agent", interval=0.005)
+            cpu -= cpu0
         finally:
             stop(p, log)
         if drained != lines:
@@ -188,9 +174,8 @@ def run_rsyslog(tmp, build, lines, size, conns):
                 if want is None and have > 0:
                     want = lines * len(first_line(out))
                 return want is not None and have >= want, f"wrote {have} of {want} bytes"
-            secs = wait_done(p, t0, log, progress, "rsyslogd")
-            cpu = cpu_seconds(p.pid) - cpu0
-            peak = rss_kb(p.pid, "VmHWM") / 1024
+            secs, cpu, peak = finish(p, t0, log, progress, "rsyslogd", interval=0.005)
+            cpu -= cpu0
             line = first_line(out)
         finally:
             stop(p, log)
@@ -200,10 +185,6 @@ def run_rsyslog(tmp, build, lines, size, conns):
                 "peak_rss_mib": peak, "line": line.decode(errors="replace")[:60]}
     finally:
         shutil.rmtree(run, ignore_errors=True)
-
-
-def med(runs, key):
-    return statistics.median(r[key] for r in runs)
 
 
 def main():

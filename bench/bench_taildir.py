@@ -41,30 +41,22 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run_bench import disk_bandwidth, metrics, rss_kb  # noqa: E402
+from run_bench import cpu_seconds, disk_bandwidth, metrics, rss_kb  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 VARIANTS = ("memory -> null", "memory -> file_roll", "file -> null")
 
 
-def cpu_seconds(pid):
-    """user + system CPU seconds of a process (all its threads) since it started."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def finish(p, t0, log, progress, what):
-    """Polls progress() (-> (done, description)) every 10 ms until done; returns the seconds since
-    t0, the process's CPU seconds and its peak RSS (MiB) at that moment. Fails when the process
-    exits first or after 600 s."""
+def finish(p, t0, log, progress, what, interval=0.01):
+    """Polls progress() (-> (done, description)) every `interval` s until done; returns the
+    seconds since t0, the process's CPU seconds and its peak RSS (MiB) at that moment. Fails when
+    the process exits first or after 600 s."""
     while True:
         done, desc = progress()
         if done:
             break
         if p.poll() is not None or time.monotonic() - t0 > 600:
             raise RuntimeError(f"{what}: {desc}\n" + open(log.name).read()[-2000:])
-        time.sleep(0.01)  # each poll of the agent is an HTTP request it serves: not too often
+        time.sleep(interval)  # each poll of the agent is an HTTP request it serves: not too often
     return time.monotonic() - t0, cpu_seconds(p.pid), rss_kb(p.pid, "VmHWM") / 1024
 
 
